@@ -1,0 +1,86 @@
+"""What analysis produces: flags and the :class:`Analysis` bundle.
+
+This is the contract between the metrics/rules stage and the report stage.
+Renderers read only these objects (plus the ingest problems), never raw files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Literal
+
+import polars as pl
+
+Severity = Literal["watch", "high"]
+Condition = Literal["ITBS", "PFPS"]
+
+SEVERITY_RANK: dict[str, int] = {"high": 2, "watch": 1}
+
+CLINICIAN_REMINDER = (
+    "This is educational guidance, not a diagnosis. Knee pain that persists, gets worse "
+    "or is severe should be assessed by a GP, physiotherapist or sports medicine physician "
+    "before you resume normal training."
+)
+"""The guide's closing reminder; every report ends with it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Flag:
+    """One risk factor found in the data, with its evidence and the matching advice.
+
+    ``week_start`` is the local Monday (or configured first weekday) of the week
+    the flag concerns; ``activity`` is the activity id for per-run rules
+    (``None`` for weekly or athlete-level flags). ``value`` and ``threshold``
+    are in the unit the rule documents (ratio, %, spm, km, count).
+    """
+
+    rule: str
+    conditions: tuple[Condition, ...]
+    severity: Severity
+    week_start: date | None
+    value: float | None
+    threshold: float | None
+    evidence: str
+    advice: tuple[str, ...]
+    reference: str
+    activity: str | None = None
+    activity_label: str | None = None
+    """Human label of the run for per-run rules, e.g. ``Tue 27 Jan, 21.1 km``."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "conditions": list(self.conditions),
+            "severity": self.severity,
+            "week_start": self.week_start.isoformat() if self.week_start else None,
+            "activity": self.activity,
+            "activity_label": self.activity_label,
+            "value": self.value,
+            "threshold": self.threshold,
+            "evidence": self.evidence,
+            "advice": list(self.advice),
+            "reference": self.reference,
+        }
+
+
+@dataclass(slots=True)
+class Analysis:
+    """Everything the reports need about one athlete.
+
+    * ``weekly``: one row per local week between the first and last activity
+      (zero-filled), columns documented in :mod:`kneeflags.metrics.weekly`.
+    * ``activities``: one row per activity (per-activity summaries).
+    * ``cadence_hist``: running time (s) per activity, speed bin and 1-spm
+      cadence bin, for the cadence distribution chart and cadence rules.
+    * ``flags``: sorted by severity (high first), then week, then rule id.
+    """
+
+    athlete: str
+    timezone: str
+    weekly: pl.DataFrame
+    activities: pl.DataFrame
+    flags: list[Flag] = field(default_factory=list)
+    cadence_hist: pl.DataFrame = field(default_factory=pl.DataFrame)
+    notes: list[str] = field(default_factory=list)
+    """Athlete-level caveats (e.g. 'no cadence data in 5 of 12 runs')."""

@@ -1,0 +1,249 @@
+"""The canonical activity model: the contract between ingest and every later stage.
+
+Every parser (FIT, GPX, TCX; fitparse, gpxpy or the fast decoders) produces
+:class:`Activity` objects and nothing else. Metrics never look at a file format
+again, so every unit decision (strides vs steps, semicircles vs degrees,
+enhanced vs legacy fields) must be settled here, once, and recorded in
+:class:`Provenance` so a report can say *why* a number is what it is.
+
+Samples
+-------
+One polars DataFrame per activity with exactly :data:`SAMPLE_SCHEMA`, sorted by
+``timestamp``; a column the file does not carry is all-null, never missing:
+
+=============== ================================ =========================================
+column          dtype                            meaning
+=============== ================================ =========================================
+timestamp       Datetime(us, UTC)                instant of the sample (UTC)
+elapsed_s       Float64                          seconds since the activity start
+distance_m      Float64                          cumulative distance (file or haversine)
+altitude_m      Float64                          elevation, metres (enhanced_* preferred)
+speed_mps       Float64                          speed, m/s (file, else from distance/time)
+cadence_spm     Float64                          steps per minute (both feet), sport-agnostic
+heart_rate      Float64                          beats per minute
+lat / lon       Float64                          WGS84 degrees
+=============== ================================ =========================================
+
+``cadence_spm`` is steps/min only for on-foot sports; for cycling it is the raw
+crank rpm and for rowing the stroke rate (nobody reads it there).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
+from typing import Literal
+
+import polars as pl
+
+SAMPLE_SCHEMA: dict[str, pl.DataType] = {
+    "timestamp": pl.Datetime("us", "UTC"),
+    "elapsed_s": pl.Float64(),
+    "distance_m": pl.Float64(),
+    "altitude_m": pl.Float64(),
+    "speed_mps": pl.Float64(),
+    "cadence_spm": pl.Float64(),
+    "heart_rate": pl.Float64(),
+    "lat": pl.Float64(),
+    "lon": pl.Float64(),
+}
+"""Fixed schema of an activity's sample table (see module docstring)."""
+
+
+def empty_samples() -> pl.DataFrame:
+    """A zero-row frame with the canonical schema (activities with no records)."""
+    return pl.DataFrame(schema=SAMPLE_SCHEMA)
+
+
+def conform_samples(frame: pl.DataFrame) -> pl.DataFrame:
+    """Cast/complete ``frame`` to :data:`SAMPLE_SCHEMA`, sorted by timestamp.
+
+    Parsers may build frames with any subset of the columns; this adds the
+    missing ones as nulls and fixes dtypes and column order, so the contract
+    holds by construction rather than by each parser's care.
+    """
+    cols = []
+    for name, dtype in SAMPLE_SCHEMA.items():
+        if name in frame.columns:
+            cols.append(pl.col(name).cast(dtype, strict=False))
+        else:
+            cols.append(pl.lit(None, dtype=dtype).alias(name))
+    out = frame.select(cols) if frame.width else pl.DataFrame(schema=SAMPLE_SCHEMA)
+    if out.height and out["timestamp"].null_count() < out.height:
+        out = out.filter(pl.col("timestamp").is_not_null()).sort("timestamp", maintain_order=True)
+    return out
+
+
+class Sport(StrEnum):
+    """Normalised sport; what counts as running volume is decided here only."""
+
+    RUNNING = "running"
+    TRAIL_RUNNING = "trail_running"
+    TREADMILL_RUNNING = "treadmill_running"
+    TRACK_RUNNING = "track_running"
+    WALKING = "walking"
+    HIKING = "hiking"
+    CYCLING = "cycling"
+    SWIMMING = "swimming"
+    ROWING = "rowing"
+    STRENGTH_TRAINING = "strength_training"
+    OTHER = "other"
+
+    @property
+    def is_running(self) -> bool:
+        """Counts as running volume (rules.md: treadmill and virtual runs included)."""
+        return self in _RUNNING
+
+    @property
+    def has_terrain(self) -> bool:
+        """Running whose elevation can mean downhill (treadmill/indoor cannot)."""
+        return self in _RUNNING and self is not Sport.TREADMILL_RUNNING
+
+    @property
+    def is_cross_training(self) -> bool:
+        """Aerobic work that is not running (evidence.md §4: cycling, swimming, rowing...)."""
+        return self in (Sport.CYCLING, Sport.SWIMMING, Sport.ROWING, Sport.OTHER)
+
+
+_RUNNING = frozenset(
+    {Sport.RUNNING, Sport.TRAIL_RUNNING, Sport.TREADMILL_RUNNING, Sport.TRACK_RUNNING}
+)
+
+Format = Literal["fit", "gpx", "tcx"]
+CadenceUnit = Literal["strides", "steps", "none", "unknown"]
+ElevationSource = Literal["barometric", "gps", "unknown", "none"]
+DistanceSource = Literal["file", "positions", "none"]
+OffsetSource = Literal["fit_local_timestamp", "option", "config", "system"]
+
+FORMAT_RICHNESS: dict[str, int] = {"fit": 3, "tcx": 2, "gpx": 1}
+"""Which record to keep when two files hold the same run (FIT over TCX over GPX)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRef:
+    """Where an activity came from: a file, or a member inside an archive.
+
+    ``member`` is the path inside a zip (nested zips joined with ``!``), or
+    ``None`` for a plain or gzipped file.
+    """
+
+    path: str
+    member: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.path}!{self.member}" if self.member else self.path
+
+
+@dataclass(slots=True)
+class Provenance:
+    """How the numbers were obtained; shown as caveats, never silently assumed."""
+
+    cadence_unit: CadenceUnit = "none"
+    cadence_reason: str = ""
+    elevation_source: ElevationSource = "none"
+    distance_source: DistanceSource = "none"
+    partial: bool = False
+    decoder: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Activity:
+    """One activity (one session of a multisport file) in canonical form.
+
+    ``start_utc`` is timezone-aware UTC. ``utc_offset_s`` is the athlete's
+    offset from UTC at the start, in seconds, and ``utc_offset_source`` says
+    where it came from; weeks are bucketed on :attr:`local_start`, never on
+    the UTC date.
+    """
+
+    source: SourceRef
+    sha256: str
+    format: Format
+    sport: Sport
+    start_utc: datetime
+    samples: pl.DataFrame
+    sport_detail: str = ""
+    """Raw sport/sub-sport as the file says it (e.g. ``fitness_equipment/elliptical``)."""
+    name: str | None = None
+    utc_offset_s: int | None = None
+    utc_offset_source: OffsetSource | None = None
+    device: str | None = None
+    distance_m: float | None = None
+    timer_s: float | None = None
+    elapsed_s: float | None = None
+    part: int = 0
+    """Index of the session inside a multisport or chained file."""
+    provenance: Provenance = field(default_factory=Provenance)
+
+    @property
+    def activity_id(self) -> str:
+        """Stable id: content hash plus session index (same file -> same id)."""
+        return f"{self.sha256[:16]}:{self.part}"
+
+    @property
+    def local_start(self) -> datetime:
+        """Start in the athlete's local wall-clock time (naive)."""
+        offset = timedelta(seconds=self.utc_offset_s or 0)
+        return (self.start_utc.astimezone(UTC) + offset).replace(tzinfo=None)
+
+    @property
+    def local_date(self) -> date:
+        return self.local_start.date()
+
+    @property
+    def duration_s(self) -> float | None:
+        """Moving (timer) time if known, else elapsed."""
+        return self.timer_s if self.timer_s is not None else self.elapsed_s
+
+    def replace(self, **changes: object) -> Activity:
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+
+ProblemKind = Literal["error", "warning"]
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """A one-line, user-facing statement about one input file.
+
+    ``error``: the file (or member) was not used. ``warning``: it was used
+    with a caveat (partial, CRC mismatch, duplicate dropped, unit guessed).
+    """
+
+    path: str
+    message: str
+    kind: ProblemKind = "error"
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+@dataclass(slots=True)
+class Skipped:
+    """A file that is not an activity (CSV, image, settings FIT): counted, not an error."""
+
+    path: str
+    reason: str
+
+
+@dataclass(slots=True)
+class LoadResult:
+    """What :func:`kneeflags.load` returns: activities plus per-file problems."""
+
+    activities: list[Activity] = field(default_factory=list)
+    errors: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+
+    @property
+    def problems(self) -> list[Problem]:
+        return [*self.errors, *self.warnings]
+
+    def extend(self, other: LoadResult) -> None:
+        self.activities.extend(other.activities)
+        self.errors.extend(other.errors)
+        self.warnings.extend(other.warnings)
+        self.skipped.extend(other.skipped)

@@ -1,0 +1,64 @@
+"""What a FIT *decoder* hands to the FIT *builder*.
+
+Two decoders exist: the reference one on top of fitparse and the fast columnar
+one. Both produce a :class:`FitDecoded` per FIT file (a chained file gives one
+per chained part). Everything that turns those raw messages into canonical
+:class:`~kneeflags.model.Activity` objects (unit conversion, sport mapping,
+session splitting, time zone) lives in one shared builder, so the two
+decoders can be compared field by field and can never disagree on units.
+
+Conventions (identical for both decoders):
+
+* Message dicts use the FIT profile field names as fitparse spells them
+  (``sport``, ``sub_sport``, ``start_time``, ``total_distance``,
+  ``total_timer_time``, ``local_timestamp``, ``manufacturer``, ``product``,
+  ``garmin_product``, ``type``...). Values have scale and offset applied
+  (metres, seconds). Enum values are the profile's names as strings where the
+  profile knows them, else the raw int. Invalid values (0xFF...) are ``None``.
+* Date-time fields (``timestamp``, ``start_time``, ``local_timestamp``,
+  ``time_created``) are raw ints: seconds since the FIT epoch
+  1989-12-31T00:00:00Z. Values below 0x10000000 are device-relative
+  (no real date) and the builder treats them so.
+* ``records`` is a polars frame with one row per ``record`` message, in file
+  order, holding any of these columns (absent columns simply missing):
+  ``timestamp`` (Int64, raw FIT seconds, compressed timestamps already
+  resolved), ``position_lat``/``position_long`` (Int64 semicircles),
+  ``distance`` (m), ``speed``/``enhanced_speed`` (m/s),
+  ``altitude``/``enhanced_altitude`` (m), ``cadence`` (rpm),
+  ``fractional_cadence`` (rpm), ``heart_rate`` (bpm), all Float64 except the
+  Int64 ones, nulls for invalid values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+FIT_EPOCH_UNIX = 631065600
+"""1989-12-31T00:00:00Z as a Unix timestamp."""
+
+FIT_MIN_ABSOLUTE = 0x10000000
+"""Date-time values below this are seconds since device power-on, not dates."""
+
+Message = dict[str, Any]
+
+
+@dataclass(slots=True)
+class FitDecoded:
+    """Raw content of one FIT file (or one part of a chained file)."""
+
+    file_ids: list[Message] = field(default_factory=list)
+    device_infos: list[Message] = field(default_factory=list)
+    sessions: list[Message] = field(default_factory=list)
+    laps: list[Message] = field(default_factory=list)
+    activities: list[Message] = field(default_factory=list)
+    events: list[Message] = field(default_factory=list)
+    records: pl.DataFrame = field(default_factory=pl.DataFrame)
+    decoder: str = ""
+    partial: bool = False
+    """True when the data ended early; the complete records before the break are kept."""
+    problem: str | None = None
+    """One-line description of what went wrong (truncation, CRC mismatch), if anything."""
+    crc_ok: bool | None = None
