@@ -1,0 +1,281 @@
+"""Analysis configuration: every threshold of ``rules.md`` in one typed, overridable place.
+
+The defaults *are* the rule catalogue of ``../shared/guide/rules.md`` (version 1). Values
+that rules.md marks ``[eng]`` are engineering defaults with no published cut-off; they are
+kept here precisely so a coach can tune them without touching code.
+
+A TOML file overrides any subset. Section names follow the rule ids, so the file reads
+like the catalogue::
+
+    week_start = "sunday"          # first day of the local week
+    timezone = "America/Los_Angeles"  # fallback when a file carries no UTC offset
+
+    [metrics]
+    downhill_grade_pct = -6.0
+
+    [rules.volume-jump]
+    watch_pct = 15.0
+
+Unknown keys are rejected with an error that names the key and the file: a typo must
+never silently fall back to a default and hide a flag.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import tomllib
+from dataclasses import dataclass, field, fields, is_dataclass
+from pathlib import Path
+from typing import Any, get_type_hints
+
+WEEKDAYS: tuple[str, ...] = (
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+)
+
+
+class ConfigError(ValueError):
+    """A configuration file or value is invalid; the message is one user-facing line."""
+
+
+@dataclass(frozen=True, slots=True)
+class MetricsConfig:
+    """Per-sample processing (stage 1, cached): rules.md "Definitions" and evidence.md §2–3."""
+
+    # Running samples for cadence (rules.md Definitions; evidence.md §3).
+    run_min_speed_mps: float = 2.0
+    run_min_cadence_spm: float = 135.0
+    edge_exclude_s: float = 60.0
+    """Samples within this many seconds of the start or end are warm-up/stop noise."""
+    max_sample_weight_s: float = 10.0
+    """[eng] A sample never weighs more than this, so a pause after it does not count."""
+    cadence_max_abs_grade_pct: float | None = None
+    """[eng] evidence.md §3 suggests |grade| ≤ 3 % for cadence; rules.md does not. Off."""
+    speed_bin_mps: float = 0.25
+    moving_min_speed_mps: float = 0.5
+    """[eng] Below this a sample is standing still (for ``moving_s``)."""
+
+    # Downhill (rules.md Definitions; evidence.md §2 algorithm). All [eng].
+    resample_m: float = 5.0
+    despike_m: float = 25.0
+    smooth_gps_m: float = 150.0
+    smooth_baro_m: float = 50.0
+    grade_gps_m: float = 100.0
+    grade_baro_m: float = 50.0
+    max_abs_grade_pct: float = 40.0
+    downhill_grade_pct: float = -5.0
+    steep_grade_pct: float = -10.0
+    segment_gap_s: float = 30.0
+    segment_gap_m: float = 200.0
+    descent_hysteresis_m: float = 3.0
+    min_altitude_coverage: float = 0.5
+    """[eng] Share of positioned samples that must carry altitude for a usable profile."""
+
+
+@dataclass(frozen=True, slots=True)
+class VolumeJumpConfig:
+    """``volume-jump``: week's km vs max(previous week, mean of previous 4 weeks)."""
+
+    watch_pct: float = 10.0
+    high_pct: float = 30.0
+    min_rise_km: float = 3.0
+    """[eng] A rise smaller than this is never a jump, whatever the percentage."""
+    baseline_weeks: int = 4
+
+
+@dataclass(frozen=True, slots=True)
+class SessionSpikeConfig:
+    """``session-spike``: a run vs the longest run of the previous 30 days (Frandsen 2025)."""
+
+    watch_pct: float = 10.0
+    high_pct: float = 100.0
+    window_days: int = 30
+
+
+@dataclass(frozen=True, slots=True)
+class DownhillShareConfig:
+    """``downhill-share``: downhill km ÷ running km with known terrain, per week. [eng]"""
+
+    watch_pct: float = 15.0
+    high_pct: float = 25.0
+
+
+@dataclass(frozen=True, slots=True)
+class DownhillJumpConfig:
+    """``downhill-jump``: week's downhill km vs the largest of the previous 4 weeks. [eng]"""
+
+    watch_ratio: float = 1.3
+    watch_min_rise_km: float = 1.0
+    high_ratio: float = 2.0
+    high_min_rise_km: float = 2.0
+    baseline_weeks: int = 4
+
+
+@dataclass(frozen=True, slots=True)
+class LowCadenceConfig:
+    """``low-cadence``: week's median running cadence vs the guide's 170–180 spm."""
+
+    watch_below_spm: float = 170.0
+    high_below_spm: float = 160.0
+    """[eng]"""
+    band_low_spm: float = 170.0
+    band_high_spm: float = 180.0
+    min_minutes: float = 10.0
+    """[eng] Less qualifying running time than this in a week gives no cadence verdict."""
+
+
+@dataclass(frozen=True, slots=True)
+class CadenceDropConfig:
+    """``cadence-drop``: same-speed-band cadence vs the previous 8 weeks (overstride proxy)."""
+
+    watch_drop_pct: float = 3.0
+    """[eng]"""
+    high_drop_pct: float = 5.0
+    """[eng]"""
+    baseline_weeks: int = 8
+    min_bin_minutes: float = 5.0
+    """[eng] Minimum running time of a speed band in the week to compare it."""
+    min_baseline_minutes: float = 10.0
+    """[eng] Minimum running time of the same band over the baseline weeks."""
+
+
+@dataclass(frozen=True, slots=True)
+class StrengthGapConfig:
+    """``strength-gap``: strength sessions per running week (guide: two a week)."""
+
+    target_sessions: int = 2
+    watch_at: int = 1
+    high_at: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class AcwrConfig:
+    """Acute:chronic workload ratio, information only (Williams 2017 EWMA)."""
+
+    acute_days: int = 7
+    chronic_days: int = 28
+
+
+@dataclass(frozen=True, slots=True)
+class RulesConfig:
+    """Thresholds per rule id (TOML section ``[rules.<rule-id>]``)."""
+
+    volume_jump: VolumeJumpConfig = field(default_factory=VolumeJumpConfig)
+    session_spike: SessionSpikeConfig = field(default_factory=SessionSpikeConfig)
+    downhill_share: DownhillShareConfig = field(default_factory=DownhillShareConfig)
+    downhill_jump: DownhillJumpConfig = field(default_factory=DownhillJumpConfig)
+    low_cadence: LowCadenceConfig = field(default_factory=LowCadenceConfig)
+    cadence_drop: CadenceDropConfig = field(default_factory=CadenceDropConfig)
+    strength_gap: StrengthGapConfig = field(default_factory=StrengthGapConfig)
+    acwr: AcwrConfig = field(default_factory=AcwrConfig)
+
+    def for_rule(self, rule_id: str) -> Any:
+        """The threshold record of ``rule_id`` (``volume-jump`` -> ``volume_jump``)."""
+        return getattr(self, rule_id.replace("-", "_"))
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Everything tunable; ``Config()`` is exactly rules.md version 1."""
+
+    week_start: str = "monday"
+    """First day of the local week (rules.md: Monday by default)."""
+    timezone: str | None = None
+    """IANA zone used when an activity carries no UTC offset (before the system zone)."""
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    rules: RulesConfig = field(default_factory=RulesConfig)
+
+    def __post_init__(self) -> None:
+        if self.week_start.lower() not in WEEKDAYS:
+            raise ConfigError(
+                f"week_start must be one of {', '.join(WEEKDAYS)}, not {self.week_start!r}"
+            )
+
+    @property
+    def week_start_index(self) -> int:
+        """0 = Monday ... 6 = Sunday, as :meth:`datetime.date.weekday`."""
+        return WEEKDAYS.index(self.week_start.lower())
+
+    def metrics_fingerprint(self) -> str:
+        """Short hash of what stage 1 (``summarize``) depends on, for cache keys."""
+        payload = json.dumps(
+            {"metrics": dataclasses.asdict(self.metrics), "timezone": self.timezone},
+            sort_keys=True,
+        )
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> Config:
+        """Load overrides from a TOML file; unknown keys and wrong types are errors."""
+        path = Path(path)
+        try:
+            with path.open("rb") as fh:
+                data = tomllib.load(fh)
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: config file not found") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read config file ({exc.strerror})") from None
+        return cls.from_dict(data, source=str(path))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, source: str = "<config>") -> Config:
+        """Build from a nested mapping laid out like the TOML file."""
+        try:
+            return _build(cls, data, source, prefix="")
+        except ConfigError:
+            raise
+        except (TypeError, ValueError) as exc:  # __post_init__ and friends
+            raise ConfigError(f"{source}: {exc}") from None
+
+
+def load_config(path: str | Path | None) -> Config:
+    """``Config()`` when ``path`` is None, else the file's overrides on top of it."""
+    return Config() if path is None else Config.from_toml(path)
+
+
+def _build(cls: type, data: dict[str, Any], source: str, prefix: str) -> Any:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: {prefix.rstrip('.') or 'config'} must be a table")
+    hints = get_type_hints(cls)
+    known = {f.name: f for f in fields(cls)}
+    kwargs: dict[str, Any] = {}
+    for raw_key, value in data.items():
+        key = raw_key.replace("-", "_")
+        if key not in known:
+            raise ConfigError(f"{source}: unknown key '{prefix}{raw_key}'")
+        hint = hints[key]
+        default = getattr(cls(), key) if is_dataclass(cls) else None
+        if is_dataclass(default):
+            kwargs[key] = _build(type(default), value, source, f"{prefix}{raw_key}.")
+        else:
+            kwargs[key] = _coerce(value, hint, f"{prefix}{raw_key}", source)
+    return cls(**kwargs)
+
+
+def _coerce(value: Any, hint: Any, key: str, source: str) -> Any:
+    text = str(hint)
+    optional = "None" in text
+    if value is None and optional:
+        return None
+    if "float" in text:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{source}: '{key}' must be a number, not {value!r}")
+        return float(value)
+    if "int" in text:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{source}: '{key}' must be an integer, not {value!r}")
+        return value
+    if "str" in text:
+        if not isinstance(value, str):
+            raise ConfigError(f"{source}: '{key}' must be a string, not {value!r}")
+        return value
+    raise ConfigError(f"{source}: '{key}' cannot be set from a config file")  # pragma: no cover

@@ -1,0 +1,109 @@
+"""Running cadence as a time-weighted histogram (rules.md "Running samples"; evidence.md §3).
+
+Why a histogram and why time weights: Garmin "smart recording" writes a sample only when
+something changes, so intervals vary from 1 s to ~10 s. A plain median over samples would
+over-weight the seconds where the watch happened to write more often (often the irregular,
+slow ones). Each sample therefore weighs the time since the previous one, capped (10 s by
+default) so that a pause before a sample never counts as running.
+
+A sample is *running* when, per rules.md/evidence.md:
+
+* speed ≥ 2.0 m/s and cadence ≥ 135 spm (walk-to-run transition, Hum Mov Sci 2023);
+* it is not within the first or last 60 s of the activity;
+* optionally (``cadence_max_abs_grade_pct``, off by default) the local grade is small.
+
+The histogram key is (speed bin of 0.25 m/s — its lower edge, cadence rounded to 1 spm).
+Every weekly cadence figure (median, shares below/in/above 170–180 spm, the same-speed
+comparison of ``cadence-drop``) is computed from these rows, so the cache needs nothing else.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from kneeflags.config import MetricsConfig
+
+CADENCE_HIST_SCHEMA: dict[str, pl.DataType] = {
+    "activity_id": pl.String(),
+    "speed_bin": pl.Float64(),
+    "spm": pl.Int64(),
+    "seconds": pl.Float64(),
+}
+"""One row per (activity, speed bin lower edge in m/s, cadence in whole spm): running seconds."""
+
+
+def empty_hist() -> pl.DataFrame:
+    return pl.DataFrame(schema=CADENCE_HIST_SCHEMA)
+
+
+def sample_weights(ts_s: np.ndarray, cap_s: float) -> np.ndarray:
+    """Seconds each sample stands for: time since the previous sample, capped.
+
+    A sample closes the interval since its predecessor, so the first sample weighs 0 and
+    the weights of an unpaused activity add up to its duration.
+    """
+    if ts_s.size == 0:
+        return np.zeros(0)
+    w = np.concatenate(([0.0], np.diff(ts_s)))
+    return np.clip(np.nan_to_num(w, nan=0.0), 0.0, cap_s)
+
+
+def running_mask(
+    ts_s: np.ndarray,
+    speed: np.ndarray,
+    spm: np.ndarray,
+    grade_pct: np.ndarray | None,
+    cfg: MetricsConfig,
+) -> np.ndarray:
+    """Boolean mask of samples that count as running for cadence purposes."""
+    if ts_s.size == 0:
+        return np.zeros(0, dtype=bool)
+    with np.errstate(invalid="ignore"):
+        mask = (speed >= cfg.run_min_speed_mps) & (spm >= cfg.run_min_cadence_spm)
+        mask &= ts_s - ts_s[0] >= cfg.edge_exclude_s
+        mask &= ts_s[-1] - ts_s >= cfg.edge_exclude_s
+        if cfg.cadence_max_abs_grade_pct is not None and grade_pct is not None:
+            mask &= np.abs(grade_pct) <= cfg.cadence_max_abs_grade_pct
+    return mask
+
+
+def cadence_histogram(
+    activity_id: str,
+    ts_s: np.ndarray,
+    speed: np.ndarray,
+    spm: np.ndarray,
+    grade_pct: np.ndarray | None,
+    cfg: MetricsConfig,
+) -> pl.DataFrame:
+    """Time-weighted (speed bin, spm) histogram of one run's running samples."""
+    weights = sample_weights(ts_s, cfg.max_sample_weight_s)
+    mask = running_mask(ts_s, speed, spm, grade_pct, cfg) & (weights > 0)
+    if not mask.any():
+        return empty_hist()
+    frame = pl.DataFrame(
+        {
+            "speed_bin": np.floor(speed[mask] / cfg.speed_bin_mps) * cfg.speed_bin_mps,
+            "spm": np.rint(spm[mask]).astype(np.int64),
+            "seconds": weights[mask],
+        }
+    )
+    return (
+        frame.group_by("speed_bin", "spm")
+        .agg(pl.col("seconds").sum())
+        .with_columns(pl.lit(activity_id, dtype=pl.String).alias("activity_id"))
+        .select(list(CADENCE_HIST_SCHEMA))
+        .sort("speed_bin", "spm")
+    )
+
+
+def weighted_median(values: pl.Expr, weights: pl.Expr) -> pl.Expr:
+    """Weighted median (lower) of ``values`` in an aggregation context.
+
+    The smallest value whose cumulative weight reaches half the total: with 1-spm bins the
+    result is a whole spm, which is the resolution the histogram keeps.
+    """
+    order = values.arg_sort()
+    v = values.gather(order)
+    w = weights.gather(order)
+    return v.filter(w.cum_sum() >= w.sum() / 2.0).first()

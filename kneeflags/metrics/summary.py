@@ -1,0 +1,322 @@
+"""Stage 1: everything per-sample about one activity, reduced to one row and one histogram.
+
+:func:`summarize` is a pure function of the canonical :class:`~kneeflags.model.Activity`
+and the metrics part of the :class:`~kneeflags.config.Config`. It is the only code that
+touches samples; the weekly table and the rules read its output only. That split is what
+lets the parse cache (issue 5) store stage 1 as Parquet and skip the samples on a warm run:
+a cached :class:`ActivitySummary` plus :func:`kneeflags.analysis.analyze` gives the same
+result as re-reading the files. Bump :data:`METRICS_VERSION` whenever a number in the row or
+the histogram would change for the same input.
+
+``ActivitySummary.row`` follows :data:`ACTIVITY_SUMMARY_SCHEMA` exactly:
+
+===================== ======================= ==============================================
+column                dtype                   meaning
+===================== ======================= ==============================================
+activity_id           String                  :attr:`Activity.activity_id` (hash:part)
+source                String                  file path (``path!member`` inside archives)
+format                String                  fit / gpx / tcx
+name                  String (null)           activity name from the file or Strava CSV
+sport                 String                  :class:`~kneeflags.model.Sport` value
+sport_detail          String                  raw sport/sub-sport as the file says
+device                String (null)           manufacturer/product
+start_utc             Datetime(us, UTC)       start instant
+local_start           Datetime(us)            start in the athlete's wall-clock time (naive)
+local_date            Date                    local calendar date: weeks are built on this
+utc_offset_s          Int64                   offset used for local time, seconds
+utc_offset_source     String                  fit_local_timestamp/option/config/system
+distance_km           Float64                 session distance (file), else from samples
+duration_s            Float64                 timer time, else elapsed, else sample span
+moving_s              Float64                 time-weighted samples at ≥ 0.5 m/s (capped)
+is_running            Boolean                 counts as running volume (treadmill included)
+has_terrain           Boolean                 running outdoors: downhill is meaningful
+is_strength           Boolean                 strength_training session
+is_cross_training     Boolean                 cycling / swimming / rowing / other
+has_elevation         Boolean                 a usable altitude profile exists
+elevation_source      String                  barometric / gps / unknown / none (provenance)
+graded_km             Float64 (null)          km with a valid grade; null = unknown terrain
+downhill_km           Float64 (null)          km at grade ≤ −5 %; null = unknown, never 0
+steep_km              Float64 (null)          km at grade ≤ −10 %; null = unknown
+elevation_loss_m      Float64 (null)          descent, 3 m hysteresis, smoothed profile
+has_cadence           Boolean                 the samples carry cadence at all
+cadence_unit          String                  provenance: strides/steps/none/unknown
+cadence_reason        String                  provenance: why that unit was chosen
+cadence_seconds       Float64                 time-weighted running samples (cadence filter)
+cadence_spm_median    Float64 (null)          time-weighted median spm of running samples
+run_speed_median_mps  Float64 (null)          time-weighted median speed of those samples
+partial               Boolean                 the file was truncated (kept records only)
+n_samples             Int64                   number of samples
+===================== ======================= ==============================================
+
+Downhill columns are null for non-running activities, treadmill/indoor runs and runs
+without a usable altitude profile. ``cadence_hist`` holds running samples only
+(:data:`~kneeflags.metrics.cadence.CADENCE_HIST_SCHEMA`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import numpy as np
+import polars as pl
+
+from kneeflags.config import Config, ConfigError
+from kneeflags.metrics.cadence import (
+    CADENCE_HIST_SCHEMA,
+    cadence_histogram,
+    empty_hist,
+    sample_weights,
+    weighted_median,
+)
+from kneeflags.metrics.grade import compute_grade
+from kneeflags.model import Activity, Sport
+
+METRICS_VERSION = "1"
+"""Part of every cache key for summaries: bump when summarize() output changes."""
+
+ACTIVITY_SUMMARY_SCHEMA: dict[str, pl.DataType] = {
+    "activity_id": pl.String(),
+    "source": pl.String(),
+    "format": pl.String(),
+    "name": pl.String(),
+    "sport": pl.String(),
+    "sport_detail": pl.String(),
+    "device": pl.String(),
+    "start_utc": pl.Datetime("us", "UTC"),
+    "local_start": pl.Datetime("us"),
+    "local_date": pl.Date(),
+    "utc_offset_s": pl.Int64(),
+    "utc_offset_source": pl.String(),
+    "distance_km": pl.Float64(),
+    "duration_s": pl.Float64(),
+    "moving_s": pl.Float64(),
+    "is_running": pl.Boolean(),
+    "has_terrain": pl.Boolean(),
+    "is_strength": pl.Boolean(),
+    "is_cross_training": pl.Boolean(),
+    "has_elevation": pl.Boolean(),
+    "elevation_source": pl.String(),
+    "graded_km": pl.Float64(),
+    "downhill_km": pl.Float64(),
+    "steep_km": pl.Float64(),
+    "elevation_loss_m": pl.Float64(),
+    "has_cadence": pl.Boolean(),
+    "cadence_unit": pl.String(),
+    "cadence_reason": pl.String(),
+    "cadence_seconds": pl.Float64(),
+    "cadence_spm_median": pl.Float64(),
+    "run_speed_median_mps": pl.Float64(),
+    "partial": pl.Boolean(),
+    "n_samples": pl.Int64(),
+}
+"""Column -> dtype of one per-activity summary row (see module docstring)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ActivitySummary:
+    """Stage-1 result for one activity: a plain row plus its cadence histogram.
+
+    Both parts hold plain dtypes only, so :func:`summaries_to_frames` can write them to
+    Parquet and :func:`summaries_from_frames` can bring them back unchanged.
+    """
+
+    row: dict[str, Any]
+    cadence_hist: pl.DataFrame
+
+    @property
+    def activity_id(self) -> str:
+        return str(self.row["activity_id"])
+
+
+def _resolve_offset(activity: Activity, config: Config) -> tuple[int, str]:
+    """UTC offset for local time: the file's, else the configured zone, else the system's."""
+    if activity.utc_offset_s is not None:
+        return int(activity.utc_offset_s), activity.utc_offset_source or "fit_local_timestamp"
+    start = activity.start_utc.astimezone(UTC)
+    if config.timezone:
+        try:
+            zone = ZoneInfo(config.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(f"unknown time zone {config.timezone!r}") from None
+        off = start.astimezone(zone).utcoffset() or timedelta(0)
+        return int(off.total_seconds()), "config"
+    off = start.astimezone().utcoffset() or timedelta(0)
+    return int(off.total_seconds()), "system"
+
+
+def _column(samples: pl.DataFrame, name: str) -> np.ndarray:
+    return samples.get_column(name).cast(pl.Float64).fill_null(np.nan).to_numpy()
+
+
+def summarize(activity: Activity, config: Config | None = None) -> ActivitySummary:
+    """Reduce one activity to its summary row and cadence histogram (pure, vectorised)."""
+    config = config or Config()
+    cfg = config.metrics
+    samples = activity.samples
+    sport = activity.sport
+    n = samples.height
+
+    ts = (
+        samples.get_column("timestamp").dt.epoch("us").cast(pl.Float64).to_numpy() / 1e6
+        if n
+        else np.zeros(0)
+    )
+    dist = _column(samples, "distance_m") if n else np.zeros(0)
+    alt = _column(samples, "altitude_m") if n else np.zeros(0)
+    speed = _column(samples, "speed_mps") if n else np.zeros(0)
+    spm = _column(samples, "cadence_spm") if n else np.zeros(0)
+
+    if n > 1 and not np.isfinite(speed).any() and np.isfinite(dist).sum() > 1:
+        # Speed from distance over time when the file gave none (ingest usually does this).
+        with np.errstate(invalid="ignore", divide="ignore"):
+            dd = np.diff(dist)
+            dt = np.diff(ts)
+            sp = np.where(dt > 0, dd / dt, np.nan)
+        speed = np.concatenate(([sp[0]], sp))
+
+    weights = sample_weights(ts, cfg.max_sample_weight_s)
+    with np.errstate(invalid="ignore"):
+        moving_s = float(weights[speed >= cfg.moving_min_speed_mps].sum()) if n else 0.0
+
+    if activity.distance_m is not None:
+        distance_km = float(activity.distance_m) / 1000.0
+    elif np.isfinite(dist).any():
+        distance_km = float(np.nanmax(dist) - np.nanmin(dist)) / 1000.0
+    else:
+        distance_km = 0.0
+    duration = activity.duration_s
+    if duration is None:
+        duration = float(ts[-1] - ts[0]) if n > 1 else 0.0
+
+    # --- elevation / downhill -------------------------------------------------------
+    alt_ok = np.isfinite(alt)
+    positioned = max(int(np.isfinite(dist).sum()), 1)
+    has_elevation = bool(
+        alt_ok.sum() >= 2
+        and alt_ok.sum() >= cfg.min_altitude_coverage * positioned
+        and np.any(alt[alt_ok] != 0.0)  # all-zero altitude is a placeholder, not sea level
+    )
+    graded_km = downhill_km = steep_km = loss_m = None
+    grade_pct: np.ndarray | None = None
+    if sport.has_terrain and has_elevation:
+        res = compute_grade(
+            ts,
+            dist,
+            alt,
+            barometric=activity.provenance.elevation_source == "barometric",
+            cfg=cfg,
+        )
+        grade_pct = res.sample_grade_pct
+        if res.graded_km > 0:
+            graded_km, downhill_km, steep_km = res.graded_km, res.downhill_km, res.steep_km
+            loss_m = res.elevation_loss_m
+
+    # --- cadence ---------------------------------------------------------------------
+    has_cadence = bool(np.isfinite(spm).any() and np.nanmax(spm) > 0) if n else False
+    hist = (
+        cadence_histogram(activity.activity_id, ts, speed, spm, grade_pct, cfg)
+        if sport.is_running and has_cadence
+        else empty_hist()
+    )
+    cad_seconds = float(hist["seconds"].sum()) if hist.height else 0.0
+    cad_median = spd_median = None
+    if hist.height:
+        med = hist.select(
+            weighted_median(pl.col("spm"), pl.col("seconds")).alias("spm"),
+            weighted_median(pl.col("speed_bin"), pl.col("seconds")).alias("speed"),
+        )
+        cad_median = float(med["spm"][0])
+        spd_median = float(med["speed"][0]) + cfg.speed_bin_mps / 2.0
+
+    offset_s, offset_src = _resolve_offset(activity, config)
+    start_utc = activity.start_utc.astimezone(UTC)
+    local_start = (start_utc + timedelta(seconds=offset_s)).replace(tzinfo=None)
+    prov = activity.provenance
+    row: dict[str, Any] = {
+        "activity_id": activity.activity_id,
+        "source": str(activity.source),
+        "format": activity.format,
+        "name": activity.name,
+        "sport": sport.value,
+        "sport_detail": activity.sport_detail,
+        "device": activity.device,
+        "start_utc": start_utc,
+        "local_start": local_start,
+        "local_date": local_start.date(),
+        "utc_offset_s": offset_s,
+        "utc_offset_source": offset_src,
+        "distance_km": distance_km,
+        "duration_s": float(duration),
+        "moving_s": moving_s,
+        "is_running": sport.is_running,
+        "has_terrain": sport.has_terrain,
+        "is_strength": sport is Sport.STRENGTH_TRAINING,
+        "is_cross_training": sport.is_cross_training,
+        "has_elevation": has_elevation,
+        "elevation_source": prov.elevation_source,
+        "graded_km": graded_km,
+        "downhill_km": downhill_km,
+        "steep_km": steep_km,
+        "elevation_loss_m": loss_m,
+        "has_cadence": has_cadence,
+        "cadence_unit": prov.cadence_unit,
+        "cadence_reason": prov.cadence_reason,
+        "cadence_seconds": cad_seconds,
+        "cadence_spm_median": cad_median,
+        "run_speed_median_mps": spd_median,
+        "partial": prov.partial,
+        "n_samples": n,
+    }
+    return ActivitySummary(row=row, cadence_hist=hist)
+
+
+def summarize_all(
+    activities: Iterable[Activity], config: Config | None = None
+) -> list[ActivitySummary]:
+    config = config or Config()
+    return [summarize(a, config) for a in activities]
+
+
+def summaries_to_frames(
+    summaries: Sequence[ActivitySummary],
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(activities frame in :data:`ACTIVITY_SUMMARY_SCHEMA`, concatenated cadence histogram).
+
+    Rows are ordered by start time then activity id, so the result never depends on the
+    order the files were read in.
+    """
+    activities = pl.DataFrame(
+        [s.row for s in summaries], schema=ACTIVITY_SUMMARY_SCHEMA, orient="row"
+    ).sort("start_utc", "activity_id")
+    hists = [s.cadence_hist for s in summaries if s.cadence_hist.height]
+    hist = (
+        pl.concat(
+            [h.select(list(CADENCE_HIST_SCHEMA)).cast(CADENCE_HIST_SCHEMA) for h in hists]
+        ).sort("activity_id", "speed_bin", "spm")
+        if hists
+        else empty_hist()
+    )
+    return activities, hist
+
+
+def summaries_from_frames(
+    activities: pl.DataFrame, cadence_hist: pl.DataFrame
+) -> list[ActivitySummary]:
+    """Inverse of :func:`summaries_to_frames` (e.g. after a Parquet round trip)."""
+    by_id = (
+        {k[0]: g.drop([]) for k, g in cadence_hist.group_by("activity_id")}
+        if cadence_hist.height
+        else {}
+    )
+    out = []
+    for row in activities.cast(ACTIVITY_SUMMARY_SCHEMA).iter_rows(named=True):
+        hist = by_id.get(row["activity_id"])
+        hist = empty_hist() if hist is None else hist.sort("speed_bin", "spm")
+        if isinstance(row["start_utc"], datetime) and row["start_utc"].tzinfo is None:
+            row["start_utc"] = row["start_utc"].replace(tzinfo=UTC)
+        out.append(ActivitySummary(row=row, cadence_hist=hist))
+    return out
