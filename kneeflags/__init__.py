@@ -10,8 +10,19 @@ Public API for notebooks::
     analysis = kneeflags.analyze(loaded.activities)
 """
 
+from kneeflags.analysis import analyze
+from kneeflags.findings import Analysis, Flag
 from kneeflags.model import Activity, LoadResult, Problem, Sport
 
 __version__ = "0.1.0"
 
-__all__ = ["Activity", "LoadResult", "Problem", "Sport", "__version__"]
+__all__ = [
+    "Activity",
+    "Analysis",
+    "Flag",
+    "LoadResult",
+    "Problem",
+    "Sport",
+    "__version__",
+    "analyze",
+]

@@ -1,0 +1,115 @@
+"""``analyze``: canonical activities (or cached summaries) in, :class:`Analysis` out.
+
+The notebook entry point and what the CLI pipeline calls::
+
+    import kneeflags
+    loaded = kneeflags.load(["~/runs/"], tz="Europe/London")
+    analysis = kneeflags.analyze(loaded.activities)
+    analysis.weekly        # polars, one row per local week
+    analysis.flags         # sorted, high first
+
+Two stages: :func:`kneeflags.metrics.summary.summarize` per activity (cacheable), then the
+weekly table, the rules and the athlete-level notes from the summaries alone. Passing
+``summaries=`` (e.g. from the parse cache) skips stage 1 for those activities; the result is
+the same as passing the activities.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import polars as pl
+
+from kneeflags.config import Config
+from kneeflags.findings import Analysis
+from kneeflags.metrics.summary import ActivitySummary, summaries_to_frames, summarize
+from kneeflags.metrics.weekly import weekly_table
+from kneeflags.model import Activity
+from kneeflags.rules.engine import evaluate
+
+
+def analyze(
+    activities: Sequence[Activity] | None = None,
+    config: Config | None = None,
+    *,
+    summaries: Sequence[ActivitySummary] | None = None,
+    athlete: str = "athlete",
+    timezone: str = "",
+) -> Analysis:
+    """Weekly table, flags and per-activity summaries for one athlete.
+
+    ``activities`` and ``summaries`` may both be given (e.g. fresh files plus cache hits);
+    an activity id present in both is counted once. Input order never matters.
+    ``timezone`` only labels the report (local time itself comes from each activity's
+    UTC offset, resolved at ingest).
+    """
+    config = config or Config()
+    by_id: dict[str, ActivitySummary] = {}
+    for s in summaries or ():
+        by_id.setdefault(s.activity_id, s)
+    for a in activities or ():
+        if a.activity_id not in by_id:
+            by_id[a.activity_id] = summarize(a, config)
+    acts, hist = summaries_to_frames(list(by_id.values()))
+    weekly = weekly_table(acts, hist, config)
+    flags = evaluate(weekly, acts, hist, config)
+    return Analysis(
+        athlete=athlete,
+        timezone=timezone or config.timezone or "local time (system)",
+        weekly=weekly,
+        activities=acts,
+        flags=flags,
+        cadence_hist=hist,
+        notes=athlete_notes(acts),
+    )
+
+
+def athlete_notes(acts: pl.DataFrame) -> list[str]:
+    """Caveats that change how the numbers should be read (one line each)."""
+    notes: list[str] = []
+    if acts.height == 0:
+        return ["No activities were found, so there is nothing to analyse."]
+    runs = acts.filter(pl.col("is_running"))
+    n = runs.height
+    if n == 0:
+        notes.append("No runs were found: running volume, downhill and cadence are empty.")
+        return notes
+
+    def count(expr: pl.Expr) -> int:
+        return int(runs.select(expr.sum()).item())
+
+    no_cad = count(~pl.col("has_cadence"))
+    if no_cad:
+        notes.append(
+            f"{no_cad} of {n} runs have no cadence data; cadence figures use the other runs."
+        )
+    unknown_unit = count(pl.col("has_cadence") & (pl.col("cadence_unit") == "unknown"))
+    if unknown_unit:
+        notes.append(
+            f"{unknown_unit} runs have cadence in an undetermined unit (strides or steps)."
+        )
+    indoor = count(~pl.col("has_terrain"))
+    if indoor:
+        notes.append(
+            f"{indoor} treadmill/indoor run{'s' if indoor != 1 else ''} count as volume but "
+            "are excluded from downhill figures."
+        )
+    no_ele = count(pl.col("has_terrain") & pl.col("graded_km").is_null())
+    if no_ele:
+        notes.append(
+            f"{no_ele} outdoor run{'s' if no_ele != 1 else ''} without usable elevation data: "
+            "downhill share is unknown for them, not zero."
+        )
+    partial = int(acts["partial"].sum())
+    if partial:
+        notes.append(
+            f"{partial} activit{'ies' if partial != 1 else 'y'} came from truncated files; "
+            "the records before the break were used."
+        )
+    guessed = acts.filter(pl.col("utc_offset_source").is_in(["system", "config", "option"]))
+    if guessed.height:
+        notes.append(
+            f"{guessed.height} activities carry no UTC offset in the file; their local "
+            "week comes from the time zone given (option or config) or the system's."
+        )
+    return notes

@@ -1,0 +1,371 @@
+"""The rule catalogue as data (rules.md version 1).
+
+Each :class:`Rule` says what it measures, how, with which thresholds, why and on what
+evidence. The numbers themselves live in :class:`kneeflags.config.Config` (section
+``[rules.<id>]``), so a threshold has exactly one home; the catalogue names the config
+fields and formats them, which is how ``kneeflags rules`` prints the thresholds in force.
+
+:data:`RULES` is ordered as in rules.md. A renderer (``kneeflags rules``, ruff-style) can
+print, per rule: ``id``, ``name``, ``measures``, ``computation``, :meth:`Rule.threshold_lines`
+(``[eng]`` marks engineering defaults with no published cut-off), ``parameter_lines``,
+``conditions``, ``rationale``, ``reference``, ``example`` and the advice keys
+(texts in :mod:`kneeflags.rules.advice`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from kneeflags.config import Config
+from kneeflags.findings import Condition, Severity
+
+Scope = Literal["week", "run", "athlete"]
+
+
+@dataclass(frozen=True, slots=True)
+class Threshold:
+    """One severity level: a comparison template over config fields of the rule's section."""
+
+    severity: Severity
+    text: str
+    """Format template over the rule's config fields, e.g. ``"> {watch_pct:g} %"``."""
+    source: str
+    """Where the number comes from (``guide``, ``Nielsen 2014``...)."""
+    engineering: bool = False
+    """True for ``[eng]`` values: no published cut-off, tune in config."""
+
+    def render(self, values: dict[str, Any]) -> str:
+        mark = " [eng]" if self.engineering else ""
+        return f"{self.severity}: {self.text.format(**values)} ({self.source}){mark}"
+
+
+@dataclass(frozen=True, slots=True)
+class Parameter:
+    """A further tunable of a rule (minimum rise, window length...)."""
+
+    field: str
+    description: str
+    unit: str
+    engineering: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One rule of rules.md; see the module docstring for how it is rendered."""
+
+    id: str
+    name: str
+    scope: Scope
+    """``week`` (one verdict per local week), ``run`` (per run) or ``athlete``."""
+    measures: str
+    computation: str
+    unit: str
+    conditions: tuple[Condition, ...]
+    thresholds: tuple[Threshold, ...]
+    parameters: tuple[Parameter, ...]
+    rationale: str
+    reference: str
+    advice_keys: tuple[str, ...]
+    example: str
+
+    @property
+    def config_section(self) -> str:
+        """TOML section holding this rule's numbers."""
+        return f"rules.{self.id}"
+
+    def settings(self, config: Config | None = None) -> Any:
+        """This rule's threshold record in ``config`` (defaults when ``None``)."""
+        return (config or Config()).rules.for_rule(self.id)
+
+    def threshold_lines(self, config: Config | None = None) -> list[str]:
+        values = dataclasses.asdict(self.settings(config))
+        return [t.render(values) for t in self.thresholds]
+
+    def parameter_lines(self, config: Config | None = None) -> list[str]:
+        values = dataclasses.asdict(self.settings(config))
+        return [
+            f"{p.field} = {values[p.field]:g} {p.unit}: {p.description}"
+            + (" [eng]" if p.engineering else "")
+            for p in self.parameters
+        ]
+
+
+_BOTH: tuple[Condition, ...] = ("ITBS", "PFPS")
+_PFPS_FIRST: tuple[Condition, ...] = ("PFPS", "ITBS")
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        id="volume-jump",
+        name="Weekly volume jump",
+        scope="week",
+        measures="How much a week's running distance rises above the recent level.",
+        computation=(
+            "week's running km vs baseline = max(previous week, mean of the previous 4 "
+            "weeks); the rise must also be at least min_rise_km. A return to an "
+            "established level after a cut-back week is not a jump, because the 4-week "
+            "mean remembers the level."
+        ),
+        unit="% above baseline",
+        conditions=_BOTH,
+        thresholds=(
+            Threshold("watch", "> {watch_pct:g} %", "guide"),
+            Threshold("high", "> {high_pct:g} %", "Nielsen 2014"),
+        ),
+        parameters=(
+            Parameter("min_rise_km", "smaller rises are never a jump", "km"),
+            Parameter("baseline_weeks", "weeks averaged for the baseline", "weeks", False),
+        ),
+        rationale=(
+            "The guide caps weekly increases at about 10 % and notes that ITBS commonly "
+            "follows a significant jump in weekly volume, and that rapid mileage increases "
+            "load the kneecap joint before it adapts. In 874 GPS-tracked novices, weekly "
+            "progression above 30 % went with more distance-related injuries, a group that "
+            "named PFPS and ITBS (HR 1.59, 95 % CI 0.96–2.66). The 10 % rule itself has no "
+            "outcome evidence (Buist 2008), so > 10 % is a watch, not an alarm."
+        ),
+        reference=(
+            "Guide (Prevention: no more than 10 % per week; ITBS contributing factors); "
+            "Nielsen et al. 2014, JOSPT 44:739–747; Damsted et al. 2019, JOSPT 49:230–238"
+        ),
+        advice_keys=("volume.ten_percent", "volume.itbs_jump", "volume.pfps_cutback"),
+        example="Week of 26 Jan 2026: 50.0 km, up 39 % on the 36.0 km baseline.",
+    ),
+    Rule(
+        id="session-spike",
+        name="Single-run spike",
+        scope="run",
+        measures="A run's distance against the longest run of the previous 30 days.",
+        computation=(
+            "distance ÷ longest run in the 30 days before it − 1; evaluated only when the "
+            "data reaches back the full 30 days and holds an earlier run in them (else the "
+            "baseline is unknown, not zero). Treadmill runs count."
+        ),
+        unit="% above the 30-day longest run",
+        conditions=_BOTH,
+        thresholds=(
+            Threshold("watch", "> {watch_pct:g} %", "Frandsen 2025, HRR 1.64"),
+            Threshold("high", "> {high_pct:g} %", "Frandsen 2025, HRR 2.28"),
+        ),
+        parameters=(Parameter("window_days", "look-back window", "days", False),),
+        rationale=(
+            "In 5,205 Garmin users, a session more than 10 % longer than the longest run of "
+            "the previous 30 days raised the overuse-injury rate (HRR 1.64 for 10–30 %, "
+            "1.52 for 30–100 %, 2.28 above 100 %). This is the primary load signal; "
+            "week-to-week ratios showed no association in the same data."
+        ),
+        reference="Frandsen et al. 2025, BJSM 59:1203–1210",
+        advice_keys=("volume.ten_percent", "volume.pain_distance"),
+        example=(
+            "Run on Tue 27 Jan 2026: 21.1 km, 76 % longer than the longest run of the "
+            "previous 30 days (12.0 km)."
+        ),
+    ),
+    Rule(
+        id="downhill-share",
+        name="Downhill share",
+        scope="week",
+        measures="The share of a week's running distance spent going downhill.",
+        computation=(
+            "downhill km (grade ≤ −5 % on the 5 m-resampled, smoothed profile) ÷ km of "
+            "runs with a usable elevation profile. Treadmill runs and runs without "
+            "elevation make the share unknown, never 0 %."
+        ),
+        unit="% of running distance",
+        conditions=_BOTH,
+        thresholds=(
+            Threshold("watch", "≥ {watch_pct:g} %", "no published cut-off", True),
+            Threshold("high", "≥ {high_pct:g} %", "no published cut-off", True),
+        ),
+        parameters=(),
+        rationale=(
+            "The guide lists downhill running among the causes of both conditions. Downhill "
+            "the knee lands straighter, nearer the ~20–30° angle where the IT band is "
+            "irritated (Orchard 1996), and the quadriceps brake eccentrically with larger "
+            "impact and braking peaks (Gottschall & Kram 2005). The evidence is "
+            "mechanistic: no cohort links a downhill share to injury, hence [eng] cut-offs."
+        ),
+        reference=(
+            "Guide (PFPS and ITBS contributing factors); Orchard et al. 1996, Am J Sports "
+            "Med 24:375–379; Gottschall & Kram 2005, J Biomech 38:445–452"
+        ),
+        advice_keys=(
+            "downhill.gradual",
+            "downhill.avoid_when_symptomatic",
+            "downhill.hills_last",
+            "downhill.camber",
+        ),
+        example=(
+            "Week of 26 Jan 2026: 27 % of the 30.0 km with elevation data was downhill "
+            "(8.1 km at ≤ −5 %)."
+        ),
+    ),
+    Rule(
+        id="downhill-jump",
+        name="Downhill jump",
+        scope="week",
+        measures="A week's downhill distance against the largest of the previous 4 weeks.",
+        computation=(
+            "week's downhill km ÷ largest downhill week of the previous 4 weeks with "
+            "elevation data; both the ratio and the absolute rise must pass. From a "
+            "previous maximum of 0 km the ratio counts as unbounded."
+        ),
+        unit="× previous maximum",
+        conditions=_BOTH,
+        thresholds=(
+            Threshold(
+                "watch",
+                "> {watch_ratio:g}× and +{watch_min_rise_km:g} km",
+                "no published cut-off",
+                True,
+            ),
+            Threshold(
+                "high",
+                "> {high_ratio:g}× and +{high_min_rise_km:g} km",
+                "no published cut-off",
+                True,
+            ),
+        ),
+        parameters=(Parameter("baseline_weeks", "weeks searched for the maximum", "weeks"),),
+        rationale=(
+            "The guide asks for downhill running to be introduced gradually, and for hills "
+            "to return last after knee pain. A sudden rise in downhill distance is the "
+            "exposure change behind both mechanisms (ITBS: footstrike angle; PFPS: "
+            "eccentric quadriceps load). Thresholds are engineering defaults."
+        ),
+        reference=(
+            "Guide (Prevention: introduce downhill running gradually); Orchard et al. "
+            "1996; Gottschall & Kram 2005"
+        ),
+        advice_keys=("downhill.gradual", "downhill.hills_last", "downhill.avoid_when_symptomatic"),
+        example=(
+            "Week of 26 Jan 2026: 6.0 km downhill, 2.5× the largest week of the previous "
+            "4 weeks (2.4 km)."
+        ),
+    ),
+    Rule(
+        id="low-cadence",
+        name="Low running cadence",
+        scope="week",
+        measures="The week's median running cadence against the guide's 170–180 spm.",
+        computation=(
+            "time-weighted median steps/min over running samples (speed ≥ 2.0 m/s, "
+            "cadence ≥ 135 spm, not in the first/last 60 s); needs at least min_minutes "
+            "of such running. The shares of running time below, within and above "
+            "170–180 spm and the speeds measured are reported with it."
+        ),
+        unit="spm",
+        conditions=_PFPS_FIRST,
+        thresholds=(
+            Threshold("watch", "< {watch_below_spm:g} spm", "guide"),
+            Threshold("high", "< {high_below_spm:g} spm", "no published cut-off", True),
+        ),
+        parameters=(Parameter("min_minutes", "running time needed for a verdict", "min"),),
+        rationale=(
+            "The guide recommends about 170–180 steps per minute to lower the load on the "
+            "kneecap joint and names a 5–10 % cadence increase among the best-supported "
+            "ITBS measures. A 10 % higher step rate cut peak patellofemoral force by 14 % "
+            "(Lenhart 2014) and reduced hip adduction (Heiderscheit 2011). Cadence also "
+            "rises with speed, so easy-pace weeks read lower; the speeds are shown."
+        ),
+        reference=(
+            "Guide (Cadence monitoring; ITBS gait correction); Heiderscheit et al. 2011, "
+            "MSSE 43:296–302; Lenhart et al. 2014, MSSE 46:557–564"
+        ),
+        advice_keys=("cadence.target", "cadence.raise", "cadence.monitor"),
+        example=(
+            "Week of 26 Jan 2026: median running cadence 164 spm (68 % of running time "
+            "below 170, 30 % within 170–180, 2 % above) at a median 2.9 m/s (5:45 /km)."
+        ),
+    ),
+    Rule(
+        id="cadence-drop",
+        name="Cadence drop at the same speed",
+        scope="week",
+        measures="Cadence within the same 0.25 m/s speed band against the previous 8 weeks.",
+        computation=(
+            "per speed band: this week's time-weighted median spm vs the median of the "
+            "previous 8 weeks pooled; bands need min_bin_minutes this week and "
+            "min_baseline_minutes of baseline; the week's value is the time-weighted mean "
+            "change over its bands. At matched speed, fewer steps mean longer steps "
+            "(overstriding proxy)."
+        ),
+        unit="% change",
+        conditions=_PFPS_FIRST,
+        thresholds=(
+            Threshold(
+                "watch",
+                "≤ −{watch_drop_pct:g} % (drop > {watch_drop_pct:g} %)",
+                "no published cut-off",
+                True,
+            ),
+            Threshold(
+                "high",
+                "≤ −{high_drop_pct:g} % (drop > {high_drop_pct:g} %)",
+                "no published cut-off",
+                True,
+            ),
+        ),
+        parameters=(
+            Parameter("baseline_weeks", "weeks pooled for the personal baseline", "weeks"),
+            Parameter("min_bin_minutes", "running time per band this week", "min"),
+            Parameter("min_baseline_minutes", "running time per band in the baseline", "min"),
+        ),
+        rationale=(
+            "The guide names overstriding as a PFPS factor: it raises braking force and "
+            "kneecap-joint load. Longer steps at the same speed raised patellofemoral stress "
+            "per step by 31 % (Willson 2014). Comparing within a speed band removes the "
+            "normal rise of cadence with speed; the cut-offs are engineering defaults."
+        ),
+        reference=(
+            "Guide (PFPS contributing factors: overstriding); Willson et al. 2014, Clin "
+            "Biomech 29:243–247; Lenhart et al. 2014, MSSE 46:557–564"
+        ),
+        advice_keys=("cadence.overstride", "cadence.raise", "cadence.target"),
+        example=(
+            "Week of 26 Jan 2026: at matched speeds cadence was 4.1 % below your previous "
+            "8 weeks (3.00–3.25 m/s: 164 vs 171 spm)."
+        ),
+    ),
+    Rule(
+        id="strength-gap",
+        name="Strength sessions",
+        scope="week",
+        measures="Recorded strength-training sessions in each running week.",
+        computation=(
+            "strength_training sessions (FIT sport 10 / sub_sport 20) per week with running; "
+            "the guide's target is two. When no strength session is recorded in the whole "
+            "period, one athlete-level watch flag says so instead of one flag per week."
+        ),
+        unit="sessions",
+        conditions=_BOTH,
+        thresholds=(
+            Threshold("watch", "{watch_at:d} session", "guide: two a week"),
+            Threshold("high", "{high_at:d} sessions", "guide: two a week"),
+        ),
+        parameters=(Parameter("target_sessions", "sessions per week advised", "", False),),
+        rationale=(
+            "The guide traces both conditions to weak hip muscles and advises two strength "
+            "sessions a week for prevention. Strength training lowers sports injuries in "
+            "general (Lauersen 2014, RR 0.32); evidence in runners specifically is weak."
+        ),
+        reference=(
+            "Guide (Prevention: two strength sessions per week); Lauersen et al. 2014, "
+            "BJSM 48:871–877"
+        ),
+        advice_keys=("strength.two_sessions", "strength.exercises"),
+        example="Week of 26 Jan 2026: 1 strength session recorded; the guide advises two.",
+    ),
+)
+"""All rules, in rules.md order."""
+
+RULES_BY_ID: dict[str, Rule] = {r.id: r for r in RULES}
+
+
+def get_rule(rule_id: str) -> Rule:
+    """The rule called ``rule_id``; KeyError names the known ids."""
+    try:
+        return RULES_BY_ID[rule_id]
+    except KeyError:
+        raise KeyError(f"unknown rule {rule_id!r}; known: {', '.join(RULES_BY_ID)}") from None

@@ -1,0 +1,419 @@
+"""Evaluate the catalogue over the weekly table and the per-activity summaries.
+
+Each rule of :data:`~kneeflags.rules.catalogue.RULES` has one evaluator here, keyed by rule
+id. Evaluators compute value, severity and threshold for every week (or run) with polars
+expressions, then turn only the flagged rows into :class:`~kneeflags.findings.Flag` objects
+with a one-sentence evidence string carrying the numbers. Thresholds come from
+``config.rules.<rule>``; nothing numeric is hard-coded here.
+
+Severity convention: the ``high`` test is applied first; ``threshold`` on a flag is the
+cut-off of the severity it reached.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import polars as pl
+
+from kneeflags.config import Config
+from kneeflags.findings import SEVERITY_RANK, Flag
+from kneeflags.metrics.cadence import weighted_median
+from kneeflags.metrics.weekly import week_start_expr
+from kneeflags.rules.advice import advice_lines
+from kneeflags.rules.catalogue import RULES, Rule
+
+
+@dataclass(frozen=True, slots=True)
+class Inputs:
+    """What evaluators read: stage-2 tables only, never samples."""
+
+    weekly: pl.DataFrame
+    activities: pl.DataFrame
+    cadence_hist: pl.DataFrame
+    config: Config
+
+
+def day_label(day: date) -> str:
+    """``26 Jan 2026`` (the evidence strings' date style)."""
+    return f"{day.day} {day:%b %Y}"
+
+
+def run_label(local_start: datetime, km: float) -> str:
+    """``Tue 27 Jan 2026, 21.1 km``: how a per-run flag names its run."""
+    return f"{local_start:%a} {day_label(local_start.date())}, {km:.1f} km"
+
+
+def _signed(x: float) -> str:
+    """``-5`` as ``−5`` (typographic minus, as the catalogue prints it)."""
+    return f"{x:g}".replace("-", "−")
+
+
+def _pace(speed_mps: float) -> str:
+    if speed_mps <= 0:
+        return "–"
+    sec = round(1000.0 / speed_mps)
+    return f"{sec // 60}:{sec % 60:02d} /km"
+
+
+def _flag(
+    rule: Rule,
+    severity: str,
+    week_start: date | None,
+    value: float | None,
+    threshold: float | None,
+    evidence: str,
+    *,
+    activity: str | None = None,
+    activity_label: str | None = None,
+) -> Flag:
+    return Flag(
+        rule=rule.id,
+        conditions=rule.conditions,
+        severity=severity,  # type: ignore[arg-type]
+        week_start=week_start,
+        value=None if value is None else round(float(value), 4),
+        threshold=threshold,
+        evidence=evidence,
+        advice=advice_lines(rule.advice_keys),
+        reference=rule.reference,
+        activity=activity,
+        activity_label=activity_label,
+    )
+
+
+def _grade(high: pl.Expr, watch: pl.Expr) -> pl.Expr:
+    return pl.when(high).then(pl.lit("high")).when(watch).then(pl.lit("watch")).alias("severity")
+
+
+# --- volume-jump ---------------------------------------------------------------------------
+
+
+def _volume_jump(rule: Rule, inp: Inputs) -> list[Flag]:
+    c = inp.config.rules.volume_jump
+    w = inp.weekly.with_columns(
+        (pl.col("run_km") - pl.col("baseline_km")).alias("rise"),
+    ).with_columns(
+        pl.when(pl.col("baseline_km") > 0)
+        .then(pl.col("rise") / pl.col("baseline_km") * 100.0)
+        .alias("pct")
+    )
+    ok = pl.col("pct").is_not_null() & (pl.col("rise") >= c.min_rise_km)
+    w = w.with_columns(
+        _grade(ok & (pl.col("pct") > c.high_pct), ok & (pl.col("pct") > c.watch_pct))
+    ).filter(pl.col("severity").is_not_null())
+    out = []
+    for r in w.iter_rows(named=True):
+        thr = c.high_pct if r["severity"] == "high" else c.watch_pct
+        ev = (
+            f"Week of {day_label(r['week_start'])}: {r['run_km']:.1f} km, up {r['pct']:.0f} % "
+            f"on the {r['baseline_km']:.1f} km baseline."
+        )
+        out.append(_flag(rule, r["severity"], r["week_start"], r["pct"], thr, ev))
+    return out
+
+
+# --- session-spike ---------------------------------------------------------------------------
+
+
+def _session_spike(rule: Rule, inp: Inputs) -> list[Flag]:
+    c = inp.config.rules.session_spike
+    acts = inp.activities
+    if acts.height == 0:
+        return []
+    data_start = acts["start_utc"].min()
+    window = timedelta(days=c.window_days)
+    runs = (
+        acts.filter(pl.col("is_running"))
+        .sort("start_utc", "activity_id")
+        .with_columns(
+            pl.col("distance_km")
+            .rolling_max_by("start_utc", window_size=f"{c.window_days}d", closed="left")
+            .alias("prev_longest")
+        )
+    )
+    if runs.height == 0:
+        return []
+    runs = runs.with_columns(
+        pl.when((pl.col("start_utc") - window >= data_start) & (pl.col("prev_longest") > 0))
+        .then((pl.col("distance_km") / pl.col("prev_longest") - 1.0) * 100.0)
+        .alias("pct"),
+        week_start_expr("local_date", inp.config.week_start_index).alias("week_start"),
+    )
+    p = pl.col("pct")
+    runs = runs.with_columns(_grade(p > c.high_pct, p > c.watch_pct)).filter(
+        pl.col("severity").is_not_null()
+    )
+    out = []
+    for r in runs.iter_rows(named=True):
+        thr = c.high_pct if r["severity"] == "high" else c.watch_pct
+        label = run_label(r["local_start"], r["distance_km"])
+        ev = (
+            f"Run on {r['local_start']:%a} {day_label(r['local_date'])}: "
+            f"{r['distance_km']:.1f} km, {r['pct']:.0f} % longer than the longest run of the "
+            f"previous {c.window_days} days ({r['prev_longest']:.1f} km)."
+        )
+        out.append(
+            _flag(
+                rule,
+                r["severity"],
+                r["week_start"],
+                r["pct"],
+                thr,
+                ev,
+                activity=r["activity_id"],
+                activity_label=label,
+            )
+        )
+    return out
+
+
+# --- downhill-share ----------------------------------------------------------------------------
+
+
+def _downhill_share(rule: Rule, inp: Inputs) -> list[Flag]:
+    c = inp.config.rules.downhill_share
+    down = inp.config.metrics.downhill_grade_pct
+    w = inp.weekly.with_columns((pl.col("downhill_share") * 100.0).alias("pct"))
+    p = pl.col("pct")
+    w = w.with_columns(_grade(p >= c.high_pct, p >= c.watch_pct)).filter(
+        pl.col("severity").is_not_null()
+    )
+    out = []
+    for r in w.iter_rows(named=True):
+        thr = c.high_pct if r["severity"] == "high" else c.watch_pct
+        ev = (
+            f"Week of {day_label(r['week_start'])}: {r['pct']:.0f} % of the "
+            f"{r['graded_km']:.1f} km with elevation data was downhill "
+            f"({r['downhill_km']:.1f} km at ≤ {_signed(down)} %)."
+        )
+        out.append(_flag(rule, r["severity"], r["week_start"], r["pct"], thr, ev))
+    return out
+
+
+# --- downhill-jump -----------------------------------------------------------------------------
+
+
+def _downhill_jump(rule: Rule, inp: Inputs) -> list[Flag]:
+    c = inp.config.rules.downhill_jump
+    prev = pl.col("downhill_km").shift(1)
+    w = inp.weekly.sort("week_start").with_columns(
+        prev.rolling_max(window_size=c.baseline_weeks, min_samples=1).alias("prev_max")
+    )
+    w = w.with_columns(
+        (pl.col("downhill_km") - pl.col("prev_max")).alias("rise"),
+        pl.when(pl.col("prev_max") > 0)
+        .then(pl.col("downhill_km") / pl.col("prev_max"))
+        .when(pl.col("prev_max") == 0)
+        .then(float("inf"))
+        .alias("ratio"),
+    )
+    known = pl.col("downhill_km").is_not_null() & pl.col("prev_max").is_not_null()
+    high = known & (pl.col("ratio") > c.high_ratio) & (pl.col("rise") >= c.high_min_rise_km)
+    watch = known & (pl.col("ratio") > c.watch_ratio) & (pl.col("rise") >= c.watch_min_rise_km)
+    w = w.with_columns(_grade(high, watch)).filter(pl.col("severity").is_not_null())
+    out = []
+    for r in w.iter_rows(named=True):
+        thr = c.high_ratio if r["severity"] == "high" else c.watch_ratio
+        finite = r["ratio"] != float("inf")
+        how = f"{r['ratio']:.1f}×" if finite else "up from none"
+        ev = (
+            f"Week of {day_label(r['week_start'])}: {r['downhill_km']:.1f} km downhill, {how} "
+            f"the largest week of the previous {c.baseline_weeks} weeks "
+            f"({r['prev_max']:.1f} km)."
+            if finite
+            else f"Week of {day_label(r['week_start'])}: {r['downhill_km']:.1f} km downhill, "
+            f"up from 0.0 km in each of the previous {c.baseline_weeks} weeks with "
+            "elevation data."
+        )
+        out.append(
+            _flag(rule, r["severity"], r["week_start"], r["ratio"] if finite else None, thr, ev)
+        )
+    return out
+
+
+# --- low-cadence ---------------------------------------------------------------------------------
+
+
+def _low_cadence(rule: Rule, inp: Inputs) -> list[Flag]:
+    c = inp.config.rules.low_cadence
+    m = pl.col("cadence_spm_median")
+    ok = m.is_not_null() & (pl.col("cadence_minutes") >= c.min_minutes)
+    w = inp.weekly.with_columns(
+        _grade(ok & (m < c.high_below_spm), ok & (m < c.watch_below_spm))
+    ).filter(pl.col("severity").is_not_null())
+    out = []
+    for r in w.iter_rows(named=True):
+        thr = c.high_below_spm if r["severity"] == "high" else c.watch_below_spm
+        lo, hi = c.band_low_spm, c.band_high_spm
+        ev = (
+            f"Week of {day_label(r['week_start'])}: median running cadence "
+            f"{r['cadence_spm_median']:.0f} spm ({r['cadence_below_share'] * 100:.0f} % of "
+            f"running time below {lo:g}, {r['cadence_in_share'] * 100:.0f} % within "
+            f"{lo:g}–{hi:g}, {r['cadence_above_share'] * 100:.0f} % above) at a median "
+            f"{r['cadence_speed_mps']:.1f} m/s ({_pace(r['cadence_speed_mps'])})."
+        )
+        out.append(_flag(rule, r["severity"], r["week_start"], r["cadence_spm_median"], thr, ev))
+    return out
+
+
+# --- cadence-drop --------------------------------------------------------------------------------
+
+
+def cadence_by_week_band(inp: Inputs) -> pl.DataFrame:
+    """Per (week, speed band): this week's median spm and seconds vs the pooled baseline.
+
+    The baseline pools the raw histogram rows of the previous ``baseline_weeks`` weeks
+    (each row is copied forward to the weeks it serves), so it is a true time-weighted
+    median of those weeks, not a median of weekly medians.
+    """
+    c = inp.config.rules.cadence_drop
+    if inp.cadence_hist.height == 0:
+        return pl.DataFrame()
+    wsi = inp.config.week_start_index
+    hist = (
+        inp.cadence_hist.join(
+            inp.activities.select(
+                "activity_id", week_start_expr("local_date", wsi).alias("week_start")
+            ),
+            on="activity_id",
+        )
+        .group_by("week_start", "speed_bin", "spm")
+        .agg(pl.col("seconds").sum())
+    )
+    current = hist.group_by("week_start", "speed_bin").agg(
+        pl.col("seconds").sum().alias("cur_s"),
+        weighted_median(pl.col("spm"), pl.col("seconds")).cast(pl.Float64).alias("cur_spm"),
+    )
+    forward = (
+        hist.with_columns(pl.int_ranges(1, c.baseline_weeks + 1).alias("k"))
+        .explode("k")
+        .with_columns(
+            (pl.col("week_start") + pl.duration(weeks=pl.col("k")))
+            .cast(pl.Date)
+            .alias("week_start")
+        )
+        .group_by("week_start", "speed_bin", "spm")
+        .agg(pl.col("seconds").sum())
+    )
+    base = forward.group_by("week_start", "speed_bin").agg(
+        pl.col("seconds").sum().alias("base_s"),
+        weighted_median(pl.col("spm"), pl.col("seconds")).cast(pl.Float64).alias("base_spm"),
+    )
+    return (
+        current.join(base, on=["week_start", "speed_bin"], how="inner")
+        .filter(
+            (pl.col("cur_s") >= c.min_bin_minutes * 60.0)
+            & (pl.col("base_s") >= c.min_baseline_minutes * 60.0)
+        )
+        .with_columns(((pl.col("cur_spm") / pl.col("base_spm") - 1.0) * 100.0).alias("change"))
+        .sort("week_start", "speed_bin")
+    )
+
+
+def _cadence_drop(rule: Rule, inp: Inputs) -> list[Flag]:
+    c = inp.config.rules.cadence_drop
+    bands = cadence_by_week_band(inp)
+    if bands.height == 0:
+        return []
+    step = inp.config.metrics.speed_bin_mps
+    weeks = bands.group_by("week_start").agg(
+        ((pl.col("change") * pl.col("cur_s")).sum() / pl.col("cur_s").sum()).alias("change"),
+        pl.col("speed_bin").sort_by("cur_s").last().alias("top_bin"),
+        pl.col("cur_spm").sort_by("cur_s").last().alias("top_cur"),
+        pl.col("base_spm").sort_by("cur_s").last().alias("top_base"),
+    )
+    ch = pl.col("change")
+    weeks = (
+        weeks.with_columns(_grade(ch <= -c.high_drop_pct, ch <= -c.watch_drop_pct))
+        .filter(pl.col("severity").is_not_null())
+        .sort("week_start")
+    )
+    out = []
+    for r in weeks.iter_rows(named=True):
+        thr = -c.high_drop_pct if r["severity"] == "high" else -c.watch_drop_pct
+        lo = r["top_bin"]
+        ev = (
+            f"Week of {day_label(r['week_start'])}: at matched speeds cadence was "
+            f"{-r['change']:.1f} % below your previous {c.baseline_weeks} weeks "
+            f"({lo:.2f}–{lo + step:.2f} m/s: {r['top_cur']:.0f} vs {r['top_base']:.0f} spm)."
+        )
+        out.append(_flag(rule, r["severity"], r["week_start"], r["change"], thr, ev))
+    return out
+
+
+# --- strength-gap -------------------------------------------------------------------------------
+
+
+def _strength_gap(rule: Rule, inp: Inputs) -> list[Flag]:
+    c = inp.config.rules.strength_gap
+    w = inp.weekly
+    if w.height == 0:
+        return []
+    if int(w["strength_sessions"].sum()) == 0:
+        first, last = w["week_start"].min(), w["week_start"].max()
+        n = w.height
+        ev = (
+            f"No strength-training session was recorded in the {n} week"
+            f"{'s' if n != 1 else ''} from {day_label(first)} to "  # type: ignore[arg-type]
+            f"{day_label(last + timedelta(days=6))}; the guide advises two a week "  # type: ignore[operator]
+            "(if you do strength work without recording it, this does not apply)."
+        )
+        return [_flag(rule, "watch", None, 0.0, float(c.watch_at), ev)]
+    s = pl.col("strength_sessions")
+    running = pl.col("runs") > 0
+    w = w.with_columns(_grade(running & (s <= c.high_at), running & (s <= c.watch_at))).filter(
+        pl.col("severity").is_not_null()
+    )
+    out = []
+    for r in w.iter_rows(named=True):
+        thr = c.high_at if r["severity"] == "high" else c.watch_at
+        n = r["strength_sessions"]
+        ev = (
+            f"Week of {day_label(r['week_start'])}: {n} strength session"
+            f"{'' if n == 1 else 's'} recorded; the guide advises {c.target_sessions}."
+        )
+        out.append(_flag(rule, r["severity"], r["week_start"], float(n), float(thr), ev))
+    return out
+
+
+EVALUATORS: dict[str, Callable[[Rule, Inputs], list[Flag]]] = {
+    "volume-jump": _volume_jump,
+    "session-spike": _session_spike,
+    "downhill-share": _downhill_share,
+    "downhill-jump": _downhill_jump,
+    "low-cadence": _low_cadence,
+    "cadence-drop": _cadence_drop,
+    "strength-gap": _strength_gap,
+}
+"""Rule id -> evaluator; every rule of the catalogue has one (checked by the tests)."""
+
+
+def sort_flags(flags: list[Flag]) -> list[Flag]:
+    """High first, then week (athlete-level flags first), then rule id, then run."""
+    return sorted(
+        flags,
+        key=lambda f: (
+            -SEVERITY_RANK[f.severity],
+            f.week_start or date.min,
+            f.rule,
+            f.activity or "",
+        ),
+    )
+
+
+def evaluate(
+    weekly: pl.DataFrame,
+    activities: pl.DataFrame,
+    cadence_hist: pl.DataFrame,
+    config: Config | None = None,
+    rules: tuple[Rule, ...] = RULES,
+) -> list[Flag]:
+    """All flags of ``rules`` over one athlete's tables, sorted (see :func:`sort_flags`)."""
+    inp = Inputs(weekly, activities, cadence_hist, config or Config())
+    flags: list[Flag] = []
+    for rule in rules:
+        flags.extend(EVALUATORS[rule.id](rule, inp))
+    return sort_flags(flags)
