@@ -12,6 +12,7 @@ Public API for notebooks::
 
 from kneeflags.analysis import analyze
 from kneeflags.findings import Analysis, Flag
+from kneeflags.ingest import load
 from kneeflags.model import Activity, LoadResult, Problem, Sport
 
 __version__ = "0.1.0"
@@ -25,4 +26,5 @@ __all__ = [
     "Sport",
     "__version__",
     "analyze",
+    "load",
 ]

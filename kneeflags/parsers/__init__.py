@@ -1,0 +1,273 @@
+"""Per-file parsing: bytes in, canonical activities and problems out.
+
+:func:`parse_source` is the unit of work of ingest. It is a pure,
+module-level function of its arguments (no I/O, no global state), so a
+caller may run it in worker processes; :func:`kneeflags.ingest.load` simply
+calls it once per :class:`~kneeflags.sources.SourceItem`.
+
+Dispatch is by content (:mod:`.detect`): FIT header, gzip/zip magic, XML
+root element. gzip is unwrapped here with a size cap; zip bytes that reach
+this function (an archive nested deeper than :mod:`kneeflags.sources`
+expands) are read in memory too. Nothing is ever written to disk.
+"""
+
+from __future__ import annotations
+
+import zlib
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from kneeflags.model import Activity, LoadResult, Problem, Skipped, SourceRef
+from kneeflags.parsers.common import one_line, sha256_hex
+from kneeflags.parsers.detect import detect, expected_activity, strip_compression_suffix
+from kneeflags.parsers.fit_decoded import FitDecoded
+
+DECODERS = ("auto", "fast", "fitparse")
+"""``fitparse``: reference decoder; ``fast``: columnar decoder, no fallback;
+``auto``: fast when it can, fitparse otherwise (noted in provenance)."""
+
+MAX_DECOMPRESSED_BYTES = 512 * 1024 * 1024
+"""Cap on the decompressed size of one gzip file or zip member (zip/gzip bombs)."""
+
+MAX_NESTING = 3
+"""Archives inside archives deeper than this are refused."""
+
+EARLIEST_PLAUSIBLE_START = datetime(1990, 1, 1, tzinfo=UTC)
+"""Starts before this are a device clock that was never set (e.g. 1901 GPX dates)."""
+
+FUTURE_TOLERANCE = timedelta(days=2)
+
+
+class DecompressionLimit(ValueError):
+    """Decompressed data would exceed :data:`MAX_DECOMPRESSED_BYTES`."""
+
+
+def gunzip_capped(data: bytes, cap: int = MAX_DECOMPRESSED_BYTES) -> tuple[bytes, str | None]:
+    """Decompress gzip (multi-member too) without ever holding more than ``cap`` bytes.
+
+    Returns the data and a one-line warning when the stream was cut short
+    (the bytes before the cut are returned: a truncated .fit.gz can still
+    give a partial run). Corrupt streams raise ``zlib.error``.
+    """
+    out = bytearray()
+    d = zlib.decompressobj(wbits=31)
+    buf = data
+    while True:
+        chunk = d.decompress(buf, cap + 1 - len(out))
+        out += chunk
+        if len(out) > cap:
+            raise DecompressionLimit(
+                f"gzip data expands beyond the {cap // (1024 * 1024)} MiB cap (possible gzip bomb)"
+            )
+        if d.eof:
+            rest = d.unused_data
+            if rest[:2] == b"\x1f\x8b":
+                d = zlib.decompressobj(wbits=31)
+                buf = rest
+                continue
+            return bytes(out), None
+        if d.unconsumed_tail:
+            buf = d.unconsumed_tail
+            continue
+        return bytes(out), (
+            f"truncated gzip stream: {len(data):,} compressed bytes gave {len(out):,} bytes"
+        )
+
+
+def decode_fit(data: bytes, decoder: str = "auto") -> tuple[list[FitDecoded], str | None]:
+    """Run the chosen FIT decoder; returns the parts and a fallback note (auto mode) if any."""
+    from kneeflags.parsers.fit import decode_fit_fitparse
+
+    if decoder == "fitparse":
+        return decode_fit_fitparse(data), None
+    if decoder not in ("auto", "fast"):
+        raise ValueError(f"unknown decoder {decoder!r} (choose from {', '.join(DECODERS)})")
+    try:
+        from kneeflags.parsers.fit_fast import (  # type: ignore[import-not-found]
+            FastPathUnsupported,
+            decode_fit_fast,
+        )
+    except ImportError as exc:
+        if decoder == "fast":
+            raise RuntimeError("the fast FIT decoder is not available in this build") from exc
+        return decode_fit_fitparse(data), None
+    try:
+        return decode_fit_fast(data), None
+    except FastPathUnsupported as exc:
+        if decoder == "fast":
+            raise RuntimeError(f"fast FIT decoder cannot read this file: {one_line(exc)}") from exc
+        note = f"fast decoder fell back to fitparse: {one_line(exc, 160)}"
+    except Exception as exc:  # auto mode: any fast-path failure falls back
+        if decoder == "fast":
+            raise
+        note = f"fast decoder fell back to fitparse: {type(exc).__name__}: {one_line(exc, 160)}"
+    return decode_fit_fitparse(data), note
+
+
+def _parse_fit(data: bytes, ref: SourceRef, sha: str, decoder: str, tz: str | None) -> LoadResult:
+    from kneeflags.parsers.fit_build import build_fit
+
+    decoded, note = decode_fit(data, decoder)
+    res = build_fit(decoded, ref, sha, tz)
+    if note:
+        for act in res.activities:
+            act.provenance.notes.append(note)
+    return res
+
+
+def _parse_xml(
+    kind: str, data: bytes, ref: SourceRef, sha: str, tz: str | None, hints: dict | None
+) -> LoadResult:
+    if kind == "gpx":
+        from kneeflags.parsers.gpx import parse_gpx_activities
+
+        return parse_gpx_activities(data, ref, sha, tz, hints)
+    from kneeflags.parsers.tcx import parse_tcx_activities
+
+    return parse_tcx_activities(data, ref, sha, tz, hints)
+
+
+def _check_plausible(res: LoadResult, path: str) -> None:
+    """Drop activities whose clock was never set; warn about future dates."""
+    keep: list[Activity] = []
+    now = datetime.now(UTC)
+    for act in res.activities:
+        if act.start_utc < EARLIEST_PLAUSIBLE_START:
+            res.errors.append(
+                Problem(
+                    path,
+                    f"implausible start date {act.start_utc:%Y-%m-%d} (device clock not set): "
+                    "activity not used",
+                )
+            )
+            continue
+        if act.start_utc > now + FUTURE_TOLERANCE:
+            res.warnings.append(
+                Problem(path, f"start date {act.start_utc:%Y-%m-%d} is in the future", "warning")
+            )
+        keep.append(act)
+    res.activities = keep
+
+
+def _apply_hints(res: LoadResult, hints: dict | None) -> None:
+    if not hints:
+        return
+    name = hints.get("name")
+    for act in res.activities:
+        if act.name is None and name:
+            act.name = str(name)
+
+
+def _parse(
+    data: bytes,
+    ref: SourceRef,
+    name: str,
+    decoder: str,
+    tz: str | None,
+    hints: dict | None,
+    depth: int,
+) -> LoadResult:
+    path = str(ref)
+    res = LoadResult()
+    if not data:
+        if expected_activity(name):
+            res.errors.append(Problem(path, "empty file"))
+        else:
+            res.skipped.append(Skipped(path, "empty file"))
+        return res
+    kind = detect(data)
+    if kind == "gzip":
+        if depth >= MAX_NESTING:
+            res.errors.append(Problem(path, "compressed data nested too deeply"))
+            return res
+        try:
+            inner, warn = gunzip_capped(data)
+        except zlib.error as exc:
+            res.errors.append(Problem(path, f"corrupt gzip data: {one_line(exc)}"))
+            return res
+        inner_res = _parse(
+            inner, ref, strip_compression_suffix(name), decoder, tz, hints, depth + 1
+        )
+        if warn:
+            if inner_res.activities:
+                inner_res.warnings.insert(0, Problem(path, warn, "warning"))
+                for act in inner_res.activities:
+                    act.provenance.partial = True
+                    act.provenance.notes.append(warn)
+            else:
+                inner_res.errors.insert(0, Problem(path, warn))
+        return inner_res
+    if kind == "zip":
+        from kneeflags.sources import iter_zip_bytes
+
+        if depth >= MAX_NESTING:
+            res.errors.append(Problem(path, "zip archive nested too deeply"))
+            return res
+        for item, payload in iter_zip_bytes(data, ref):
+            if item.error:
+                res.errors.append(Problem(str(item.ref), item.error))
+            elif item.skip:
+                res.skipped.append(Skipped(str(item.ref), item.skip))
+            elif payload is not None:
+                res.extend(
+                    parse_source(
+                        payload,
+                        item.ref,
+                        decoder=decoder,
+                        tz=tz,
+                        hints=item.hints,
+                        _depth=depth + 1,
+                    )
+                )
+        return res
+    sha = sha256_hex(data)
+    if kind == "fit":
+        res = _parse_fit(data, ref, sha, decoder, tz)
+    elif kind in ("gpx", "tcx"):
+        res = _parse_xml(kind, data, ref, sha, tz, hints)
+    elif expected_activity(name):
+        ext = strip_compression_suffix(name).rsplit(".", 1)[-1].upper()
+        res.errors.append(
+            Problem(path, f"not a valid {ext} file: content not recognised ({len(data):,} bytes)")
+        )
+    else:
+        res.skipped.append(Skipped(path, "not an activity file"))
+    _check_plausible(res, path)
+    _apply_hints(res, hints)
+    return res
+
+
+def parse_source(
+    data: bytes,
+    ref: SourceRef,
+    *,
+    decoder: str = "auto",
+    tz: str | None = None,
+    hints: dict[str, Any] | None = None,
+    _depth: int = 0,
+) -> LoadResult:
+    """Parse one file's (or archive member's) bytes into activities and problems.
+
+    Never raises for bad content: every failure becomes a one-line
+    :class:`~kneeflags.model.Problem` naming ``ref``. ``hints`` carries
+    metadata found next to the file (Strava ``activities.csv``: ``type``,
+    ``name``), used only where the file itself is silent.
+    """
+    name = ref.member.rsplit("!", 1)[-1] if ref.member else ref.path
+    try:
+        return _parse(data, ref, name, decoder, tz, hints, _depth)
+    except Exception as exc:  # one bad file must never stop the others
+        res = LoadResult()
+        msg = one_line(exc) or type(exc).__name__
+        res.errors.append(Problem(str(ref), f"could not read: {msg}"))
+        return res
+
+
+__all__ = [
+    "DECODERS",
+    "MAX_DECOMPRESSED_BYTES",
+    "DecompressionLimit",
+    "decode_fit",
+    "gunzip_capped",
+    "parse_source",
+]

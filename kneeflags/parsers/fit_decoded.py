@@ -55,6 +55,8 @@ class FitDecoded:
     laps: list[Message] = field(default_factory=list)
     activities: list[Message] = field(default_factory=list)
     events: list[Message] = field(default_factory=list)
+    sports: list[Message] = field(default_factory=list)
+    """``sport`` messages (#12); optional, used only when a file has no session (truncated)."""
     records: pl.DataFrame = field(default_factory=pl.DataFrame)
     decoder: str = ""
     partial: bool = False

@@ -1,0 +1,289 @@
+"""Format-independent helpers shared by the FIT, GPX and TCX builders.
+
+Everything that turns "whatever columns a file had" into the canonical
+sample table lives here, so the three formats cannot drift apart on
+distance-from-positions, derived speed, elapsed time or the cadence unit
+decision (evidence.md §3). All array work is vectorised (numpy / polars).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from kneeflags.model import CadenceUnit, Sport, conform_samples
+
+EARTH_RADIUS_M = 6_371_008.8
+"""Mean Earth radius (IUGG) used for haversine distances."""
+
+RUNNING_SPEED_MPS = 2.0
+"""Samples at or above this speed count as running for the cadence unit test (evidence.md §3)."""
+
+SPEED_WINDOW = 2
+"""Half-width (samples) of the centred difference used when speed is derived from distance."""
+
+MAX_PLAUSIBLE_SPEED_MPS = 60.0
+"""Derived speeds above this (GPS jumps) are nulled rather than trusted."""
+
+ON_FOOT_SPORTS = frozenset(
+    {
+        Sport.RUNNING,
+        Sport.TRAIL_RUNNING,
+        Sport.TREADMILL_RUNNING,
+        Sport.TRACK_RUNNING,
+        Sport.WALKING,
+        Sport.HIKING,
+    }
+)
+"""Sports whose cadence counts steps (FIT per-foot values get doubled)."""
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def haversine_steps(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """Metres between consecutive points (first element 0, NaN where a point is missing)."""
+    lat_r = np.radians(lat)
+    lon_r = np.radians(lon)
+    out = np.zeros(lat.shape[0], dtype=np.float64)
+    if lat.shape[0] < 2:
+        return out
+    dlat = np.diff(lat_r)
+    dlon = np.diff(lon_r)
+    a = np.sin(dlat / 2) ** 2 + np.cos(lat_r[:-1]) * np.cos(lat_r[1:]) * np.sin(dlon / 2) ** 2
+    out[1:] = 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    return out
+
+
+def cumulative_distance_from_positions(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """Cumulative haversine distance; rows without a fix carry the last known total.
+
+    Gaps in the fix (tunnels, indoor segments) are bridged by measuring from
+    the previous valid position, so the total is not lost, only the shape.
+    Rows before the first fix get NaN (distance unknown there).
+    """
+    n = lat.shape[0]
+    out = np.full(n, np.nan)
+    valid = ~(np.isnan(lat) | np.isnan(lon))
+    idx = np.flatnonzero(valid)
+    if idx.size == 0:
+        return out
+    steps = haversine_steps(lat[idx], lon[idx])
+    cum = np.cumsum(steps)
+    out[idx] = cum
+    # forward fill the gaps after the first fix
+    filled = pl.Series(out).fill_nan(None).forward_fill().to_numpy()
+    return np.asarray(filled, dtype=np.float64)
+
+
+@dataclass(slots=True)
+class CadenceDecision:
+    """Outcome of the per-file cadence unit test (GPX/TCX, evidence.md §3)."""
+
+    unit: CadenceUnit
+    factor: float | None
+    """Multiply raw values by this to get steps/min; ``None`` = drop (unit unknown)."""
+    reason: str
+    guessed: bool
+    """True when the evidence was thin or the 120-130 band test decided: warn the user."""
+
+
+MIN_CADENCE_EVIDENCE = 30
+"""Fewer running samples than this make the unit decision a guess."""
+
+
+def decide_cadence_unit(speed: np.ndarray, cadence: np.ndarray) -> CadenceDecision:
+    """Strides or steps per minute, from the median over running samples (speed >= 2 m/s).
+
+    Below 120 -> strides (double); 130 and above -> steps; 120-130 -> accept the
+    unit whose step length (speed / steps per second) is 0.6-1.6 m, and only if
+    exactly one does. Zero cadence (standing) is ignored.
+    """
+    has = ~np.isnan(cadence) & (cadence > 0)
+    if not has.any():
+        return CadenceDecision("none", None, "no cadence in file", False)
+    running = has & ~np.isnan(speed) & (speed >= RUNNING_SPEED_MPS)
+    thin = int(running.sum()) < MIN_CADENCE_EVIDENCE
+    sel = running if running.any() else has
+    basis = (
+        f"{int(sel.sum())} samples at >= {RUNNING_SPEED_MPS:g} m/s"
+        if running.any()
+        else f"{int(sel.sum())} samples (none at running speed)"
+    )
+    med = float(np.median(cadence[sel]))
+    if med < 120:
+        return CadenceDecision(
+            "strides", 2.0, f"median raw cadence {med:.0f} < 120 over {basis}: strides/min", thin
+        )
+    if med >= 130:
+        return CadenceDecision(
+            "steps", 1.0, f"median raw cadence {med:.0f} >= 130 over {basis}: steps/min", thin
+        )
+    v = float(np.nanmedian(speed[sel])) if running.any() else float("nan")
+    if np.isnan(v):
+        return CadenceDecision(
+            "unknown",
+            None,
+            f"median raw cadence {med:.0f} in 120-130 and no speed to test step length",
+            True,
+        )
+    len_strides = v / (2 * med / 60)
+    len_steps = v / (med / 60)
+    ok_strides = 0.6 <= len_strides <= 1.6
+    ok_steps = 0.6 <= len_steps <= 1.6
+    detail = (
+        f"median raw cadence {med:.0f} in 120-130 at {v:.2f} m/s: step length "
+        f"{len_strides:.2f} m as strides, {len_steps:.2f} m as steps"
+    )
+    if ok_strides and not ok_steps:
+        return CadenceDecision("strides", 2.0, detail + " -> strides/min", True)
+    if ok_steps and not ok_strides:
+        return CadenceDecision("steps", 1.0, detail + " -> steps/min", True)
+    return CadenceDecision("unknown", None, detail + " -> undecidable, cadence dropped", True)
+
+
+def finish_samples(
+    frame: pl.DataFrame, start_utc_us: int | None = None
+) -> tuple[pl.DataFrame, str]:
+    """Complete a parser's frame into :data:`~kneeflags.model.SAMPLE_SCHEMA`.
+
+    Adds distance from positions when the file has none, speed from distance
+    over time when absent, and ``elapsed_s`` from the activity start. Returns
+    the frame and the distance source (``file``, ``positions`` or ``none``).
+    """
+    out = conform_samples(frame)
+    if out.height == 0:
+        return out, "none"
+    dist = out["distance_m"]
+    if dist.null_count() < out.height:
+        source = "file"
+    elif out["lat"].null_count() < out.height:
+        lat = out["lat"].fill_null(np.nan).to_numpy()
+        lon = out["lon"].fill_null(np.nan).to_numpy()
+        out = out.with_columns(
+            pl.Series("distance_m", cumulative_distance_from_positions(lat, lon)).fill_nan(None)
+        )
+        source = "positions"
+    else:
+        source = "none"
+
+    if out["speed_mps"].null_count() == out.height and source != "none":
+        out = out.with_columns(derived_speed())
+
+    ts = pl.col("timestamp")
+    if start_utc_us is None:
+        elapsed = (ts - ts.min()).dt.total_microseconds() / 1e6
+    else:
+        elapsed = (ts.dt.epoch("us") - start_utc_us) / 1e6
+    out = out.with_columns(elapsed.cast(pl.Float64).alias("elapsed_s"))
+    return out, source
+
+
+def derived_speed() -> pl.Expr:
+    """Centred-difference speed (m/s) over ±SPEED_WINDOW samples, from distance and time.
+
+    A centred window damps the 1-second GPS jitter that a plain diff would turn
+    into running-speed noise; implausible values (GPS jumps) become null.
+    """
+    k = SPEED_WINDOW
+    d = pl.col("distance_m").forward_fill().backward_fill()
+    t = pl.col("timestamp").dt.epoch("us") / 1e6
+    dd = d.shift(-k).fill_null(d.last()) - d.shift(k).fill_null(d.first())
+    dt = t.shift(-k).fill_null(t.last()) - t.shift(k).fill_null(t.first())
+    speed = pl.when(dt > 0).then(dd / dt).otherwise(None)
+    return (
+        pl.when((speed >= 0) & (speed <= MAX_PLAUSIBLE_SPEED_MPS))
+        .then(speed)
+        .otherwise(None)
+        .alias("speed_mps")
+    )
+
+
+def apply_cadence(frame: pl.DataFrame, sport: Sport) -> tuple[pl.DataFrame, CadenceDecision]:
+    """Decide the raw cadence unit (GPX/TCX) for on-foot sports and convert to steps/min.
+
+    For other sports the raw value is kept (crank rpm, stroke rate) and the
+    decision says so; metrics never read cadence outside running.
+    """
+    cad = frame["cadence_spm"]
+    if cad.null_count() == frame.height:
+        return frame, CadenceDecision("none", None, "no cadence in file", False)
+    if sport not in ON_FOOT_SPORTS:
+        return frame, CadenceDecision(
+            "none", 1.0, f"{sport.value}: raw cadence kept (not steps)", False
+        )
+    dec = decide_cadence_unit(
+        frame["speed_mps"].fill_null(np.nan).to_numpy(),
+        cad.fill_null(np.nan).to_numpy(),
+    )
+    if dec.factor is None:
+        frame = frame.with_columns(pl.lit(None, dtype=pl.Float64).alias("cadence_spm"))
+    elif dec.factor != 1.0:
+        frame = frame.with_columns(pl.col("cadence_spm") * dec.factor)
+    return frame, dec
+
+
+_SPORT_WORDS: dict[str, Sport] = {
+    "run": Sport.RUNNING,
+    "running": Sport.RUNNING,
+    "streetrunning": Sport.RUNNING,
+    "roadrunning": Sport.RUNNING,
+    "9": Sport.RUNNING,  # Strava GPX numeric type for Run
+    "trailrun": Sport.TRAIL_RUNNING,
+    "trailrunning": Sport.TRAIL_RUNNING,
+    "treadmill": Sport.TREADMILL_RUNNING,
+    "treadmillrunning": Sport.TREADMILL_RUNNING,
+    "indoorrunning": Sport.TREADMILL_RUNNING,
+    "virtualrun": Sport.TREADMILL_RUNNING,
+    "trackrun": Sport.TRACK_RUNNING,
+    "trackrunning": Sport.TRACK_RUNNING,
+    "walk": Sport.WALKING,
+    "walking": Sport.WALKING,
+    "10": Sport.WALKING,  # Strava numeric type for Walk
+    "hike": Sport.HIKING,
+    "hiking": Sport.HIKING,
+    "ride": Sport.CYCLING,
+    "1": Sport.CYCLING,  # Strava numeric type for Ride
+    "biking": Sport.CYCLING,
+    "cycling": Sport.CYCLING,
+    "virtualride": Sport.CYCLING,
+    "ebikeride": Sport.CYCLING,
+    "mountainbikeride": Sport.CYCLING,
+    "gravelride": Sport.CYCLING,
+    "roadbiking": Sport.CYCLING,
+    "mountainbiking": Sport.CYCLING,
+    "indoorcycling": Sport.CYCLING,
+    "swim": Sport.SWIMMING,
+    "swimming": Sport.SWIMMING,
+    "lapswimming": Sport.SWIMMING,
+    "openwaterswimming": Sport.SWIMMING,
+    "rowing": Sport.ROWING,
+    "row": Sport.ROWING,
+    "indoorrowing": Sport.ROWING,
+    "weighttraining": Sport.STRENGTH_TRAINING,
+    "strengthtraining": Sport.STRENGTH_TRAINING,
+    "strength": Sport.STRENGTH_TRAINING,
+}
+
+
+def sport_from_text(text: str | None) -> Sport | None:
+    """Map a free-text sport (GPX ``<type>``, TCX ``Sport``, Strava CSV type) to :class:`Sport`.
+
+    Returns ``None`` when the text is absent or unrecognised, so callers can
+    fall back to a hint or a default and say so.
+    """
+    if not text:
+        return None
+    key = re.sub(r"[\s_\-]+", "", text.strip().lower())
+    return _SPORT_WORDS.get(key)
+
+
+def one_line(text: object, limit: int = 300) -> str:
+    """Collapse an exception message to one short line for a Problem."""
+    s = " ".join(str(text).split())
+    return s if len(s) <= limit else s[: limit - 1] + "…"

@@ -1,0 +1,371 @@
+"""Shared FIT builder: :class:`FitDecoded` parts -> canonical :class:`Activity` objects.
+
+Both FIT decoders (fitparse and the fast one) feed this module, so every unit
+and meaning decision for FIT is made exactly once:
+
+* one Activity per ``session`` (multisport and chained files give several);
+  records are split between sessions by session start time; ``transition``
+  sessions of a triathlon are not activities and are dropped;
+* sport from ``session.sport``/``sub_sport`` (see :func:`map_sport`), raw pair
+  kept in ``sport_detail``; a file without a session (a watch that died
+  mid-run) falls back to the ``sport`` message, then the laps;
+* running/walking/hiking cadence is strides/min in FIT:
+  spm = 2 × (cadence + fractional_cadence); other sports keep raw rpm;
+* ``enhanced_speed``/``enhanced_altitude`` win over the legacy fields, row by row;
+* positions: semicircles × 180 / 2³¹ -> degrees;
+* distance from the file, else cumulative haversine; speed from the file, else
+  distance over time (:func:`~kneeflags.parsers.common.finish_samples`);
+* UTC offset: ``activity.local_timestamp − activity.timestamp`` rounded to
+  15 min, else the ``tz`` option, else the machine's zone (at the instant);
+* elevation source: barometric for devices known to carry a barometric
+  altimeter (:data:`BAROMETRIC_PRODUCTS`), else gps when the file has
+  positions, else unknown (FIT itself never says, evidence.md §2);
+* timestamps below 0x10000000 are device-relative: such a session cannot be
+  placed in a week and is reported as an error, never given a 1990 date.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import numpy as np
+import polars as pl
+
+from kneeflags.model import (
+    Activity,
+    ElevationSource,
+    LoadResult,
+    Problem,
+    Provenance,
+    Skipped,
+    SourceRef,
+    Sport,
+)
+from kneeflags.parsers.common import ON_FOOT_SPORTS, finish_samples
+from kneeflags.parsers.fit_decoded import FIT_EPOCH_UNIX, FIT_MIN_ABSOLUTE, FitDecoded, Message
+from kneeflags.timezones import offset_from_local_timestamp, resolve_offset
+
+SEMICIRCLE_TO_DEG = 180.0 / 2**31
+
+BAROMETRIC_PRODUCTS = re.compile(
+    r"^(fenix|fr9\d\d|fr745|marq|epix|enduro|instinct|descent|tactix|quatix|d2|venu"
+    r"|vivo_active_hr|vivo_active3|vivo_active4|vivoactive4"
+    r"|edge(?!_?(20|25|200)(_|$)))",
+)
+"""Garmin product names (fitparse spelling) of devices with a barometric altimeter.
+
+Deliberately small: fēnix, Forerunner 9xx/745, MARQ, epix, Enduro, Instinct,
+Descent, tactix, quatix, D2, Venu, vívoactive HR/3/4 and Edge bike computers
+(except Edge 20/25/200). Anything else with positions is treated as GPS
+altitude, which only makes the downhill smoothing more conservative.
+"""
+
+# FIT profile enums by number, for decoders that hand over raw ints.
+_SPORT_NAMES = {
+    0: "generic",
+    1: "running",
+    2: "cycling",
+    3: "transition",
+    4: "fitness_equipment",
+    5: "swimming",
+    10: "training",
+    11: "walking",
+    15: "rowing",
+    17: "hiking",
+}
+_SUB_SPORT_NAMES = {
+    0: "generic",
+    1: "treadmill",
+    2: "street",
+    3: "trail",
+    4: "track",
+    14: "indoor_rowing",
+    20: "strength_training",
+    45: "indoor_running",
+    58: "virtual_activity",
+}
+_RUN_SUB = {
+    "treadmill": Sport.TREADMILL_RUNNING,
+    "indoor_running": Sport.TREADMILL_RUNNING,
+    "virtual_activity": Sport.TREADMILL_RUNNING,
+    "trail": Sport.TRAIL_RUNNING,
+    "track": Sport.TRACK_RUNNING,
+}
+_PLAIN_SPORT = {
+    "cycling": Sport.CYCLING,
+    "swimming": Sport.SWIMMING,
+    "rowing": Sport.ROWING,
+    "walking": Sport.WALKING,
+    "hiking": Sport.HIKING,
+}
+
+
+def _enum_name(value: object, table: dict[int, str]) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, int):
+        return table.get(value, str(value))
+    return str(value)
+
+
+def map_sport(sport: object, sub_sport: object) -> tuple[Sport, str]:
+    """FIT ``sport``/``sub_sport`` (names or raw ints) -> (:class:`Sport`, ``"sport/sub"``)."""
+    s = _enum_name(sport, _SPORT_NAMES)
+    sub = _enum_name(sub_sport, _SUB_SPORT_NAMES)
+    detail = f"{s or 'unknown'}/{sub or 'generic'}"
+    if s == "running":
+        return _RUN_SUB.get(sub or "", Sport.RUNNING), detail
+    if s == "training" and sub == "strength_training":
+        return Sport.STRENGTH_TRAINING, detail
+    if s == "fitness_equipment" and sub == "indoor_rowing":
+        return Sport.ROWING, detail
+    return _PLAIN_SPORT.get(s or "", Sport.OTHER), detail
+
+
+def device_name(decoded: FitDecoded) -> tuple[str | None, str | None]:
+    """(``"manufacturer product"`` for display, product name for the barometer lookup)."""
+    candidates: list[Message] = list(decoded.file_ids)
+    candidates += [d for d in decoded.device_infos if d.get("device_index") in ("creator", 0)]
+    for msg in candidates:
+        manu = msg.get("manufacturer")
+        prod = msg.get("garmin_product", msg.get("product"))
+        if manu is None and prod is None:
+            continue
+        product = None if prod is None else str(prod)
+        parts = [str(p) for p in (manu, prod) if p is not None]
+        return " ".join(parts), product
+    return None, None
+
+
+def elevation_source(
+    samples: pl.DataFrame, product: str | None, manufacturer_garmin: bool
+) -> ElevationSource:
+    if samples.height == 0 or samples["altitude_m"].null_count() == samples.height:
+        return "none"
+    if manufacturer_garmin and product and BAROMETRIC_PRODUCTS.match(product):
+        return "barometric"
+    if samples["lat"].null_count() < samples.height:
+        return "gps"
+    return "unknown"
+
+
+def _fit_to_utc(raw: int) -> datetime:
+    return datetime.fromtimestamp(raw + FIT_EPOCH_UNIX, tz=UTC)
+
+
+def _is_absolute(raw: object) -> bool:
+    return isinstance(raw, int | np.integer) and int(raw) >= FIT_MIN_ABSOLUTE
+
+
+def _samples_frame(records: pl.DataFrame, on_foot: bool) -> pl.DataFrame:
+    """Raw record columns -> canonical columns (units converted, enhanced preferred)."""
+    cols = set(records.columns)
+
+    def c(name: str) -> pl.Expr:
+        return pl.col(name) if name in cols else pl.lit(None, dtype=pl.Float64)
+
+    cadence = c("cadence") + c("fractional_cadence").fill_null(0.0)
+    if on_foot:
+        cadence = cadence * 2.0
+    return records.select(
+        ((pl.col("timestamp") + FIT_EPOCH_UNIX) * 1_000_000)
+        .cast(pl.Datetime("us"))
+        .dt.replace_time_zone("UTC")
+        .alias("timestamp"),
+        c("distance").cast(pl.Float64).alias("distance_m"),
+        pl.coalesce(c("enhanced_altitude"), c("altitude")).cast(pl.Float64).alias("altitude_m"),
+        pl.coalesce(c("enhanced_speed"), c("speed")).cast(pl.Float64).alias("speed_mps"),
+        cadence.cast(pl.Float64).alias("cadence_spm"),
+        c("heart_rate").cast(pl.Float64).alias("heart_rate"),
+        (c("position_lat").cast(pl.Float64) * SEMICIRCLE_TO_DEG).alias("lat"),
+        (c("position_long").cast(pl.Float64) * SEMICIRCLE_TO_DEG).alias("lon"),
+    )
+
+
+def _file_offset(decoded: FitDecoded) -> int | None:
+    for act in decoded.activities:
+        local, utc = act.get("local_timestamp"), act.get("timestamp")
+        if _is_absolute(local) and _is_absolute(utc):
+            off = offset_from_local_timestamp(int(local), int(utc))  # type: ignore[arg-type]
+            if off is not None:
+                return off
+    return None
+
+
+def _fallback_session(decoded: FitDecoded) -> tuple[Message, str]:
+    """A stand-in session for files without one (truncated): sport from sport msg or laps."""
+    for msg in [*decoded.sports, *decoded.laps]:
+        if msg.get("sport") is not None:
+            return {"sport": msg.get("sport"), "sub_sport": msg.get("sub_sport")}, (
+                "no session message; sport taken from the file's sport/lap message"
+            )
+    return {}, "no session message and no sport message: sport unknown"
+
+
+def build_fit(
+    decoded: list[FitDecoded],
+    ref: SourceRef,
+    sha256: str,
+    tz: str | None = None,
+    *,
+    tz_source: str = "option",
+) -> LoadResult:
+    """Build activities and per-file problems from all decoded parts of one file."""
+    out = LoadResult()
+    path = str(ref)
+    part_index = 0
+    for dec in decoded:
+        ftype = dec.file_ids[0].get("type") if dec.file_ids else None
+        if ftype not in (None, "activity", 4):
+            out.skipped.append(Skipped(path, f"FIT {ftype} file, not an activity"))
+            continue
+        if dec.problem:
+            out.warnings.append(Problem(path, dec.problem, "warning"))
+        records = dec.records
+        n_relative = 0
+        if records.height and "timestamp" in records.columns:
+            absolute = pl.col("timestamp") >= FIT_MIN_ABSOLUTE
+            n_relative = records.filter(~absolute & pl.col("timestamp").is_not_null()).height
+            records = records.filter(absolute)
+        elif records.height:
+            records = records.clear()
+        sessions = sorted(
+            (s for s in dec.sessions if s.get("start_time") is not None or len(dec.sessions) == 1),
+            key=lambda s: int(s.get("start_time") or 0),
+        )
+        notes: list[str] = []
+        if not sessions:
+            if not records.height:
+                if n_relative:
+                    out.errors.append(
+                        Problem(
+                            path,
+                            "FIT timestamps are device-relative (no real date): "
+                            "the activity cannot be placed in a week",
+                        )
+                    )
+                continue
+            sess, note = _fallback_session(dec)
+            sessions = [sess]
+            notes.append(note)
+        device, product = device_name(dec)
+        garmin = bool(dec.file_ids) and dec.file_ids[0].get("manufacturer") in ("garmin", 1)
+        if not garmin:
+            garmin = bool(device) and str(device).startswith("garmin")
+        file_offset = _file_offset(dec)
+
+        # Split records by session start (first session also takes earlier records).
+        starts = [
+            int(s["start_time"]) if _is_absolute(s.get("start_time")) else None for s in sessions
+        ]
+        if len(sessions) > 1 and records.height and all(v is not None for v in starts):
+            idx = (
+                np.searchsorted(
+                    np.asarray(starts, dtype=np.int64),
+                    records["timestamp"].to_numpy(),
+                    side="right",
+                )
+                - 1
+            )
+            records = records.with_columns(pl.Series("_session", np.clip(idx, 0, None)))
+        else:
+            records = records.with_columns(pl.lit(0, dtype=pl.Int64).alias("_session"))
+
+        for i, sess in enumerate(sessions):
+            sport, detail = map_sport(sess.get("sport"), sess.get("sub_sport"))
+            if detail.startswith("transition/"):
+                continue
+            part = part_index
+            part_index += 1
+            rec = records.filter(pl.col("_session") == i).drop("_session")
+            start_raw = sess.get("start_time")
+            if _is_absolute(start_raw):
+                start_utc = _fit_to_utc(int(start_raw))  # type: ignore[arg-type]
+            elif rec.height:
+                start_utc = _fit_to_utc(int(rec["timestamp"].min()))  # type: ignore[arg-type]
+            else:
+                out.errors.append(
+                    Problem(
+                        path,
+                        ("" if len(sessions) == 1 else f"session {part}: ")
+                        + "FIT timestamps are device-relative (no real date): "
+                        "the activity cannot be placed in a week",
+                    )
+                )
+                continue
+            if n_relative and rec.height == 0:
+                notes.append(f"{n_relative} records with device-relative timestamps dropped")
+            on_foot = sport in ON_FOOT_SPORTS
+            start_us = int(start_utc.timestamp() * 1_000_000)
+            if rec.height:
+                samples, dist_source = finish_samples(_samples_frame(rec, on_foot), start_us)
+            else:
+                samples, dist_source = finish_samples(pl.DataFrame(), start_us)
+            total_distance = sess.get("total_distance")
+            if total_distance is None and samples.height:
+                total_distance = samples["distance_m"].max()
+            else:
+                dist_source = "file" if total_distance is not None else dist_source
+            span = float(samples["elapsed_s"].max() or 0.0) if samples.height else None
+            timer_s = sess.get("total_timer_time")
+            elapsed_s = sess.get("total_elapsed_time")
+            offset, offset_source = resolve_offset(
+                start_utc,
+                file_offset_s=file_offset,
+                tz=tz,
+                tz_source=tz_source,  # type: ignore[arg-type]
+            )
+            has_cad = samples.height > 0 and samples["cadence_spm"].null_count() < samples.height
+            if not has_cad:
+                cad_unit, cad_reason = "none", "no cadence in file"
+            elif on_foot:
+                cad_unit, cad_reason = (
+                    "strides",
+                    ("FIT record cadence is strides/min: spm = 2 x (cadence + fractional_cadence)"),
+                )
+            else:
+                cad_unit, cad_reason = "none", f"{sport.value}: raw FIT cadence kept (rpm)"
+            prov = Provenance(
+                cadence_unit=cad_unit,  # type: ignore[arg-type]
+                cadence_reason=cad_reason,
+                elevation_source=elevation_source(samples, product, garmin),
+                distance_source=dist_source,  # type: ignore[arg-type]
+                partial=dec.partial,
+                decoder=dec.decoder,
+                notes=list(notes),
+            )
+            if dec.crc_ok is False:
+                prov.notes.append("FIT CRC mismatch")
+            if dec.problem:
+                prov.notes.append(dec.problem)
+            out.activities.append(
+                Activity(
+                    source=ref,
+                    sha256=sha256,
+                    format="fit",
+                    sport=sport,
+                    start_utc=start_utc,
+                    samples=samples,
+                    sport_detail=detail,
+                    name=None,
+                    utc_offset_s=offset,
+                    utc_offset_source=offset_source,
+                    device=device,
+                    distance_m=None if total_distance is None else float(total_distance),
+                    timer_s=float(timer_s) if timer_s is not None else span,
+                    elapsed_s=float(elapsed_s) if elapsed_s is not None else span,
+                    part=part,
+                    provenance=prov,
+                )
+            )
+    if not (out.activities or out.errors or out.skipped):
+        out.errors.append(Problem(path, "FIT file holds no activity data (no session, no records)"))
+    return out
+
+
+def build_activities(
+    decoded: list[FitDecoded], ref: SourceRef, sha256: str, tz: str | None = None
+) -> list[Activity]:
+    """Activities only (problems dropped); see :func:`build_fit` for the full result."""
+    return build_fit(decoded, ref, sha256, tz).activities

@@ -1,0 +1,432 @@
+"""Turn user paths (files, folders, globs, archives) into a flat list of units of work.
+
+:func:`iter_sources` yields :class:`SourceItem` objects in a deterministic
+order. Each item names its input (:class:`~kneeflags.model.SourceRef`), knows
+its size, and reads its bytes lazily with :meth:`SourceItem.read`. Items are
+plain data (picklable), so a caller may hand them to worker processes.
+
+Archives are read in memory and never extracted: a zip member name is only
+ever a *name* (``../../x.fit`` or ``/etc/passwd`` inside a zip is harmless
+here), sizes and member counts are capped, and nested zips (Garmin
+``UploadedFiles_*.zip``) are expanded up to :data:`MAX_ZIP_DEPTH` levels.
+
+Strava bulk exports are recognised by their ``activities.csv`` (in a zip or
+an unpacked folder): its type and name columns become :attr:`SourceItem.hints`
+for the files it lists, and the ``routes/`` folder (planned routes, no
+timestamps) is skipped.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import io
+import os
+import posixpath
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from kneeflags.model import SourceRef
+
+MAX_MEMBER_BYTES = 512 * 1024 * 1024
+"""Largest file or archive member read (decompressed size)."""
+
+MAX_ZIP_MEMBERS = 50_000
+"""Members read from one zip archive; the rest are reported, not read."""
+
+MAX_ZIP_DEPTH = 3
+"""Zip inside zip inside zip at most (Garmin exports need 2)."""
+
+MAX_CSV_BYTES = 64 * 1024 * 1024
+"""Largest Strava activities.csv read for hints."""
+
+_GLOB_CHARS = frozenset("*?[")
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+
+
+@dataclass(frozen=True, slots=True)
+class SourceItem:
+    """One file or archive member to parse (or to report as skipped / in error).
+
+    ``chain`` lists the zip member names from the outer archive inwards
+    (empty for a plain file). Exactly one of ``error`` / ``skip`` is set for
+    items that must not be parsed.
+    """
+
+    ref: SourceRef
+    size: int
+    chain: tuple[str, ...] = ()
+    hints: dict[str, Any] | None = None
+    error: str | None = None
+    skip: str | None = None
+
+    def read(self) -> bytes:
+        """The item's bytes (decompressed from the zip when it is a member)."""
+        return read_item(self.ref.path, self.chain)
+
+
+class SourceTooLarge(ValueError):
+    pass
+
+
+def _read_capped_file(path: str) -> bytes:
+    size = os.path.getsize(path)
+    if size > MAX_MEMBER_BYTES:
+        raise SourceTooLarge(f"file is {size:,} bytes, over the {MAX_MEMBER_BYTES:,} byte cap")
+    with open(path, "rb") as fh:
+        return fh.read(MAX_MEMBER_BYTES + 1)
+
+
+def _read_member(zf: zipfile.ZipFile, name: str) -> bytes:
+    info = zf.getinfo(name)
+    if info.file_size > MAX_MEMBER_BYTES:
+        raise SourceTooLarge(
+            f"zip member is {info.file_size:,} bytes, over the {MAX_MEMBER_BYTES:,} byte cap"
+        )
+    with zf.open(info) as fh:
+        data = fh.read(MAX_MEMBER_BYTES + 1)
+    if len(data) > MAX_MEMBER_BYTES:  # the header lied about the size
+        raise SourceTooLarge(f"zip member expands beyond the {MAX_MEMBER_BYTES:,} byte cap")
+    return data
+
+
+@lru_cache(maxsize=2)
+def _nested_zip_bytes(path: str, mtime_ns: int, chain: tuple[str, ...]) -> bytes:
+    """Bytes of a nested archive, cached so its members are not re-inflated one by one."""
+    _ = mtime_ns  # part of the cache key only
+    data = _read_capped_file(path)
+    for name in chain:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            data = _read_member(zf, name)
+    return data
+
+
+def read_item(path: str, chain: tuple[str, ...]) -> bytes:
+    """Bytes of a plain file (``chain`` empty) or of a (nested) zip member."""
+    if not chain:
+        return _read_capped_file(path)
+    if len(chain) == 1:
+        with zipfile.ZipFile(path) as zf:
+            return _read_member(zf, chain[0])
+    outer = _nested_zip_bytes(path, os.stat(path).st_mtime_ns, chain[:-1])
+    with zipfile.ZipFile(io.BytesIO(outer)) as zf:
+        return _read_member(zf, chain[-1])
+
+
+# --------------------------------------------------------------------------- Strava
+
+
+def _norm_key(name: str) -> str:
+    return posixpath.normpath(name.replace("\\", "/")).lstrip("./").lower()
+
+
+def parse_strava_csv(data: bytes) -> dict[str, dict[str, str]]:
+    """``activities.csv`` -> {relative filename (lower-case): {"type", "name"}}."""
+    text = data[:MAX_CSV_BYTES].decode("utf-8-sig", errors="replace")
+    reader = csv.DictReader(io.StringIO(text))
+    out: dict[str, dict[str, str]] = {}
+    fields = {(f or "").strip().lower(): f for f in (reader.fieldnames or [])}
+    fcol = fields.get("filename")
+    tcol = fields.get("activity type")
+    ncol = fields.get("activity name")
+    if fcol is None:
+        return out
+    for row in reader:
+        fname = (row.get(fcol) or "").strip()
+        if not fname:
+            continue
+        hint: dict[str, str] = {}
+        if tcol and (row.get(tcol) or "").strip():
+            hint["type"] = row[tcol].strip()
+        if ncol and (row.get(ncol) or "").strip():
+            hint["name"] = row[ncol].strip()
+        out[_norm_key(fname)] = hint
+    return out
+
+
+def _strava_roots(names: Iterable[str]) -> dict[str, str]:
+    """Folder prefixes (``""`` or ``"export_1/"``) that hold a Strava ``activities.csv``."""
+    roots: dict[str, str] = {}
+    for n in names:
+        if posixpath.basename(n).lower() == "activities.csv":
+            prefix = n[: -len("activities.csv")]
+            roots[prefix] = n
+    return roots
+
+
+# --------------------------------------------------------------------------- zip
+
+
+def _zip_items(
+    zf: zipfile.ZipFile,
+    path: str,
+    chain_prefix: tuple[str, ...],
+    member_prefix: str,
+    depth: int,
+    read_nested: Any,
+) -> Iterator[tuple[SourceItem, bytes | None]]:
+    """Items for one open zip. ``read_nested(name)`` returns a member's bytes (for nesting)."""
+    infos = [i for i in zf.infolist() if not i.is_dir()]
+    infos.sort(key=lambda i: i.filename)
+    names = [i.filename for i in infos]
+    roots = _strava_roots(names)
+    hints_by_root: dict[str, dict[str, dict[str, str]]] = {}
+    for prefix, csv_name in roots.items():
+        try:
+            hints_by_root[prefix] = parse_strava_csv(read_nested(csv_name))
+        except Exception:  # unreadable csv: no hints, the files still load
+            hints_by_root[prefix] = {}
+
+    def ref_for(name: str) -> SourceRef:
+        return SourceRef(path, f"{member_prefix}{name}")
+
+    if len(infos) > MAX_ZIP_MEMBERS:
+        yield (
+            SourceItem(
+                SourceRef(path, member_prefix.rstrip("!") or None),
+                0,
+                chain_prefix,
+                error=f"zip archive has {len(infos):,} members; only the first "
+                f"{MAX_ZIP_MEMBERS:,} were read",
+            ),
+            None,
+        )
+        infos = infos[:MAX_ZIP_MEMBERS]
+
+    for info in infos:
+        name = info.filename
+        ref = ref_for(name)
+        chain = (*chain_prefix, name)
+        low = name.lower()
+        base = posixpath.basename(low)
+        root = next((p for p in roots if name.startswith(p)), None)
+        if low.startswith("__macosx/") or base.startswith("._"):
+            yield SourceItem(ref, info.file_size, chain, skip="macOS metadata file"), None
+            continue
+        if info.flag_bits & 0x1:
+            yield SourceItem(ref, info.file_size, chain, error="encrypted zip member"), None
+            continue
+        if info.file_size > MAX_MEMBER_BYTES:
+            yield (
+                SourceItem(
+                    ref,
+                    info.file_size,
+                    chain,
+                    error=f"zip member is {info.file_size:,} bytes, over the "
+                    f"{MAX_MEMBER_BYTES:,} byte cap",
+                ),
+                None,
+            )
+            continue
+        if root is not None:
+            rel = name[len(root) :]
+            if rel.lower() == "activities.csv":
+                yield (
+                    SourceItem(
+                        ref,
+                        info.file_size,
+                        chain,
+                        skip="Strava activities.csv (used for activity types and names)",
+                    ),
+                    None,
+                )
+                continue
+            if rel.lower().startswith("routes/"):
+                yield (
+                    SourceItem(
+                        ref, info.file_size, chain, skip="Strava route (planned, no timestamps)"
+                    ),
+                    None,
+                )
+                continue
+        hints = (
+            hints_by_root.get(root, {}).get(_norm_key(name[len(root) :]))
+            if root is not None
+            else None
+        )
+        if low.endswith(".zip"):
+            if depth + 1 >= MAX_ZIP_DEPTH:
+                yield SourceItem(ref, info.file_size, chain, error="zip nested too deeply"), None
+                continue
+            try:
+                inner_bytes = read_nested(name)
+                inner = zipfile.ZipFile(io.BytesIO(inner_bytes))
+            except (zipfile.BadZipFile, SourceTooLarge, OSError, ValueError) as exc:
+                yield SourceItem(ref, info.file_size, chain, error=f"unreadable zip: {exc}"), None
+                continue
+            with inner:
+                yield from _zip_items(
+                    inner,
+                    path,
+                    chain,
+                    f"{member_prefix}{name}!",
+                    depth + 1,
+                    lambda n, _zf=inner: _read_member(_zf, n),
+                )
+            continue
+        yield SourceItem(ref, info.file_size, chain, hints=hints or None), None
+
+
+def iter_zip_file(path: str) -> Iterator[SourceItem]:
+    """Items for every member of a zip file on disk (bytes read later, lazily)."""
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        yield SourceItem(SourceRef(path), _size(path), error=f"not a readable zip archive: {exc}")
+        return
+    with zf:
+        for item, _ in _zip_items(zf, path, (), "", 0, lambda n: _read_member(zf, n)):
+            yield item
+
+
+def iter_zip_bytes(data: bytes, ref: SourceRef) -> Iterator[tuple[SourceItem, bytes | None]]:
+    """Members of an in-memory zip (used by the parser for archives inside gzip etc.).
+
+    Yields each item with its bytes already read (``None`` for error/skip items).
+    Refs are ``ref`` with the member names appended after ``!``.
+    """
+    prefix = f"{ref.member}!" if ref.member else ""
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, ValueError) as exc:
+        yield SourceItem(ref, len(data), error=f"not a readable zip archive: {exc}"), None
+        return
+    with zf:
+        for item, _ in _zip_items(zf, ref.path, (), prefix, 0, lambda n: _read_member(zf, n)):
+            if item.error or item.skip:
+                yield item, None
+                continue
+            try:
+                payload = _read_member(zf, item.chain[-1]) if len(item.chain) == 1 else None
+            except (SourceTooLarge, zipfile.BadZipFile, OSError, ValueError) as exc:
+                yield SourceItem(item.ref, item.size, item.chain, error=str(exc)), None
+                continue
+            if payload is None:  # a nested member: re-read through the chain
+                payload = _read_chain_bytes(data, item.chain)
+            yield item, payload
+
+
+def _read_chain_bytes(data: bytes, chain: tuple[str, ...]) -> bytes:
+    for name in chain:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            data = _read_member(zf, name)
+    return data
+
+
+# --------------------------------------------------------------------------- paths
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
+def _is_zip(path: str) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(4) in _ZIP_MAGIC
+    except OSError:
+        return False
+
+
+def _file_items(path: str, hints: dict[str, Any] | None = None) -> Iterator[SourceItem]:
+    if _is_zip(path):
+        yield from iter_zip_file(path)
+    else:
+        yield SourceItem(SourceRef(path), _size(path), hints=hints)
+
+
+def _dir_items(root: str) -> Iterator[SourceItem]:
+    """Recursive, sorted walk; an unpacked Strava export gets its hints and skips routes/."""
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        dirnames.sort()
+        filenames.sort()
+        strava_hints: dict[str, dict[str, str]] | None = None
+        if "activities.csv" in filenames and "activities" in dirnames:
+            try:
+                with open(os.path.join(dirpath, "activities.csv"), "rb") as fh:
+                    strava_hints = parse_strava_csv(fh.read(MAX_CSV_BYTES))
+            except OSError:
+                strava_hints = {}
+            if "routes" in dirnames:
+                dirnames.remove("routes")
+                yield SourceItem(
+                    SourceRef(os.path.join(dirpath, "routes")),
+                    0,
+                    skip="Strava routes folder (planned routes, no timestamps)",
+                )
+            yield SourceItem(
+                SourceRef(os.path.join(dirpath, "activities.csv")),
+                _size(os.path.join(dirpath, "activities.csv")),
+                skip="Strava activities.csv (used for activity types and names)",
+            )
+            for fname in _walk_files(os.path.join(dirpath, "activities")):
+                rel = os.path.relpath(fname, dirpath)
+                yield from _file_items(fname, strava_hints.get(_norm_key(rel)))
+            dirnames.remove("activities")
+            filenames = [f for f in filenames if f != "activities.csv"]
+        for fname in filenames:
+            yield from _file_items(os.path.join(dirpath, fname))
+
+
+def _walk_files(root: str) -> Iterator[str]:
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        dirnames.sort()
+        for fname in sorted(filenames):
+            yield os.path.join(dirpath, fname)
+
+
+def expand_path(arg: str | os.PathLike[str]) -> tuple[list[str], str | None]:
+    """Expand ``~`` and glob patterns (``**`` recursive); returns paths and an error, if any."""
+    raw = os.fspath(arg)
+    text = os.path.expanduser(raw)
+    if any(ch in text for ch in _GLOB_CHARS) and not os.path.exists(text):
+        matches = sorted(glob.glob(text, recursive=True))
+        if not matches:
+            return [], "no files match this pattern"
+        return matches, None
+    if not os.path.exists(text):
+        return [], "no such file or directory"
+    return [text], None
+
+
+def iter_sources(paths: Iterable[str | os.PathLike[str]]) -> Iterator[SourceItem]:
+    """Every input unit under ``paths``, in a deterministic order (see module docstring).
+
+    Paths that do not exist, and patterns that match nothing, come back as
+    items with ``error`` set. The same file named twice is yielded once.
+    """
+    if isinstance(paths, str | os.PathLike):
+        paths = [paths]
+    seen: set[str] = set()
+    for arg in paths:
+        expanded, error = expand_path(arg)
+        if error:
+            yield SourceItem(SourceRef(os.fspath(arg)), 0, error=error)
+            continue
+        for p in expanded:
+            candidates = _dir_items(p) if os.path.isdir(p) else _file_items(p)
+            for item in candidates:
+                key = f"{os.path.realpath(item.ref.path)}!{item.ref.member or ''}"
+                if key in seen:
+                    continue
+                seen.add(key)
+                yield item
+
+
+__all__ = [
+    "MAX_MEMBER_BYTES",
+    "MAX_ZIP_DEPTH",
+    "MAX_ZIP_MEMBERS",
+    "SourceItem",
+    "expand_path",
+    "iter_sources",
+    "iter_zip_bytes",
+    "parse_strava_csv",
+    "read_item",
+]
