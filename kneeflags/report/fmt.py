@@ -1,0 +1,125 @@
+"""Number, date and text formatting shared by every human-readable renderer.
+
+Kept in one place so the terminal, Markdown and HTML reports say the same thing
+in the same words ("+39 %", "26 Jan", "168 spm"), and a null is always shown as
+"–" rather than "0" (unknown is not zero).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import date, datetime
+
+DASH = "–"
+"""Shown for an unknown value (null), never a zero."""
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+
+
+def is_num(x: object) -> bool:
+    """A real, finite number (``None``, NaN and infinities are "unknown")."""
+    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def km(x: float | None, digits: int = 1) -> str:
+    return f"{x:.{digits}f}" if is_num(x) else DASH
+
+
+def pct(x: float | None, *, signed: bool = False, digits: int = 0) -> str:
+    """A percentage value (already in %), e.g. ``+39 %``."""
+    if not is_num(x):
+        return DASH
+    text = f"{x:+.{digits}f}" if signed else f"{x:.{digits}f}"
+    if text.lstrip("+-") == f"{0:.{digits}f}":
+        text = text.lstrip("+-")
+    return f"{text} %"
+
+
+def share(x: float | None, digits: int = 0) -> str:
+    """A 0–1 share shown as a percentage, e.g. ``0.23`` -> ``23 %``."""
+    return pct(x * 100.0, digits=digits) if is_num(x) else DASH
+
+
+def spm(x: float | None) -> str:
+    return f"{x:.0f}" if is_num(x) else DASH
+
+
+def ratio(x: float | None) -> str:
+    return f"{x:.2f}" if is_num(x) else DASH
+
+
+def minutes(x: float | None) -> str:
+    return f"{x:.0f}" if is_num(x) else DASH
+
+
+def count(x: int | None) -> str:
+    return str(int(x)) if is_num(x) else DASH
+
+
+def day_month(d: date) -> str:
+    """``26 Jan`` (no leading zero, locale-independent)."""
+    return f"{d.day} {d.strftime('%b')}"
+
+
+def long_date(d: date) -> str:
+    """``Mon 26 Jan 2026``."""
+    return f"{d.strftime('%a')} {d.day} {d.strftime('%b %Y')}"
+
+
+def short_date(d: date) -> str:
+    """``26 Jan 2026``."""
+    return f"{d.day} {d.strftime('%b %Y')}"
+
+
+def date_range(start: date, end: date) -> str:
+    """``3 Nov 2025 – 25 Jan 2026`` (the year once when both are in the same year)."""
+    if start.year == end.year:
+        return f"{day_month(start)} {DASH} {short_date(end)}"
+    return f"{short_date(start)} {DASH} {short_date(end)}"
+
+
+def local_time(dt: datetime) -> str:
+    """``Tue 27 Jan 2026 07:30``."""
+    return f"{long_date(dt.date())} {dt.strftime('%H:%M')}"
+
+
+def iso_week_label(week_start: date) -> str:
+    """``2026-W05``: the ISO week of the first Monday on or after ``week_start``.
+
+    With Monday weeks that is simply the week's ISO number; with Sunday (or other)
+    weeks it names the ISO week that holds most of the days.
+    """
+    from datetime import timedelta
+
+    monday = week_start + timedelta(days=(7 - week_start.weekday()) % 7)
+    year, week, _ = monday.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def clean(text: object) -> str:
+    """Input-file text made safe to place on one line of any report.
+
+    Removes control characters (which would break XML/HTML well-formedness and
+    terminal output) and folds line breaks and tabs into spaces.
+    """
+    s = "" if text is None else str(text)
+    s = s.replace("\r\n", " ").replace("\n", " ").replace("\r", " ").replace("\t", " ")
+    return _CONTROL.sub("", s)
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~>])")
+
+
+def md_escape(text: object) -> str:
+    """Escape text for Markdown so it shows literally (``<script>`` stays text).
+
+    Markdown punctuation is backslash-escaped and ``& < >`` become entities,
+    which every CommonMark renderer shows as the characters themselves.
+    """
+    s = clean(text)
+    s = s.replace("&", "&amp;").replace("<", "&lt;")
+    s = _MD_SPECIAL.sub(r"\\\1", s)
+    if s[:1] in ("#", "+", "-", "="):  # would start a heading or list at a line start
+        s = "\\" + s
+    return s

@@ -1,0 +1,339 @@
+"""The terminal report (rich): flags first, then the weekly table, files, the reminder.
+
+Designed for 80 columns. On a terminal it uses colour; piped or written to a file
+(cron mail) it degrades to plain text: no ANSI codes, ASCII table rules and
+``[HIGH]``/``[WATCH]`` badges, so nothing depends on colour to be understood.
+Every string that came from an input file goes through :func:`fmt.clean` and is
+wrapped in :class:`rich.text.Text`, never parsed as rich markup, so a file name
+like ``[bold]`` or an escape sequence in a GPX ``<name>`` prints as itself.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+from rich import box
+from rich.console import Console, Group, RenderableType
+from rich.padding import Padding
+from rich.table import Table
+from rich.text import Text
+
+from kneeflags.model import Problem
+from kneeflags.report import fmt
+from kneeflags.report.model import AthleteReport, Report, RuleFlags
+
+ASCII_RULES = box.Box(
+    "    \n"  # top
+    "    \n"  # head
+    " -- \n"  # head_row
+    "    \n"  # mid
+    " -- \n"  # row
+    " -- \n"  # foot_row
+    "    \n"  # foot
+    "    \n",  # bottom
+    ascii=True,
+)
+"""Plain-text table rules: a dashed line under the header, nothing else."""
+
+SEVERITY_STYLE = {"high": "bold white on red", "watch": "bold black on yellow"}
+SEVERITY_FG = {"high": "bold red", "watch": "yellow"}
+MAX_WARNINGS = 20
+
+
+def make_console(
+    file: io.TextIOBase | None = None, *, color: bool | None = None, width: int | None = None
+) -> Console:
+    """A console that is plain unless it writes to a terminal (or ``color=True``)."""
+    return Console(
+        file=file,
+        force_terminal=color,
+        no_color=color is False,
+        width=width,
+        highlight=False,
+        emoji=False,
+        markup=False,
+        soft_wrap=False,
+    )
+
+
+def to_text(report: Report, *, width: int = 80, color: bool = False, verbose: bool = False) -> str:
+    """The whole report as a string (plain unless ``color``)."""
+    buf = io.StringIO()
+    console = make_console(buf, color=color, width=width)
+    render(report, console, verbose=verbose)
+    return buf.getvalue() if color else strip_trailing(buf.getvalue())
+
+
+def strip_trailing(text: str) -> str:
+    """Drop the padding rich adds to fill the width: plain text for mail and files."""
+    return "\n".join(line.rstrip() for line in text.split("\n"))
+
+
+def render(report: Report, console: Console, *, verbose: bool = False) -> None:
+    """Print the report: each athlete, then file problems, then the clinician reminder."""
+    plain = not console.is_terminal or console.no_color
+    for i, athlete in enumerate(report.athletes):
+        if i:
+            console.print()
+        for part in athlete_parts(athlete, plain=plain):
+            console.print(part)
+    console.print()
+    console.print(problems_part(report.errors, report.warnings, report.skipped, verbose=verbose))
+    console.print()
+    console.print(Text(report.reminder, style="italic"), width=min(console.width, 80))
+    console.print(Text(f"{report.generated_by}", style="dim"))
+
+
+def athlete_parts(a: AthleteReport, *, plain: bool) -> list[RenderableType]:
+    parts: list[RenderableType] = [header(a), Text("")]
+    parts.append(flags_part(a, plain=plain))
+    parts.append(Text(""))
+    parts.append(heading("Weekly table", f"{a.window.weeks} weeks"))
+    parts.append(weekly_table(a, plain=plain))
+    if a.notes:
+        parts.append(Text(""))
+        parts.append(heading("Notes"))
+        parts.extend(_bullet(fmt.clean(n)) for n in a.notes)
+    return parts
+
+
+def heading(text: str, detail: str = "") -> Text:
+    """A section title: upper case (readable without colour), optional detail after it."""
+    out = Text(text.upper(), style="bold underline")
+    if detail:
+        out.append(f"  {detail}", style="bold")
+    return out
+
+
+def header(a: AthleteReport) -> Group:
+    s = a.summary
+    title = Text("kneeflags report: ", style="bold")
+    title.append(fmt.clean(a.athlete), style="bold cyan")
+    lines = [title]
+    lines.append(
+        Text(
+            f"Window {fmt.date_range(a.window.start, a.window.end)} ({a.window.weeks} weeks), "
+            f"local time {fmt.clean(a.timezone)}",
+            style="dim",
+        )
+    )
+    if not a.has_data:
+        lines.append(Text("No activity could be read for this athlete.", style="bold red"))
+        return Group(*lines)
+    lines.append(
+        Text(
+            f"{s.runs_in_window} runs, {fmt.km(s.km_in_window)} km in the window. "
+            f"Week of {fmt.day_month(s.week_start)} ({a.window.week_label}): "
+            f"{fmt.km(s.run_km)} km ({fmt.pct(s.change_pct, signed=True)}), "
+            f"cadence {fmt.spm(s.cadence_spm_median)} spm, "
+            f"downhill {fmt.share(s.downhill_share)}."
+        )
+    )
+    return Group(*lines)
+
+
+def badge(severity: str, *, plain: bool) -> Text:
+    if plain:
+        return Text(f"[{severity.upper()}]")
+    return Text(f" {severity.upper()} ", style=SEVERITY_STYLE.get(severity, "bold"))
+
+
+def flags_part(a: AthleteReport, *, plain: bool) -> RenderableType:
+    counts = {sev: sum(1 for f in a.flags if f.severity == sev) for sev in ("high", "watch")}
+    if not a.flags:
+        return Group(
+            heading("Flags"),
+            Text("No flags in this window: no risk pattern from the rule catalogue was found."),
+        )
+    parts: list[RenderableType] = [
+        heading("Flags", f"{counts['high']} high, {counts['watch']} watch")
+    ]
+    for group in a.groups:
+        parts.append(Text(""))
+        title = Text(group.condition, style="bold magenta")
+        if group.label:
+            title.append(f" ({group.label})", style="magenta")
+        parts.append(title)
+        for rf in group.rules:
+            parts.append(rule_block(rf, plain=plain))
+    return Group(*parts)
+
+
+def rule_block(rf: RuleFlags, *, plain: bool) -> RenderableType:
+    head = badge(rf.severity, plain=plain)
+    head.append(" ")
+    head.append(rf.title, style="bold")
+    head.append(f"  {rf.rule} · {', '.join(rf.conditions)}", style="dim")
+    lines: list[RenderableType] = [head]
+    lines.extend(_bullet(fmt.clean(f.evidence), indent=2) for f in rf.flags)
+    if rf.advice:
+        lines.append(Padding(Text("What to do:", style="bold"), (0, 0, 0, 2)))
+        lines.extend(_bullet(fmt.clean(line), indent=4, mark="-") for line in rf.advice)
+    if rf.references:
+        ref = Text("Reference: ", style="dim")
+        ref.append("; ".join(fmt.clean(r) for r in rf.references), style="dim")
+        lines.append(Padding(ref, (0, 0, 0, 2)))
+    return Padding(Group(*lines), (1, 0, 0, 2))
+
+
+def _bullet(text: str, *, indent: int = 0, mark: str = "*") -> RenderableType:
+    """A hanging-indent bullet, wrapped to the console width."""
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(width=1, no_wrap=True)
+    grid.add_column(ratio=1, overflow="fold")
+    grid.add_row(Text(mark), Text(text))
+    return Padding(grid, (0, 0, 0, indent))
+
+
+def weekly_table(a: AthleteReport, *, plain: bool) -> RenderableType:
+    if not a.weeks:
+        return Text("No weeks with data in the window.")
+    table = Table(
+        box=ASCII_RULES if plain else box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        padding=(0, 1),
+        header_style="bold",
+    )
+    columns = [
+        ("Week", "left"),
+        ("km", "right"),
+        ("Δ", "right"),
+        ("Runs", "right"),
+        ("Long", "right"),
+        ("Down", "right"),
+        ("Cad", "right"),
+        ("Str", "right"),
+        ("XT", "right"),
+        ("ACWR", "right"),
+        ("Flag", "left"),
+    ]
+    for name, justify in columns:
+        table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    for w in a.weeks:
+        flag = Text("")
+        if w.flag_severity:
+            flag = Text(w.flag_severity, style=SEVERITY_FG.get(w.flag_severity, ""))
+        change = fmt.pct(w.change_pct, signed=True).replace(" %", "%")
+        table.add_row(
+            fmt.day_month(w.week_start),
+            fmt.km(w.run_km),
+            change,
+            fmt.count(w.runs),
+            fmt.km(w.longest_run_km),
+            fmt.share(w.downhill_share).replace(" %", "%"),
+            fmt.spm(w.cadence_spm_median),
+            fmt.count(w.strength_sessions),
+            fmt.minutes(w.cross_training_minutes),
+            fmt.ratio(w.acwr),
+            flag,
+            style="dim" if not w.has_data else None,
+        )
+    legend = Text(
+        "km running volume, Δ change on the previous week, Long longest run (km), "
+        "Down downhill share, Cad median cadence (spm), Str strength sessions, "
+        "XT cross-training minutes, ACWR acute:chronic ratio (information only).",
+        style="dim",
+    )
+    return Group(table, legend)
+
+
+def problems_part(
+    errors: Sequence[Problem], warnings: Sequence[Problem], skipped: int, *, verbose: bool
+) -> RenderableType:
+    parts: list[RenderableType] = [heading("Files")]
+    if not errors and not warnings:
+        parts.append(Text("All files were read without problems."))
+    if errors:
+        parts.append(Text(f"Not used ({len(errors)}):", style="bold red"))
+        parts.extend(_bullet(fmt.clean(str(p)), indent=2) for p in errors)
+    if warnings:
+        parts.append(Text(f"Used with caveats ({len(warnings)}):", style="bold yellow"))
+        shown = warnings if verbose else warnings[:MAX_WARNINGS]
+        parts.extend(_bullet(fmt.clean(str(p)), indent=2) for p in shown)
+        if len(shown) < len(warnings):
+            parts.append(
+                Padding(
+                    Text(f"... and {len(warnings) - len(shown)} more (--verbose shows all)."),
+                    (0, 0, 0, 2),
+                )
+            )
+    if skipped:
+        parts.append(Text(f"{skipped} file(s) skipped: not activities (CSV, images, settings)."))
+    return Group(*parts)
+
+
+# ---------------------------------------------------------------------------------------
+# batch summary
+
+
+def summary_table(report: Report, ranked: Sequence[int], *, plain: bool) -> Table:
+    """The coach's ranked summary: one row per athlete, most urgent first."""
+    table = Table(
+        box=ASCII_RULES if plain else box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        padding=(0, 1),
+        header_style="bold",
+    )
+    for name, justify in (
+        ("#", "right"),
+        ("Athlete", "left"),
+        ("Now", "left"),
+        ("Flags", "right"),
+        ("Week km", "right"),
+        ("Δ", "right"),
+        ("Cad", "right"),
+        ("Down", "right"),
+        ("Files", "right"),
+    ):
+        table.add_column(name, justify=justify, no_wrap=name != "Athlete")  # type: ignore[arg-type]
+    for rank, idx in enumerate(ranked, 1):
+        a = report.athletes[idx]
+        s = a.summary
+        sev = Text(s.severity or "ok", style=SEVERITY_FG.get(s.severity or "", "green"))
+        if not a.has_data:
+            sev = Text("no data", style="bold red")
+        table.add_row(
+            str(rank),
+            Text(fmt.clean(a.athlete)),
+            sev,
+            f"{s.flags_this_week}/{s.flags_in_window}",
+            fmt.km(s.run_km),
+            fmt.pct(s.change_pct, signed=True).replace(" %", "%"),
+            fmt.spm(s.cadence_spm_median),
+            fmt.share(s.downhill_share).replace(" %", "%"),
+            str(len(a.errors)) if a.errors else "ok",
+        )
+    return table
+
+
+def render_summary(
+    report: Report, ranked: Sequence[int], console: Console, *, verbose: bool = False
+) -> None:
+    """Print the batch summary, then file problems, then the reminder."""
+    plain = not console.is_terminal or console.no_color
+    weeks = {a.window.week_label for a in report.athletes}
+    title = Text(f"kneeflags batch: {len(report.athletes)} athletes", style="bold")
+    if len(weeks) == 1:
+        title.append(f", week {weeks.pop()}")
+    console.print(title)
+    console.print(summary_table(report, ranked, plain=plain))
+    console.print(
+        Text(
+            "Now: highest flag severity this week. Flags: this week / whole window. "
+            "Δ: change on the previous week. Cad: median cadence (spm). Down: downhill share.",
+            style="dim",
+        )
+    )
+    console.print()
+    console.print(problems_part(report.errors, report.warnings, report.skipped, verbose=verbose))
+    console.print()
+    console.print(Text(report.reminder, style="italic"), width=min(console.width, 80))
+
+
+def summary_to_text(report: Report, ranked: Sequence[int], *, width: int = 80) -> str:
+    buf = io.StringIO()
+    render_summary(report, ranked, make_console(buf, color=False, width=width))
+    return strip_trailing(buf.getvalue())
