@@ -91,8 +91,9 @@ def athlete_notes(acts: pl.DataFrame) -> list[str]:
     indoor = count(~pl.col("has_terrain"))
     if indoor:
         notes.append(
-            f"{indoor} treadmill/indoor run{'s' if indoor != 1 else ''} count as volume but "
-            "are excluded from downhill figures."
+            f"{indoor} treadmill/indoor "
+            + ("runs count as volume but are" if indoor != 1 else "run counts as volume but is")
+            + " excluded from downhill figures."
         )
     no_ele = count(pl.col("has_terrain") & pl.col("graded_km").is_null())
     if no_ele:

@@ -29,6 +29,7 @@ import tomllib
 from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any, get_type_hints
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 WEEKDAYS: tuple[str, ...] = (
     "monday",
@@ -197,6 +198,13 @@ class Config:
             raise ConfigError(
                 f"week_start must be one of {', '.join(WEEKDAYS)}, not {self.week_start!r}"
             )
+        if self.timezone:
+            try:
+                ZoneInfo(self.timezone)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ConfigError(
+                    f"unknown time zone {self.timezone!r} (use an IANA name such as Europe/London)"
+                ) from None
 
     @property
     def week_start_index(self) -> int:
@@ -231,10 +239,11 @@ class Config:
         """Build from a nested mapping laid out like the TOML file."""
         try:
             return _build(cls, data, source, prefix="")
-        except ConfigError:
-            raise
-        except (TypeError, ValueError) as exc:  # __post_init__ and friends
-            raise ConfigError(f"{source}: {exc}") from None
+        except (TypeError, ValueError) as exc:  # ConfigError included (__post_init__)
+            msg = str(exc)
+            if isinstance(exc, ConfigError) and msg.startswith(f"{source}: "):
+                raise
+            raise ConfigError(f"{source}: {msg}") from None
 
 
 def load_config(path: str | Path | None) -> Config:

@@ -234,13 +234,13 @@ def make_run(
 
 def make_strength(start: datetime, minutes: float = 40.0, **kwargs: object) -> Activity:
     """A strength_training session (no distance, no samples)."""
+    kwargs["with_samples"] = False
     return make_activity(
         start,
         sport=Sport.STRENGTH_TRAINING,
         km=0.0,
         minutes=minutes,
         cadence_spm=None,
-        with_samples=False,
         **kwargs,  # type: ignore[arg-type]
     )
 
