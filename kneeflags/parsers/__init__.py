@@ -19,7 +19,12 @@ from typing import Any
 
 from kneeflags.model import Activity, LoadResult, Problem, Skipped, SourceRef
 from kneeflags.parsers.common import one_line, sha256_hex
-from kneeflags.parsers.detect import detect, expected_activity, strip_compression_suffix
+from kneeflags.parsers.detect import (
+    detect,
+    expected_activity,
+    strip_compression_suffix,
+    xml_root,
+)
 from kneeflags.parsers.fit_decoded import FitDecoded
 
 DECODERS = ("auto", "fast", "fitparse")
@@ -225,6 +230,13 @@ def _parse(
         res = _parse_fit(data, ref, sha, decoder, tz)
     elif kind in ("gpx", "tcx"):
         res = _parse_xml(kind, data, ref, sha, tz, hints)
+    elif (
+        kind == "unknown" and xml_root(data) is not None and name.lower().endswith((".tcx", ".gpx"))
+    ):
+        # XML named like an activity but with an unexpected root: let the format's
+        # parser give the precise XML error (or read it, if it is merely unusual).
+        fmt = "tcx" if name.lower().endswith(".tcx") else "gpx"
+        res = _parse_xml(fmt, data, ref, sha, tz, hints)
     elif expected_activity(name):
         ext = strip_compression_suffix(name).rsplit(".", 1)[-1].upper()
         res.errors.append(

@@ -115,10 +115,25 @@ def split_parts(data: bytes) -> tuple[list[tuple[int, int, int]], str | None]:
     return parts, None
 
 
-def _message_dict(msg: Any) -> Message:
-    out: Message = {}
+def _fields_by_name(msg: Any) -> dict[str, Any]:
+    """Field data by name; a field encoded in the file beats one expanded from a component.
+
+    fitparse expands ``speed`` into an ``enhanced_speed`` component (and
+    ``altitude`` likewise); when the file also carries its own
+    ``enhanced_speed``, that explicit value must win whatever the field order.
+    """
+    out: dict[str, Any] = {}
     for fd in msg.fields:
         name = fd.name
+        if fd.field_def is None and name in out:
+            continue
+        out[name] = fd
+    return out
+
+
+def _message_dict(msg: Any) -> Message:
+    out: Message = {}
+    for name, fd in _fields_by_name(msg).items():
         if name.startswith("unknown_"):
             continue
         ftype = fd.field.type.name if fd.field is not None else ""
@@ -153,7 +168,7 @@ def _decode_part(data: bytes, start: int, data_end: int, part_end: int) -> FitDe
         for msg in fit.get_messages():
             name = msg.name
             if name == "record":
-                values = {fd.name: fd for fd in msg.fields}
+                values = _fields_by_name(msg)
                 for c in _RECORD_COLUMNS:
                     fd = values.get(c)
                     if fd is None:

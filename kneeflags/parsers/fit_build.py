@@ -49,17 +49,68 @@ from kneeflags.timezones import offset_from_local_timestamp, resolve_offset
 SEMICIRCLE_TO_DEG = 180.0 / 2**31
 
 BAROMETRIC_PRODUCTS = re.compile(
-    r"^(fenix|fr9\d\d|fr745|marq|epix|enduro|instinct|descent|tactix|quatix|d2|venu"
+    r"^(fenix|fr9\d\d|fr745|marq|epix|enduro|instinct|descent|tactix|quatix|d2|venu(?!_?sq)"
     r"|vivo_active_hr|vivo_active3|vivo_active4|vivoactive4"
     r"|edge(?!_?(20|25|200)(_|$)))",
 )
 """Garmin product names (fitparse spelling) of devices with a barometric altimeter.
 
 Deliberately small: fēnix, Forerunner 9xx/745, MARQ, epix, Enduro, Instinct,
-Descent, tactix, quatix, D2, Venu, vívoactive HR/3/4 and Edge bike computers
-(except Edge 20/25/200). Anything else with positions is treated as GPS
-altitude, which only makes the downhill smoothing more conservative.
+Descent, tactix, quatix, D2, Venu (not Venu Sq), vívoactive HR/3/4 and Edge
+bike computers (except Edge 20/25/200). Anything else with positions is
+treated as GPS altitude, which only makes the downhill smoothing more
+conservative.
 """
+
+NEWER_GARMIN_PRODUCTS: dict[int, str] = {
+    2713: "edge_1030",
+    2900: "fenix5s_plus",
+    2909: "edge_130",
+    3110: "fenix5_plus",
+    3111: "fenix5x_plus",
+    3113: "fr945",
+    3121: "edge_530",
+    3122: "edge_830",
+    3224: "vivoactive4_small",
+    3225: "vivoactive4_large",
+    3226: "venu",
+    3258: "descent_mk2",
+    3287: "fenix6_s_sport",
+    3288: "fenix6_s",
+    3289: "fenix6_sport",
+    3290: "fenix6",
+    3291: "fenix6x",
+    3466: "instinct_solar",
+    3570: "edge_1030_plus",
+    3589: "fr745",
+    3638: "enduro",
+    3652: "fr945_lte",
+    3703: "venu2",
+    3704: "venu2s",
+    3843: "edge_1040",
+    3888: "instinct_2",
+    3905: "fenix7s",
+    3906: "fenix7",
+    3907: "fenix7x",
+    3943: "epix_gen2",
+    4024: "fr955",
+    4061: "edge_540",
+    4062: "edge_840",
+    4105: "marq_gen2",
+    4315: "fr965",
+    4341: "enduro2",
+    4374: "fenix7s_pro_solar",
+    4375: "fenix7_pro_solar",
+    4376: "fenix7x_pro_solar",
+    4536: "fenix8",
+}
+"""Garmin product ids newer than fitparse's profile (20.8), names as in the FIT SDK.
+
+Only common barometric watches and bike computers, so that e.g. a Forerunner
+955 (4024) is named and recognised as barometric. tests check every entry
+against fit-tool's current profile.
+"""
+
 
 # FIT profile enums by number, for decoders that hand over raw ints.
 _SPORT_NAMES = {
@@ -132,6 +183,8 @@ def device_name(decoded: FitDecoded) -> tuple[str | None, str | None]:
         prod = msg.get("garmin_product", msg.get("product"))
         if manu is None and prod is None:
             continue
+        if isinstance(prod, int) and manu in ("garmin", 1):
+            prod = NEWER_GARMIN_PRODUCTS.get(prod, prod)
         product = None if prod is None else str(prod)
         parts = [str(p) for p in (manu, prod) if p is not None]
         return " ".join(parts), product

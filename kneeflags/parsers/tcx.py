@@ -1,0 +1,233 @@
+"""Garmin TrainingCenterDatabase v2 (TCX) -> canonical activities.
+
+Parsed with defusedxml's ElementTree (no DTDs, no entities), matching
+elements by *local name* so the many namespace prefixes in the wild (``ns3:``,
+``tpx:``, default namespaces, none at all) do not matter. Tolerates leading
+whitespace and a UTF-8 BOM before the XML declaration, and files holding
+several ``<Activity>`` elements (one canonical activity each).
+
+Cadence: ``Extensions/TPX/RunCadence`` (ActivityExtension v2) is preferred for
+on-foot sports, else ``<Cadence>``; Garmin writes strides/min, other exporters
+steps/min, so the unit is decided per activity from the median over running
+samples (:func:`~kneeflags.parsers.common.decide_cadence_unit`).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import polars as pl
+from defusedxml import ElementTree as DefusedET
+
+from kneeflags.model import Activity, LoadResult, Problem, Provenance, Skipped, SourceRef, Sport
+from kneeflags.parsers.common import apply_cadence, finish_samples, one_line, sport_from_text
+from kneeflags.timezones import resolve_offset
+
+_TCX_SPORTS = {"running": Sport.RUNNING, "biking": Sport.CYCLING, "other": Sport.OTHER}
+
+_FLOAT_FIELDS = {
+    "LatitudeDegrees": "lat",
+    "LongitudeDegrees": "lon",
+    "AltitudeMeters": "altitude_m",
+    "DistanceMeters": "distance_m",
+    "Speed": "speed_mps",
+    "RunCadence": "run_cadence",
+    "Cadence": "cadence",
+}
+
+
+def _local(tag: Any) -> str:
+    if not isinstance(tag, str):
+        return ""
+    return tag.rsplit("}", 1)[-1] if tag.startswith("{") else tag.rsplit(":", 1)[-1]
+
+
+def _to_float(text: str | None) -> float | None:
+    if text is None:
+        return None
+    try:
+        return float(text.strip())
+    except ValueError:
+        return None
+
+
+def parse_time(text: str | None) -> datetime | None:
+    """ISO 8601 instant -> aware UTC datetime; naive times are taken as UTC (TCX says UTC)."""
+    if not text:
+        return None
+    try:
+        t = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+
+
+def _child(el: Any, name: str) -> Any | None:
+    for c in el:
+        if _local(c.tag) == name:
+            return c
+    return None
+
+
+def _trackpoints(activity: Any) -> pl.DataFrame:
+    cols: dict[str, list[Any]] = {
+        "timestamp": [],
+        "lat": [],
+        "lon": [],
+        "altitude_m": [],
+        "distance_m": [],
+        "speed_mps": [],
+        "heart_rate": [],
+        "run_cadence": [],
+        "cadence": [],
+    }
+    for tp in activity.iter():
+        if _local(tp.tag) != "Trackpoint":
+            continue
+        row: dict[str, Any] = {}
+        for el in tp.iter():
+            name = _local(el.tag)
+            if name == "Time":
+                t = parse_time(el.text)
+                row["timestamp"] = None if t is None else int(t.timestamp() * 1_000_000)
+            elif name == "Value":  # HeartRateBpm/Value
+                row["heart_rate"] = _to_float(el.text)
+            elif name in _FLOAT_FIELDS:
+                row[_FLOAT_FIELDS[name]] = _to_float(el.text)
+        for key, values in cols.items():
+            values.append(row.get(key))
+    frame = pl.DataFrame(
+        {
+            k: pl.Series(v, dtype=pl.Int64 if k == "timestamp" else pl.Float64)
+            for k, v in cols.items()
+        }
+    )
+    return frame.with_columns(
+        pl.col("timestamp").cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
+    )
+
+
+def parse_tcx_activities(
+    data: bytes,
+    ref: SourceRef,
+    sha256: str,
+    tz: str | None = None,
+    hints: dict | None = None,
+    *,
+    tz_source: str = "option",
+) -> LoadResult:
+    """Bytes of a TCX file -> activities and problems (never raises for bad XML)."""
+    out = LoadResult()
+    path = str(ref)
+    hints = hints or {}
+    body = data.lstrip(b"\x00")
+    if body.startswith(b"\xef\xbb\xbf"):
+        body = body[3:]
+    try:
+        root = DefusedET.fromstring(body.lstrip(), forbid_dtd=True)
+    except DefusedET.ParseError as exc:
+        out.errors.append(Problem(path, f"malformed TCX (XML error: {one_line(exc, 160)})"))
+        return out
+    except Exception as exc:  # DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
+        out.errors.append(
+            Problem(path, f"refused TCX ({type(exc).__name__}): DTD/entities are not allowed")
+        )
+        return out
+
+    activities = [el for el in root.iter() if _local(el.tag) == "Activity"]
+    if not activities:
+        kind = (
+            "a course (planned route)"
+            if any(_local(el.tag) == "Course" for el in root.iter())
+            else "no activity"
+        )
+        out.skipped.append(Skipped(path, f"TCX with {kind}, not a recording"))
+        return out
+
+    for part, act_el in enumerate(activities):
+        sport_attr = (act_el.get("Sport") or "").strip()
+        sport = _TCX_SPORTS.get(sport_attr.lower()) or sport_from_text(sport_attr)
+        notes: list[str] = []
+        if (sport is None or sport is Sport.OTHER) and hints.get("type"):
+            hinted = sport_from_text(str(hints["type"]))
+            if hinted is not None:
+                sport = hinted
+                notes.append(f"sport from Strava activities.csv: {hints['type']}")
+        if sport is None:
+            sport = Sport.OTHER
+            notes.append(f"unrecognised TCX sport {sport_attr!r}")
+
+        laps = [el for el in act_el if _local(el.tag) == "Lap"]
+        lap_time = sum(
+            _to_float(getattr(_child(lap, "TotalTimeSeconds"), "text", None)) or 0.0 for lap in laps
+        )
+        lap_dist = sum(
+            _to_float(getattr(_child(lap, "DistanceMeters"), "text", None)) or 0.0 for lap in laps
+        )
+        creator = _child(act_el, "Creator")
+        device = None
+        if creator is not None:
+            name_el = _child(creator, "Name")
+            device = (name_el.text or "").strip() if name_el is not None else None
+
+        tps = _trackpoints(act_el)
+        run_cad = tps["run_cadence"]
+        use_run = run_cad.null_count() < tps.height
+        frame = tps.with_columns(
+            (pl.col("run_cadence") if use_run else pl.col("cadence")).alias("cadence_spm")
+        ).drop("run_cadence", "cadence")
+        start = parse_time(getattr(_child(act_el, "Id"), "text", None))
+        if start is None and laps:
+            start = parse_time(laps[0].get("StartTime"))
+        timed = frame.filter(pl.col("timestamp").is_not_null())
+        if start is None and timed.height:
+            start = timed["timestamp"].min()  # type: ignore[assignment]
+        if start is None:
+            out.errors.append(Problem(path, f"TCX activity {part} has no start time"))
+            continue
+        start_us = int(start.timestamp() * 1_000_000)
+        samples, dist_source = finish_samples(timed, start_us)
+        samples, cad = apply_cadence(samples, sport)
+        if cad.guessed and cad.unit != "none":
+            out.warnings.append(Problem(path, f"cadence unit guessed: {cad.reason}", "warning"))
+        dist = (
+            lap_dist
+            if lap_dist > 0
+            else (samples["distance_m"].max() if dist_source != "none" and samples.height else None)
+        )
+        if lap_dist > 0:
+            dist_source = "file"
+        span = float(samples["elapsed_s"].max() or 0.0) if samples.height else None
+        offset, offset_source = resolve_offset(start, tz=tz, tz_source=tz_source)  # type: ignore[arg-type]
+        has_ele = samples.height > 0 and samples["altitude_m"].null_count() < samples.height
+        out.activities.append(
+            Activity(
+                source=ref,
+                sha256=sha256,
+                format="tcx",
+                sport=sport,
+                start_utc=start,
+                samples=samples,
+                sport_detail=sport_attr,
+                name=hints.get("name") or None,
+                utc_offset_s=offset,
+                utc_offset_source=offset_source,
+                device=device or None,
+                distance_m=None if dist is None else float(dist),  # type: ignore[arg-type]
+                timer_s=lap_time if lap_time > 0 else span,
+                elapsed_s=span if span is not None else (lap_time or None),
+                part=part,
+                provenance=Provenance(
+                    cadence_unit=cad.unit,
+                    cadence_reason=cad.reason
+                    + ("" if not use_run or cad.unit == "none" else " (RunCadence)"),
+                    elevation_source="unknown" if has_ele else "none",
+                    distance_source=dist_source,  # type: ignore[arg-type]
+                    partial=False,
+                    decoder="defusedxml",
+                    notes=notes,
+                ),
+            )
+        )
+    return out
