@@ -79,7 +79,9 @@ def athlete_notes(acts: pl.DataFrame) -> list[str]:
         return int(runs.select(expr.sum()).item())
 
     no_cad = count(~pl.col("has_cadence"))
-    if no_cad:
+    if no_cad == n:
+        notes.append("No run has cadence data, so the cadence rules could not be checked.")
+    elif no_cad:
         notes.append(
             f"{no_cad} of {n} runs have no cadence data; cadence figures use the other runs."
         )
@@ -96,7 +98,12 @@ def athlete_notes(acts: pl.DataFrame) -> list[str]:
             + " excluded from downhill figures."
         )
     no_ele = count(pl.col("has_terrain") & pl.col("graded_km").is_null())
-    if no_ele:
+    if no_ele and no_ele == count(pl.col("has_terrain")):
+        notes.append(
+            "No outdoor run has usable elevation data, so downhill share is unknown "
+            "(not zero) and the downhill rules could not be checked."
+        )
+    elif no_ele:
         notes.append(
             f"{no_ele} outdoor run{'s' if no_ele != 1 else ''} without usable elevation data: "
             "downhill share is unknown for them, not zero."

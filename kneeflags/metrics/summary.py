@@ -308,9 +308,7 @@ def summaries_from_frames(
 ) -> list[ActivitySummary]:
     """Inverse of :func:`summaries_to_frames` (e.g. after a Parquet round trip)."""
     by_id = (
-        {k[0]: g.drop([]) for k, g in cadence_hist.group_by("activity_id")}
-        if cadence_hist.height
-        else {}
+        {k[0]: g for k, g in cadence_hist.group_by("activity_id")} if cadence_hist.height else {}
     )
     out = []
     for row in activities.cast(ACTIVITY_SUMMARY_SCHEMA).iter_rows(named=True):

@@ -1,0 +1,78 @@
+"""Real runner histories from ../shared/corpus analysed end to end (ingest + analyze).
+
+Weekly volumes are compared with MANIFEST.md's approximate figures, which sum per-file
+distances by ISO week of the *UTC* start. Ours are local weeks, and sessions that ingest
+classifies as something other than running (e.g. the x3cl FR910XT "generic" sessions,
+~4 km/h) are not volume, so a few weeks differ by design: the test asks for broad agreement,
+not equality.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+import kneeflags
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+
+pytestmark = pytest.mark.corpus
+
+HISTORIES = [
+    ("x3cl-running_page/history-2016-01_2017-04", "- x3cl history", 0.80),
+    ("runpandas/session-nrc-gpx", "- runpandas NRC GPX", 0.95),
+]
+
+
+def _manifest_weeks(prefix: str) -> dict[str, float]:
+    text = (CORPUS / "MANIFEST.md").read_text(encoding="utf-8")
+    line = next(x for x in text.splitlines() if x.startswith(prefix))
+    return {week: float(km) for week, km in re.findall(r"(\d{4}-W\d\d) ([\d.]+)", line)}
+
+
+@pytest.mark.parametrize(("folder", "prefix", "min_match"), HISTORIES, ids=["x3cl", "nrc"])
+def test_history_weekly_volume_is_plausible(folder: str, prefix: str, min_match: float) -> None:
+    path = CORPUS / folder
+    if not path.is_dir():
+        pytest.skip(f"corpus folder absent: {path}")
+    loaded = kneeflags.load([str(path)], tz="UTC")
+    assert loaded.activities, f"nothing loaded from {path}"
+    analysis = kneeflags.analyze(loaded.activities, athlete=folder, timezone="UTC")
+    weekly = analysis.weekly.with_columns(pl.col("week_start").dt.strftime("%G-W%V").alias("iso"))
+    ours = dict(zip(weekly["iso"].to_list(), weekly["run_km"].to_list(), strict=True))
+    expected = _manifest_weeks(prefix)
+
+    total_expected = sum(expected.values())
+    assert weekly["run_km"].sum() == pytest.approx(total_expected, rel=0.05)
+    matching = [
+        w for w, km in expected.items() if abs(ours.get(w, 0.0) - km) <= max(1.5, 0.15 * km)
+    ]
+    assert len(matching) >= min_match * len(expected), sorted(set(expected) - set(matching))
+    # No running appears in weeks the manifest has none for (zero-filled gaps stay zero).
+    assert not {w for w, km in ours.items() if km > 0} - set(expected)
+
+    assert weekly["run_km"].min() >= 0 and weekly["run_km"].max() < 150
+    assert weekly["week_start"].is_sorted() and weekly["week_start"].is_unique().all()
+    runs = analysis.activities.filter(pl.col("is_running"))
+    cad = runs["cadence_spm_median"].drop_nulls()
+    assert cad.is_empty() or 140 <= cad.median() <= 200
+    share = runs.select((pl.col("downhill_km") / pl.col("graded_km")).alias("s"))["s"]
+    assert share.drop_nulls().is_between(0.0, 1.0).all()
+    for flag in analysis.flags:
+        assert flag.evidence and flag.advice and flag.reference
+
+
+def test_x3cl_ultra_descent_matches_manifest() -> None:
+    path = CORPUS / "x3cl-running_page" / "history-2016-01_2017-04" / "10579587.fit"
+    if not path.is_file():
+        pytest.skip(f"corpus file absent: {path}")
+    (activity,) = kneeflags.load([str(path)]).activities
+    row = kneeflags.analyze([activity]).activities.row(0, named=True)
+    # MANIFEST: 96.7 km trail ultra with ~4800 m of ascent and descent.
+    assert row["distance_km"] == pytest.approx(96.7, abs=1.0)
+    assert row["elevation_loss_m"] == pytest.approx(4800, rel=0.15)
+    assert 0.15 < row["downhill_km"] / row["graded_km"] < 0.5
+    assert row["steep_km"] > 5
