@@ -353,3 +353,7 @@ def test_threshold_overrides_from_config() -> None:
     run = [make_run(MONDAY + timedelta(days=1), km=6, cadence_spm=167)]
     assert _severities(run, "low-cadence") == ["watch"]
     assert _severities(run, "low-cadence", cfg) == []
+
+
+def test_no_strength_flag_without_running() -> None:
+    assert _flags([make_ride(MONDAY, with_samples=False)], "strength-gap") == []

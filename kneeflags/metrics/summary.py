@@ -43,7 +43,7 @@ cadence_unit          String                  provenance: strides/steps/none/unk
 cadence_reason        String                  provenance: why that unit was chosen
 cadence_seconds       Float64                 time-weighted running samples (cadence filter)
 cadence_spm_median    Float64 (null)          time-weighted median spm of running samples
-run_speed_median_mps  Float64 (null)          time-weighted median speed of those samples
+run_speed_median_mps  Float64 (null)          time-weighted median speed (0.25 m/s bin centre)
 partial               Boolean                 the file was truncated (kept records only)
 n_samples             Int64                   number of samples
 ===================== ======================= ==============================================

@@ -350,8 +350,8 @@ def _cadence_drop(rule: Rule, inp: Inputs) -> list[Flag]:
 def _strength_gap(rule: Rule, inp: Inputs) -> list[Flag]:
     c = inp.config.rules.strength_gap
     w = inp.weekly
-    if w.height == 0:
-        return []
+    if w.height == 0 or int(w["runs"].sum()) == 0:
+        return []  # the advice is for runners; no running, nothing to weigh it against
     if int(w["strength_sessions"].sum()) == 0:
         first, last = w["week_start"].min(), w["week_start"].max()
         n = w.height
