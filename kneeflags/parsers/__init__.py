@@ -47,13 +47,15 @@ class DecompressionLimit(ValueError):
     """Decompressed data would exceed :data:`MAX_DECOMPRESSED_BYTES`."""
 
 
-def gunzip_capped(data: bytes, cap: int = MAX_DECOMPRESSED_BYTES) -> tuple[bytes, str | None]:
+def gunzip_capped(data: bytes, cap: int | None = None) -> tuple[bytes, str | None]:
     """Decompress gzip (multi-member too) without ever holding more than ``cap`` bytes.
 
     Returns the data and a one-line warning when the stream was cut short
     (the bytes before the cut are returned: a truncated .fit.gz can still
     give a partial run). Corrupt streams raise ``zlib.error``.
     """
+    if cap is None:
+        cap = MAX_DECOMPRESSED_BYTES
     out = bytearray()
     d = zlib.decompressobj(wbits=31)
     buf = data
@@ -189,6 +191,9 @@ def _parse(
             inner, warn = gunzip_capped(data)
         except zlib.error as exc:
             res.errors.append(Problem(path, f"corrupt gzip data: {one_line(exc)}"))
+            return res
+        except DecompressionLimit as exc:
+            res.errors.append(Problem(path, str(exc)))
             return res
         inner_res = _parse(
             inner, ref, strip_compression_suffix(name), decoder, tz, hints, depth + 1
