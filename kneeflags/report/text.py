@@ -94,7 +94,7 @@ def athlete_parts(a: AthleteReport, *, plain: bool) -> list[RenderableType]:
     if a.notes:
         parts.append(Text(""))
         parts.append(heading("Notes"))
-        parts.extend(_bullet(fmt.clean(n)) for n in a.notes)
+        parts.extend(bullet(fmt.clean(n)) for n in a.notes)
     return parts
 
 
@@ -166,10 +166,10 @@ def rule_block(rf: RuleFlags, *, plain: bool) -> RenderableType:
     head.append(rf.title, style="bold")
     head.append(f"  {rf.rule} · {', '.join(rf.conditions)}", style="dim")
     lines: list[RenderableType] = [head]
-    lines.extend(_bullet(fmt.clean(f.evidence), indent=2) for f in rf.flags)
+    lines.extend(bullet(fmt.clean(f.evidence), indent=2) for f in rf.flags)
     if rf.advice:
         lines.append(Padding(Text("What to do:", style="bold"), (0, 0, 0, 2)))
-        lines.extend(_bullet(fmt.clean(line), indent=4, mark="-") for line in rf.advice)
+        lines.extend(bullet(fmt.clean(line), indent=4, mark="-") for line in rf.advice)
     if rf.references:
         ref = Text("Reference: ", style="dim")
         ref.append("; ".join(fmt.clean(r) for r in rf.references), style="dim")
@@ -177,7 +177,7 @@ def rule_block(rf: RuleFlags, *, plain: bool) -> RenderableType:
     return Padding(Group(*lines), (1, 0, 0, 2))
 
 
-def _bullet(text: str, *, indent: int = 0, mark: str = "*") -> RenderableType:
+def bullet(text: str, *, indent: int = 0, mark: str = "*") -> RenderableType:
     """A hanging-indent bullet, wrapped to the console width."""
     grid = Table.grid(padding=(0, 1))
     grid.add_column(width=1, no_wrap=True)
@@ -240,22 +240,30 @@ def weekly_table(a: AthleteReport, *, plain: bool) -> RenderableType:
 
 
 def problems_part(
-    errors: Sequence[Problem], warnings: Sequence[Problem], skipped: int, *, verbose: bool
+    errors: Sequence[Problem],
+    warnings: Sequence[Problem],
+    skipped: int,
+    *,
+    verbose: bool,
+    max_warnings: int = MAX_WARNINGS,
 ) -> RenderableType:
     parts: list[RenderableType] = [heading("Files")]
     if not errors and not warnings:
         parts.append(Text("All files were read without problems."))
     if errors:
         parts.append(Text(f"Not used ({len(errors)}):", style="bold red"))
-        parts.extend(_bullet(fmt.clean(str(p)), indent=2) for p in errors)
+        parts.extend(bullet(fmt.clean(str(p)), indent=2) for p in errors)
     if warnings:
         parts.append(Text(f"Used with caveats ({len(warnings)}):", style="bold yellow"))
-        shown = warnings if verbose else warnings[:MAX_WARNINGS]
-        parts.extend(_bullet(fmt.clean(str(p)), indent=2) for p in shown)
+        shown = warnings if verbose else warnings[:max_warnings]
+        parts.extend(bullet(fmt.clean(str(p)), indent=2) for p in shown)
         if len(shown) < len(warnings):
             parts.append(
                 Padding(
-                    Text(f"... and {len(warnings) - len(shown)} more (--verbose shows all)."),
+                    Text(
+                        f"... {len(warnings) - len(shown)} more"
+                        " (--verbose or the HTML/JSON report lists them all)."
+                    ),
                     (0, 0, 0, 2),
                 )
             )
@@ -328,12 +336,18 @@ def render_summary(
         )
     )
     console.print()
-    console.print(problems_part(report.errors, report.warnings, report.skipped, verbose=verbose))
+    console.print(
+        problems_part(
+            report.errors, report.warnings, report.skipped, verbose=verbose, max_warnings=0
+        )
+    )
     console.print()
     console.print(Text(report.reminder, style="italic"), width=min(console.width, 80))
 
 
-def summary_to_text(report: Report, ranked: Sequence[int], *, width: int = 80) -> str:
+def summary_to_text(
+    report: Report, ranked: Sequence[int], *, width: int = 80, verbose: bool = False
+) -> str:
     buf = io.StringIO()
-    render_summary(report, ranked, make_console(buf, color=False, width=width))
+    render_summary(report, ranked, make_console(buf, color=False, width=width), verbose=verbose)
     return strip_trailing(buf.getvalue())

@@ -1,0 +1,577 @@
+"""The three user journeys as library functions; the CLI commands are thin calls of these.
+
+* :func:`analyze_paths`: one athlete's files -> a :class:`~kneeflags.report.model.Report`
+  (``kneeflags analyze``).
+* :func:`write_weekly_report`: the cron job -> ``<out>/<athlete>/<YYYY>-W<ww>.{md,html,json}``
+  written atomically (``kneeflags report``).
+* :func:`run_batch`: a coach's folder of athletes, analysed in parallel processes, ranked
+  (``kneeflags batch``).
+
+Every journey reads through :func:`kneeflags.pipeline.run_pipeline` (parse cache,
+parallel reading), so a notebook user gets exactly what the command line gets.
+
+Time stamps (``generated_at``): ``SOURCE_DATE_EPOCH`` when set; otherwise ``report``
+and ``batch`` stamp a report with 00:00 UTC of the day after its last week, which makes
+a rerun on the same data byte-identical without any setup, and ``analyze`` uses the
+time of the run.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+from kneeflags.config import Config, load_config
+from kneeflags.findings import SEVERITY_RANK, Analysis
+from kneeflags.model import Problem
+from kneeflags.report import render
+from kneeflags.report.atomic import atomic_write_text, folder_lock
+from kneeflags.report.model import (
+    AthleteReport,
+    Report,
+    build_athlete_report,
+    build_report,
+    generated_at_now,
+    latest_activity_date,
+    week_of,
+)
+
+ProgressCallback = Callable[[int, int], None]
+
+CRON_FORMATS: tuple[str, ...] = ("markdown", "html", "json")
+"""What ``kneeflags report`` writes for each athlete and week."""
+
+_WEEK_LABEL = re.compile(r"^(\d{4})-?W(\d{1,2})$", re.IGNORECASE)
+
+
+class UsageProblem(ValueError):
+    """A user-supplied value is wrong (exit code 2); the message is one line."""
+
+
+# ---------------------------------------------------------------------------------------
+# helpers shared by the journeys
+
+
+def resolve_config(config: Config | str | os.PathLike[str] | None) -> Config:
+    """A :class:`Config` from an object, a TOML path, or ``None`` (rules.md defaults)."""
+    if isinstance(config, Config):
+        return config
+    return load_config(None if config is None else Path(config).expanduser())
+
+
+def default_athlete_name(paths: Sequence[str | os.PathLike[str]]) -> str:
+    """Name an athlete after the single folder or export given, else ``athlete``."""
+    if len(paths) == 1:
+        p = Path(os.path.expanduser(str(paths[0])))
+        if p.is_dir():
+            return p.resolve().name or "athlete"
+        if p.suffix.lower() == ".zip":
+            return p.stem or "athlete"
+    return "athlete"
+
+
+def slugify(name: str) -> str:
+    """A safe, readable folder/file name for an athlete (no separators, no leading dot)."""
+    text = unicodedata.normalize("NFKC", name)
+    text = re.sub(r"[^\w.\- ]+", "_", text, flags=re.UNICODE).strip(" ._")
+    text = re.sub(r"\s+", "-", text)
+    return text[:80] or "athlete"
+
+
+def parse_week(label: str) -> date:
+    """``2026-W05`` (or ``2026W5``) -> the Monday of that ISO week."""
+    m = _WEEK_LABEL.match(label.strip())
+    if not m:
+        raise UsageProblem(f"--week must look like 2026-W05, not {label!r}")
+    year, week = int(m.group(1)), int(m.group(2))
+    try:
+        return date.fromisocalendar(year, week, 1)
+    except ValueError:
+        raise UsageProblem(f"--week {label!r}: {year} has no ISO week {week}") from None
+
+
+def today_in(tz: str | None) -> date:
+    """Today's date in ``tz`` (the machine's zone when ``None``)."""
+    if tz:
+        from zoneinfo import ZoneInfo
+
+        return datetime.now(ZoneInfo(tz)).date()
+    return datetime.now().astimezone().date()
+
+
+def last_complete_week(
+    tz: str | None, week_start_index: int = 0, today: date | None = None
+) -> date:
+    """First day of the last local week that has fully ended."""
+    day = today or today_in(tz)
+    return week_of(day, week_start_index) - timedelta(weeks=1)
+
+
+def pinned_stamp(week_start: date) -> datetime:
+    """00:00 UTC of the day after the week: a deterministic ``generated_at``."""
+    return datetime.combine(week_start + timedelta(days=7), time(0), tzinfo=UTC)
+
+
+def severity_rank(severity: str | None) -> int:
+    return SEVERITY_RANK.get(severity or "", 0)
+
+
+def rank(report: Report) -> list[int]:
+    """Athlete indices, most urgent first: this week's severity, then number of flags.
+
+    Ties go to the whole window's severity and flag count, then the name. Athletes
+    without any readable data come last (their errors are listed separately).
+    """
+
+    def key(i: int) -> tuple[Any, ...]:
+        a = report.athletes[i]
+        s = a.summary
+        return (
+            not a.has_data,
+            -severity_rank(s.severity),
+            -s.flags_this_week,
+            -severity_rank(s.window_severity),
+            -s.flags_in_window,
+            a.athlete.casefold(),
+            i,
+        )
+
+    return sorted(range(len(report.athletes)), key=key)
+
+
+def _pipeline(
+    paths: Sequence[str],
+    *,
+    tz: str | None,
+    config: Config,
+    athlete: str,
+    decoder: str,
+    cache_dir: str | os.PathLike[str] | None,
+    use_cache: bool,
+    workers: int | None,
+    progress: ProgressCallback | None,
+) -> Any:
+    from kneeflags.pipeline import run_pipeline
+
+    return run_pipeline(
+        paths,
+        tz=tz,
+        config=config,
+        athlete=athlete,
+        decoder=decoder,
+        cache_dir=cache_dir,
+        use_cache=use_cache,
+        workers=workers,
+        progress=progress,
+    )
+
+
+def _athlete_report(
+    result: Any, *, weeks: int, until: date | None, config: Config
+) -> AthleteReport:
+    return build_athlete_report(
+        result.analysis,
+        errors=result.errors,
+        warnings=result.warnings,
+        skipped=result.skipped,
+        weeks=weeks,
+        until=until,
+        config=config,
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# journey 1: analyze
+
+
+def analyze_paths(
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    tz: str | None = None,
+    config: Config | str | os.PathLike[str] | None = None,
+    athlete: str | None = None,
+    decoder: str = "auto",
+    cache_dir: str | os.PathLike[str] | None = None,
+    use_cache: bool = True,
+    workers: int | None = None,
+    weeks: int = 12,
+    until: date | None = None,
+    progress: ProgressCallback | None = None,
+    generated_at: datetime | None = None,
+) -> Report:
+    """Analyse one athlete's files and return the report of the window.
+
+    ``paths`` may be files, folders, ZIP exports or quoted globs (``~`` expanded);
+    the window is ``weeks`` weeks ending with the week of ``until`` (default: the
+    week of the latest activity).
+    """
+    cfg = resolve_config(config)
+    strs = [str(p) for p in paths]
+    name = athlete or default_athlete_name(strs)
+    result = _pipeline(
+        strs,
+        tz=tz,
+        config=cfg,
+        athlete=name,
+        decoder=decoder,
+        cache_dir=cache_dir,
+        use_cache=use_cache,
+        workers=workers,
+        progress=progress,
+    )
+    a = _athlete_report(result, weeks=weeks, until=until, config=cfg)
+    return build_report([a], generated_at=generated_at or generated_at_now())
+
+
+# ---------------------------------------------------------------------------------------
+# journey 2: the weekly cron report
+
+
+@dataclass(slots=True)
+class WrittenReport:
+    """What a report-writing journey produced."""
+
+    report: Report
+    written: list[Path] = field(default_factory=list)
+    """Files whose content changed (identical reruns leave files untouched)."""
+    paths: list[Path] = field(default_factory=list)
+    """Every report file of this run, changed or not."""
+    ranked: list[int] = field(default_factory=list)
+
+
+def write_athlete_files(
+    report: Report,
+    out_dir: str | os.PathLike[str],
+    *,
+    formats: Iterable[str] = CRON_FORMATS,
+) -> tuple[list[Path], list[Path]]:
+    """Write ``<out>/<slug>/<YYYY>-W<ww>.<ext>`` for each athlete; returns (all, changed)."""
+    from kneeflags.report import EXTENSIONS
+
+    every: list[Path] = []
+    changed: list[Path] = []
+    used: set[str] = {"index.html"}  # the batch index lives beside the athlete folders
+    for i, a in enumerate(report.athletes):
+        slug = _unique_slug(a.athlete, used)
+        folder = Path(out_dir) / slug
+        one = report.for_athlete(i) if len(report.athletes) > 1 else report
+        documents = [(fmt, render(one, fmt)) for fmt in formats]  # render before locking
+        with folder_lock(folder):
+            for fmt, text in documents:
+                target = folder / f"{a.window.week_label}.{EXTENSIONS[fmt]}"
+                every.append(target)
+                if atomic_write_text(target, text):
+                    changed.append(target)
+    return every, changed
+
+
+def write_weekly_report(
+    paths: Sequence[str | os.PathLike[str]],
+    out_dir: str | os.PathLike[str],
+    *,
+    week: date | str | None = None,
+    athlete: str | None = None,
+    tz: str | None = None,
+    config: Config | str | os.PathLike[str] | None = None,
+    weeks: int = 12,
+    decoder: str = "auto",
+    cache_dir: str | os.PathLike[str] | None = None,
+    use_cache: bool = True,
+    workers: int | None = None,
+    progress: ProgressCallback | None = None,
+    today: date | None = None,
+) -> WrittenReport:
+    """The cron job: analyse, then write the week's Markdown, HTML and JSON atomically.
+
+    ``week`` is a date inside the week or an ISO label (``2026-W05``); by default the
+    last complete local week (in ``tz``, else the config's zone, else the machine's).
+    """
+    cfg = resolve_config(config)
+    if isinstance(week, str):
+        week = parse_week(week)
+    wsi = cfg.week_start_index
+    last = (
+        week_of(week, wsi)
+        if week is not None
+        else last_complete_week(tz or cfg.timezone, wsi, today=today)
+    )
+    report = analyze_paths(
+        paths,
+        tz=tz,
+        config=cfg,
+        athlete=athlete,
+        decoder=decoder,
+        cache_dir=cache_dir,
+        use_cache=use_cache,
+        workers=workers,
+        weeks=weeks,
+        until=last,
+        progress=progress,
+        generated_at=generated_at_now(pinned=pinned_stamp(last)),
+    )
+    every, changed = write_athlete_files(report, out_dir)
+    return WrittenReport(report=report, written=changed, paths=every, ranked=[0])
+
+
+# ---------------------------------------------------------------------------------------
+# journey 3: a coach's batch
+
+
+@dataclass(frozen=True, slots=True)
+class AthleteSource:
+    """One athlete of a batch: a subfolder or a ZIP export."""
+
+    name: str
+    path: str
+
+
+def find_athletes(
+    dirs: Sequence[str | os.PathLike[str]],
+) -> tuple[list[AthleteSource], list[Problem]]:
+    """Each immediate subfolder or ``.zip`` of each DIR is one athlete, named after it.
+
+    Hidden entries are ignored. Loose activity files directly in DIR belong to no
+    athlete; they produce one warning per DIR rather than being silently dropped.
+    Raises :class:`UsageProblem` when a DIR is not a folder or holds no athlete.
+    """
+    found: list[AthleteSource] = []
+    notes: list[Problem] = []
+    names: set[str] = set()
+    for raw in dirs:
+        base = Path(os.path.expanduser(str(raw)))
+        if not base.is_dir():
+            raise UsageProblem(f"{raw}: not a folder (batch takes folders of athletes)")
+        loose = 0
+        before = len(found)
+        try:
+            entries = sorted(base.iterdir(), key=lambda p: p.name)
+        except OSError as exc:
+            raise UsageProblem(f"{raw}: cannot list folder ({exc.strerror})") from None
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            try:
+                is_dir = entry.is_dir()
+                is_file = entry.is_file()
+            except OSError:
+                continue
+            if is_dir:
+                name = entry.name
+            elif is_file and entry.suffix.lower() == ".zip":
+                name = entry.name[: -len(".zip")]
+            else:
+                loose += is_file
+                continue
+            unique = name
+            n = 2
+            while unique.casefold() in names:
+                unique = f"{name} ({n})"
+                n += 1
+            names.add(unique.casefold())
+            found.append(AthleteSource(name=unique, path=str(entry)))
+        if len(found) == before:
+            raise UsageProblem(f"{raw}: no athlete subfolders or .zip exports in this folder")
+        if loose:
+            notes.append(
+                Problem(
+                    path=str(base),
+                    message=(
+                        f"{loose} file(s) directly in this folder were not read: batch "
+                        "reads one athlete per subfolder or .zip export"
+                    ),
+                    kind="warning",
+                )
+            )
+    return found, notes
+
+
+@dataclass(slots=True)
+class _Job:
+    source: AthleteSource
+    tz: str | None
+    config: Config
+    decoder: str
+    cache_dir: str | None
+    use_cache: bool
+    workers: int | None
+
+
+@dataclass(slots=True)
+class _Outcome:
+    source: AthleteSource
+    result: Any | None
+    failure: str | None
+
+
+def _run_job(job: _Job) -> _Outcome:
+    """Worker entry point: one athlete's pipeline; any failure becomes a message."""
+    try:
+        result = _pipeline(
+            [job.source.path],
+            tz=job.tz,
+            config=job.config,
+            athlete=job.source.name,
+            decoder=job.decoder,
+            cache_dir=job.cache_dir,
+            use_cache=job.use_cache,
+            workers=job.workers,
+            progress=None,
+        )
+        return _Outcome(job.source, result, None)
+    except Exception as exc:  # one athlete's failure must not stop the others
+        return _Outcome(job.source, None, _one_line(exc))
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text[:300]
+
+
+def _failed_result(source: AthleteSource, message: str, tz: str | None) -> Any:
+    """A stand-in pipeline result for an athlete whose analysis failed."""
+    import polars as pl
+
+    from kneeflags.pipeline import PipelineResult
+
+    analysis = Analysis(
+        athlete=source.name,
+        timezone=tz or "",
+        weekly=pl.DataFrame(),
+        activities=pl.DataFrame(),
+    )
+    problem = Problem(path=source.path, message=f"could not be analysed: {message}")
+    return PipelineResult(analysis=analysis, errors=[problem])
+
+
+def _analyse_all(
+    jobs: list[_Job], workers: int, progress: ProgressCallback | None
+) -> list[_Outcome]:
+    """Run the jobs, in parallel processes when worthwhile; results in job order."""
+    total = len(jobs)
+    if progress:
+        progress(0, total)
+    if workers <= 1 or total <= 1:
+        outcomes = []
+        for i, job in enumerate(jobs, 1):
+            outcomes.append(_run_job(job))
+            if progress:
+                progress(i, total)
+        return outcomes
+    # spawn: a forked child of a process that already ran polars threads can deadlock
+    ctx = multiprocessing.get_context("spawn")
+    results: dict[int, _Outcome] = {}
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        futures = {pool.submit(_run_job, job): i for i, job in enumerate(jobs)}
+        from concurrent.futures import as_completed
+
+        for done, fut in enumerate(as_completed(futures), 1):
+            i = futures[fut]
+            try:
+                results[i] = fut.result()
+            except BrokenProcessPool:
+                results[i] = _Outcome(jobs[i].source, None, "the worker process died")
+            except Exception as exc:
+                results[i] = _Outcome(jobs[i].source, None, _one_line(exc))
+            if progress:
+                progress(done, total)
+    return [results[i] for i in range(total)]
+
+
+def run_batch(
+    dirs: Sequence[str | os.PathLike[str]],
+    *,
+    out_dir: str | os.PathLike[str] | None = None,
+    tz: str | None = None,
+    config: Config | str | os.PathLike[str] | None = None,
+    weeks: int = 12,
+    until: date | str | None = None,
+    decoder: str = "auto",
+    cache_dir: str | os.PathLike[str] | None = None,
+    use_cache: bool = True,
+    workers: int | None = None,
+    progress: ProgressCallback | None = None,
+) -> WrittenReport:
+    """Analyse every athlete of ``dirs`` in parallel, rank them, optionally write reports.
+
+    All athletes share one window ending with ``until`` (a date or ``2026-W05``), by
+    default the week of the latest activity of any athlete, so "this week" means the
+    same week for everyone. ``workers``: athlete processes (default: one per core).
+    With ``out_dir``, each athlete's Markdown/HTML/JSON go to
+    ``<out>/<athlete>/<YYYY>-W<ww>.*`` and ``<out>/index.html`` links them.
+    """
+    cfg = resolve_config(config)
+    if isinstance(until, str):
+        until = parse_week(until) + timedelta(days=6)
+    sources, notes = find_athletes(dirs)
+    cpus = os.cpu_count() or 1
+    procs = max(1, min(workers or cpus, len(sources)))
+    inner = 1 if procs > 1 else workers
+    jobs = [
+        _Job(
+            source=s,
+            tz=tz,
+            config=cfg,
+            decoder=decoder,
+            cache_dir=None if cache_dir is None else str(cache_dir),
+            use_cache=use_cache,
+            workers=inner,
+        )
+        for s in sources
+    ]
+    outcomes = _analyse_all(jobs, procs, progress)
+    results = [
+        o.result if o.result is not None else _failed_result(o.source, o.failure or "", tz)
+        for o in outcomes
+    ]
+    if until is None:
+        latest = [d for r in results if (d := latest_activity_date(r.analysis)) is not None]
+        until = max(latest) if latest else None
+    athletes = [_athlete_report(r, weeks=weeks, until=until, config=cfg) for r in results]
+    last_weeks = [a.window.last_week for a in athletes]
+    pinned = pinned_stamp(max(last_weeks)) if last_weeks else None
+    report = build_report(
+        athletes, generated_at=generated_at_now(pinned=pinned), extra_warnings=notes
+    )
+    ranked = rank(report)
+    written = WrittenReport(report=report, ranked=ranked)
+    if out_dir is not None:
+        every, changed = write_athlete_files(report, out_dir)
+        links = _links(report, every)
+        from kneeflags.report.html import render_index_html
+
+        index = Path(out_dir) / "index.html"
+        with folder_lock(out_dir):
+            if atomic_write_text(index, render_index_html(report, ranked, links)):
+                changed.append(index)
+        written.paths = [*every, index]
+        written.written = changed
+    return written
+
+
+def _links(report: Report, every: Sequence[Path]) -> dict[int, str]:
+    """Athlete index -> relative link of its HTML report (for ``index.html``)."""
+    html_files = [p for p in every if p.suffix == ".html"]
+    return {
+        i: f"{p.parent.name}/{p.name}"
+        for i, p in zip(range(len(report.athletes)), html_files, strict=True)
+    }
+
+
+def _unique_slug(name: str, used: set[str]) -> str:
+    base = slugify(name)
+    slug = base
+    n = 2
+    while slug.casefold() in used:
+        slug = f"{base}-{n}"
+        n += 1
+    used.add(slug.casefold())
+    return slug
