@@ -116,6 +116,7 @@ class ParseCache:
     # -- writing ---------------------------------------------------------
     def store(self, entries: list[FileEntry]) -> None:
         """Merge ``entries`` into the consolidated tables, atomically."""
+        entries = list({e.sha256: e for e in reversed(entries)}.values())[::-1]  # one per content
         if not entries:
             return
         self.dir.mkdir(parents=True, exist_ok=True)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from kneeflags.model import FORMAT_RICHNESS, Activity, Problem
 
@@ -27,28 +28,62 @@ DISTANCE_TOLERANCE = 0.05
 CONTAINED_SHARE = 0.9
 
 
-def richness(act: Activity) -> tuple[int, int, int]:
-    """Sort key, higher is richer: format rank, samples, non-partial."""
-    return (
-        FORMAT_RICHNESS.get(act.format, 0),
-        act.samples.height,
-        0 if act.provenance.partial else 1,
-    )
+@dataclass(frozen=True, slots=True)
+class RunKey:
+    """What deduplication needs to know about one activity, nothing more.
+
+    The same rule runs on full activities (:func:`dedupe`) and on cached
+    per-activity summaries (the pipeline), so it is written once, on these
+    keys. ``token`` lets the caller map kept keys back to its own objects.
+    """
+
+    token: int
+    source: str
+    format: str
+    start: float
+    """Start, Unix seconds."""
+    end: float
+    distance_m: float | None
+    n_samples: int
+    partial: bool
+    part: int = 0
+
+    @property
+    def richness(self) -> tuple[int, int, int]:
+        """Higher is richer: format rank (FIT > TCX > GPX), samples, not partial."""
+        return (FORMAT_RICHNESS.get(self.format, 0), self.n_samples, 0 if self.partial else 1)
 
 
-def _span(act: Activity) -> tuple[float, float]:
+def run_key(act: Activity, token: int = 0) -> RunKey:
     start = act.start_utc.timestamp()
     dur = act.elapsed_s if act.elapsed_s is not None else act.timer_s
     if dur is None and act.samples.height:
         dur = float(act.samples["elapsed_s"].max() or 0.0)
-    return start, start + float(dur or 0.0)
+    return RunKey(
+        token=token,
+        source=str(act.source),
+        format=act.format,
+        start=start,
+        end=start + float(dur or 0.0),
+        distance_m=act.distance_m,
+        n_samples=act.samples.height,
+        partial=act.provenance.partial,
+        part=act.part,
+    )
 
 
-def same_run(a: Activity, b: Activity) -> str | None:
+def richness(act: Activity) -> tuple[int, int, int]:
+    """Sort key, higher is richer: format rank, samples, non-partial."""
+    return run_key(act).richness
+
+
+def same_run(a: RunKey | Activity, b: RunKey | Activity) -> str | None:
     """Why ``a`` and ``b`` are the same outing, or ``None`` when they are not."""
-    if str(a.source) == str(b.source):
+    a = a if isinstance(a, RunKey) else run_key(a)
+    b = b if isinstance(b, RunKey) else run_key(b)
+    if a.source == b.source:
         return None
-    dt = abs((a.start_utc - b.start_utc).total_seconds())
+    dt = abs(a.start - b.start)
     if dt > START_TOLERANCE_S:
         return None
     da, db = a.distance_m, b.distance_m
@@ -56,44 +91,43 @@ def same_run(a: Activity, b: Activity) -> str | None:
         rel = abs(da - db) / max(da, db)
         if rel <= DISTANCE_TOLERANCE:
             return f"starts {dt:.0f} s apart, distances {da / 1000:.2f} and {db / 1000:.2f} km"
-    (s1, e1), (s2, e2) = _span(a), _span(b)
-    shorter = min(e1 - s1, e2 - s2)
+    shorter = min(a.end - a.start, b.end - b.start)
     if shorter > 0:
-        overlap = min(e1, e2) - max(s1, s2)
+        overlap = min(a.end, b.end) - max(a.start, b.start)
         if overlap / shorter >= CONTAINED_SHARE:
             return f"starts {dt:.0f} s apart and one recording lies within the other"
     return None
 
 
-def dedupe(activities: Iterable[Activity]) -> tuple[list[Activity], list[Problem]]:
-    """Keep one activity per outing; return (kept, warnings about the dropped ones)."""
-    acts = list(activities)
-    order = sorted(acts, key=lambda a: (tuple(-x for x in richness(a)), str(a.source), a.part))
-    kept: list[Activity] = []
+def dedupe_keys(keys: Iterable[RunKey]) -> tuple[list[RunKey], list[Problem]]:
+    """Keep one key per outing (richest first); warnings name the dropped and kept files."""
+    order = sorted(keys, key=lambda k: (tuple(-x for x in k.richness), k.source, k.part))
+    kept: list[RunKey] = []
     kept_starts: list[float] = []
     warnings: list[Problem] = []
-    for act in order:
-        t = act.start_utc.timestamp()
-        lo = bisect.bisect_left(kept_starts, t - START_TOLERANCE_S)
-        hi = bisect.bisect_right(kept_starts, t + START_TOLERANCE_S)
-        match: tuple[Activity, str] | None = None
-        for other in kept[lo:hi]:
-            why = same_run(act, other)
-            if why:
-                match = (other, why)
-                break
+    for key in order:
+        lo = bisect.bisect_left(kept_starts, key.start - START_TOLERANCE_S)
+        hi = bisect.bisect_right(kept_starts, key.start + START_TOLERANCE_S)
+        match = next(((o, why) for o in kept[lo:hi] if (why := same_run(key, o))), None)
         if match is None:
-            pos = bisect.bisect_right(kept_starts, t)
-            kept_starts.insert(pos, t)
-            kept.insert(pos, act)
+            pos = bisect.bisect_right(kept_starts, key.start)
+            kept_starts.insert(pos, key.start)
+            kept.insert(pos, key)
             continue
         other, why = match
         warnings.append(
             Problem(
-                str(act.source),
+                key.source,
                 f"duplicate of {other.source} ({why}): counted once, "
                 f"kept the {other.format.upper()} record",
                 "warning",
             )
         )
     return kept, warnings
+
+
+def dedupe(activities: Iterable[Activity]) -> tuple[list[Activity], list[Problem]]:
+    """Keep one activity per outing; return (kept, warnings about the dropped ones)."""
+    acts = list(activities)
+    kept, warnings = dedupe_keys(run_key(a, i) for i, a in enumerate(acts))
+    return [acts[k.token] for k in kept], warnings

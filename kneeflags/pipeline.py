@@ -1,22 +1,54 @@
-"""One call from paths to an :class:`~kneeflags.findings.Analysis`.
+"""One call from paths to an :class:`~kneeflags.findings.Analysis`: the fast path.
 
-``run_pipeline`` is what the CLI journeys call. It is the place where reading
-gets fast: files are hashed, looked up in the parse cache, parsed in worker
-processes on a miss, and reduced to per-activity summaries right away so the
-parent never holds every file's samples.
+``run_pipeline`` is what the CLI journeys call. It differs from
+``analyze(load(paths))`` only in cost, never in result:
+
+* every input item is hashed and looked up in the parse cache
+  (:mod:`kneeflags.cache`); a hit costs one Parquet read for the whole set;
+* misses are parsed in worker processes and reduced to per-activity
+  summaries right there, so the parent never holds every file's samples
+  (memory stays bounded by the workers, not by the number of files);
+* results are put back in input order, so the output is deterministic
+  whatever the scheduling.
+
+Duplicate runs (watch FIT + phone GPX) are dropped on the summaries with the
+same rule :func:`kneeflags.dedupe.dedupe` applies to activities.
 """
 
 from __future__ import annotations
 
+import hashlib
+import multiprocessing
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import polars as pl
+
+from kneeflags import __version__
+from kneeflags.cache import FileEntry, ParseCache, cache_key, default_cache_dir
+from kneeflags.config import Config
+from kneeflags.dedupe import RunKey, dedupe_keys
 from kneeflags.findings import Analysis
+from kneeflags.ingest import load_item
+from kneeflags.metrics.summary import (
+    METRICS_VERSION,
+    ActivitySummary,
+    summaries_from_frames,
+    summaries_to_frames,
+    summarize,
+)
 from kneeflags.model import Problem
+from kneeflags.parsers import DECODERS
+from kneeflags.sources import SourceItem, iter_sources
+from kneeflags.timezones import validate_tz
 
 ProgressCallback = Callable[[int, int], None]
+
+PARALLEL_MIN_ITEMS = 4
+"""Below this many files to parse, worker start-up costs more than it saves."""
 
 
 @dataclass(slots=True)
@@ -31,11 +63,22 @@ class PipelineResult:
     cache_hits: int = 0
 
 
+@dataclass(slots=True)
+class _Outcome:
+    """One input item after parsing (or after a cache hit): small and picklable."""
+
+    sha256: str | None
+    status: str  # ok | error | skipped
+    problems: list[tuple[str, str]] = field(default_factory=list)
+    skip_reason: str = ""
+    summaries: list[ActivitySummary] = field(default_factory=list)
+
+
 def run_pipeline(
     paths: Iterable[str | os.PathLike[str]],
     *,
     tz: str | None = None,
-    config: object | None = None,
+    config: Config | None = None,
     athlete: str = "athlete",
     decoder: str = "auto",
     cache_dir: str | Path | None = None,
@@ -45,28 +88,224 @@ def run_pipeline(
 ) -> PipelineResult:
     """Read ``paths``, analyse them as one athlete, and report per-file problems.
 
-    ``config`` is a :class:`kneeflags.config.Config` (``None``: defaults).
-    ``workers``: processes for cold parsing (``None``: one per core; 1: in-process).
+    ``tz`` (IANA name) places activities whose files carry no UTC offset; it
+    overrides ``config.timezone``. ``workers``: processes for parsing
+    (``None``: one per core; ``1``: in this process). Raises ``ValueError``
+    for a bad ``tz`` or ``decoder`` (a usage error), never for a bad file.
     """
-    from kneeflags.analysis import analyze
-    from kneeflags.ingest import load
+    config = config or Config()
+    tz = tz or config.timezone
+    validate_tz(tz)
+    if decoder not in DECODERS:
+        raise ValueError(f"unknown decoder {decoder!r} (choose from {', '.join(DECODERS)})")
+    if tz and tz != config.timezone:
+        config = _with_timezone(config, tz)
 
-    del cache_dir, use_cache, workers  # wired in with the parse cache
-    paths = list(paths)
-    loaded = load(paths, tz=tz, decoder=decoder, progress=progress)
+    items = list(iter_sources(paths))
+    outcomes: list[_Outcome | None] = [None] * len(items)
+    to_parse: list[int] = []
+    for i, item in enumerate(items):
+        if item.error:
+            outcomes[i] = _Outcome(None, "error", [("error", item.error)])
+        elif item.skip:
+            outcomes[i] = _Outcome(None, "skipped", skip_reason=item.skip)
+        else:
+            to_parse.append(i)
+
+    cache = None
+    hits = 0
+    shas: dict[int, str] = {}
+    if use_cache and to_parse:
+        key = cache_key(
+            version=__version__,
+            metrics=METRICS_VERSION,
+            decoder=decoder,
+            tz=tz,
+            config=config.metrics_fingerprint(),
+        )
+        cache = ParseCache(cache_dir or default_cache_dir(), key)
+        for i in to_parse:
+            try:
+                shas[i] = hashlib.sha256(items[i].read()).hexdigest()
+            except Exception:  # unreadable: the parse step reports it properly
+                continue
+        found = cache.lookup(set(shas.values()))
+        for i, sha in shas.items():
+            entry = found.get(sha)
+            if entry is not None:
+                outcomes[i] = _from_cache(entry)
+                hits += 1
+        to_parse = [i for i in to_parse if outcomes[i] is None]
+
+    done = len(items) - len(to_parse)
+    if progress is not None:
+        progress(done, len(items))
+    for i, outcome in _parse_all(items, to_parse, decoder, tz, config, workers):
+        if i in shas:  # files that yield no activity (errors) are cached by content too
+            outcome.sha256 = shas[i]
+        outcomes[i] = outcome
+        done += 1
+        if progress is not None:
+            progress(done, len(items))
+
+    if cache is not None:
+        fresh = [outcomes[i] for i in to_parse]
+        cache.store([_to_cache(o) for o in fresh if o is not None and o.sha256])
+
+    return _assemble(items, outcomes, config, athlete, tz, hits)
+
+
+# -- parsing -----------------------------------------------------------------
+def process_item(item: SourceItem, decoder: str, tz: str | None, config: Config) -> _Outcome:
+    """Parse one item and reduce it to summaries (runs in a worker process)."""
+    res = load_item(item, decoder=decoder, tz=tz)
+    problems = [(p.kind, p.message) for p in res.problems]
+    if res.skipped:
+        return _Outcome(_sha_of(res), "skipped", problems, skip_reason=res.skipped[0].reason)
+    if res.errors and not res.activities:
+        return _Outcome(_sha_of(res), "error", problems)
+    summaries = [summarize(a, config) for a in res.activities]
+    return _Outcome(_sha_of(res), "ok", problems, summaries=summaries)
+
+
+def _sha_of(res: object) -> str | None:
+    acts = getattr(res, "activities", [])
+    return acts[0].sha256 if acts else None
+
+
+def _process_chunk(
+    chunk: Sequence[tuple[int, SourceItem]], decoder: str, tz: str | None, config: Config
+) -> list[tuple[int, _Outcome]]:
+    return [(i, process_item(item, decoder, tz, config)) for i, item in chunk]
+
+
+def _parse_all(
+    items: Sequence[SourceItem],
+    indices: Sequence[int],
+    decoder: str,
+    tz: str | None,
+    config: Config,
+    workers: int | None,
+) -> Iterable[tuple[int, _Outcome]]:
+    """Yield (index, outcome) for every index, in parallel when it pays off."""
+    n_workers = min(workers or os.cpu_count() or 1, len(indices))
+    if n_workers <= 1 or len(indices) < PARALLEL_MIN_ITEMS:
+        for i in indices:
+            yield i, process_item(items[i], decoder, tz, config)
+        return
+    # Small chunks keep every core busy; "spawn" because polars' thread pool does not
+    # survive fork().
+    size = max(1, min(16, len(indices) // (n_workers * 4)))
+    chunks = [
+        [(i, items[i]) for i in indices[start : start + size]]
+        for start in range(0, len(indices), size)
+    ]
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=n_workers, mp_context=context) as pool:
+        futures = [pool.submit(_process_chunk, c, decoder, tz, config) for c in chunks]
+        for future in futures:
+            yield from future.result()
+
+
+# -- cache conversion ----------------------------------------------------------
+def _to_cache(outcome: _Outcome) -> FileEntry:
+    assert outcome.sha256 is not None
+    summaries = cadence = pl.DataFrame()
+    if outcome.summaries:
+        acts, hist = summaries_to_frames(outcome.summaries)
+        summaries = acts.with_columns(sha256=pl.lit(outcome.sha256))
+        cadence = hist.with_columns(sha256=pl.lit(outcome.sha256))
+    return FileEntry(
+        sha256=outcome.sha256,
+        status=outcome.status,
+        problems=outcome.problems,
+        skip_reason=outcome.skip_reason,
+        summaries=summaries,
+        cadence=cadence,
+    )
+
+
+def _from_cache(entry: FileEntry) -> _Outcome:
+    summaries: list[ActivitySummary] = []
+    if entry.summaries.height:
+        hist = entry.cadence.drop("sha256") if entry.cadence.height else entry.cadence
+        summaries = summaries_from_frames(entry.summaries.drop("sha256"), hist)
+    return _Outcome(entry.sha256, entry.status, entry.problems, entry.skip_reason, summaries)
+
+
+# -- assembly --------------------------------------------------------------------
+def _assemble(
+    items: Sequence[SourceItem],
+    outcomes: Sequence[_Outcome | None],
+    config: Config,
+    athlete: str,
+    tz: str | None,
+    hits: int,
+) -> PipelineResult:
+    errors: list[Problem] = []
+    warnings: list[Problem] = []
+    skipped = 0
+    keys: list[RunKey] = []
+    by_key: dict[int, ActivitySummary] = {}
+    seen_ids: dict[str, str] = {}
+    for item, outcome in zip(items, outcomes, strict=True):
+        if outcome is None:  # pragma: no cover - every index is filled above
+            continue
+        where = str(item.ref)
+        for kind, message in outcome.problems:
+            (errors if kind == "error" else warnings).append(Problem(where, message, kind))  # type: ignore[arg-type]
+        if outcome.status == "skipped":
+            skipped += 1
+        for summary in outcome.summaries:
+            row = dict(summary.row, source=where)
+            first = seen_ids.setdefault(summary.activity_id, where)
+            if first != where:
+                warnings.append(
+                    Problem(where, f"identical copy of {first}: counted once", "warning")
+                )
+                continue
+            fixed = ActivitySummary(row=row, cadence_hist=summary.cadence_hist)
+            keys.append(_run_key(fixed, len(by_key)))
+            by_key[len(by_key)] = fixed
+    kept, dup_warnings = dedupe_keys(keys)
+    warnings.extend(dup_warnings)
+    summaries = [by_key[k.token] for k in kept]
+    from kneeflags.analysis import analyze
+
     analysis = analyze(
-        loaded.activities,
-        config,  # type: ignore[arg-type]
-        athlete=athlete,
-        timezone=_describe_timezone(tz),
+        summaries=summaries, config=config, athlete=athlete, timezone=_describe_timezone(tz)
     )
     return PipelineResult(
         analysis=analysis,
-        errors=list(loaded.errors),
-        warnings=list(loaded.warnings),
-        skipped=len(loaded.skipped),
-        files_read=len(loaded.activities),
+        errors=errors,
+        warnings=warnings,
+        skipped=skipped,
+        files_read=sum(1 for o in outcomes if o is not None and o.status == "ok"),
+        cache_hits=hits,
     )
+
+
+def _run_key(summary: ActivitySummary, token: int) -> RunKey:
+    row = summary.row
+    start = row["start_utc"].timestamp()
+    distance_km = row.get("distance_km")
+    return RunKey(
+        token=token,
+        source=str(row["source"]),
+        format=str(row["format"]),
+        start=start,
+        end=start + float(row.get("duration_s") or 0.0),
+        distance_m=None if distance_km is None else float(distance_km) * 1000.0,
+        n_samples=int(row.get("n_samples") or 0),
+        partial=bool(row.get("partial")),
+        part=int(str(row["activity_id"]).rsplit(":", 1)[-1] or 0),
+    )
+
+
+def _with_timezone(config: Config, tz: str) -> Config:
+    import dataclasses
+
+    return dataclasses.replace(config, timezone=tz)
 
 
 def _describe_timezone(tz: str | None) -> str:

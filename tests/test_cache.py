@@ -33,6 +33,7 @@ def test_round_trip_and_merge(tmp_path: Path) -> None:
     cache.store([_entry("a" * 64, 10.0), _entry("b" * 64, 5.0, status="error")])
     cache.store([_entry("c" * 64, 7.5)])
     cache.store([_entry("a" * 64, 11.0)])  # replaced, not duplicated
+    cache.store([_entry("c" * 64, 7.5), _entry("c" * 64, 7.5)])  # two copies of one file
 
     found = cache.lookup({"a" * 64, "b" * 64, "c" * 64, "d" * 64})
     assert set(found) == {"a" * 64, "b" * 64, "c" * 64}
@@ -41,6 +42,7 @@ def test_round_trip_and_merge(tmp_path: Path) -> None:
     assert found["b" * 64].status == "error"
     assert found["b" * 64].summaries.is_empty()
     assert found["c" * 64].problems == [("warning", "cadence unit guessed")]
+    assert found["c" * 64].summaries.height == 1
     leftovers = [p.name for p in cache.dir.iterdir() if p.name.endswith(".tmp")]
     assert leftovers == []
 
