@@ -216,11 +216,22 @@ WorkersOpt = Annotated[
 
 
 def _setup(debug: bool, quiet: bool) -> None:
-    """Logging to stderr: debug with --debug, errors only with --quiet, else warnings."""
+    """Log kneeflags' own messages to stderr: all with --debug, errors only with --quiet.
+
+    Only the ``kneeflags`` logger is configured (never the root logger), and library
+    warnings are silenced unless --debug: deprecation chatter is not for users.
+    """
     level = logging.DEBUG if debug else logging.ERROR if quiet else logging.WARNING
-    logging.basicConfig(level=level, format="kneeflags: %(levelname)s: %(message)s", force=True)
+    logger = logging.getLogger("kneeflags")
+    for handler in [h for h in logger.handlers if getattr(h, "_kneeflags_cli", False)]:
+        logger.removeHandler(handler)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("kneeflags: %(levelname)s: %(message)s"))
+    handler._kneeflags_cli = True  # type: ignore[attr-defined]
+    logger.addHandler(handler)
+    logger.setLevel(level)
     if not debug:
-        warnings.filterwarnings("ignore")  # library deprecation chatter is not for users
+        warnings.filterwarnings("ignore")
 
 
 def _config(path: Path | None) -> object:

@@ -2,9 +2,10 @@
 
 * No pyplot and no GUI backend: each chart is a bare :class:`~matplotlib.figure.Figure`
   saved through the SVG canvas, so nothing depends on ``$DISPLAY`` or global state.
-* Deterministic bytes: ``svg.hashsalt`` is fixed per chart (ids stay unique when
-  several charts share one HTML page), the ``Date`` metadata is removed and so is the
-  whole ``<metadata>`` block (it names the matplotlib version and a web address).
+* Deterministic bytes: ``svg.hashsalt`` is fixed, the ``Date`` metadata is removed and
+  so is the whole ``<metadata>`` block (it names the matplotlib version and a web
+  address). Every id is prefixed with the chart's name, so several charts on one page
+  keep unique ids and each clip path points at its own definition.
 * Text is SVG ``<text>`` (``svg.fonttype = none``), styled with a generic sans-serif
   font list: no font file, no external reference, and the words stay searchable.
 
@@ -53,6 +54,8 @@ _RC = {
 }
 
 _XML_HEAD = re.compile(r"^.*?(?=<svg\b)", re.S)
+_ID_ATTR = re.compile(r'\bid="([^"]+)"')
+_ID_REF = re.compile(r'(url\(#|href="#)([^")]+)')
 _METADATA = re.compile(r"\s*<metadata>.*?</metadata>", re.S)
 
 
@@ -76,6 +79,10 @@ def _to_svg(fig, name: str, title: str) -> str:
         fig.savefig(buf, format="svg", metadata={"Date": None})
     svg = _XML_HEAD.sub("", buf.getvalue(), count=1)
     svg = _METADATA.sub("", svg, count=1)
+    # matplotlib numbers ids per figure (axes_1, patch_1...): prefix them so several
+    # charts on one page keep unique ids and their clip paths point at their own defs
+    svg = _ID_ATTR.sub(lambda m: f'id="{name}-{m.group(1)}"', svg)
+    svg = _ID_REF.sub(lambda m: f"{m.group(1)}{name}-{m.group(2)}", svg)
     label = fmt.clean(title).replace("&", "&amp;").replace("<", "&lt;").replace('"', "&quot;")
     svg = svg.replace(
         "<svg ", f'<svg role="img" aria-label="{label}" class="chart" id="chart-{name}" ', 1

@@ -253,7 +253,9 @@ def problems_part(
     if errors:
         parts.append(Text(f"Not used ({len(errors)}):", style="bold red"))
         parts.extend(bullet(fmt.clean(str(p)), indent=2) for p in errors)
-    if warnings:
+    if warnings and not verbose and max_warnings == 0:
+        parts.append(Text(f"{len(warnings)} file(s) used with caveats (--verbose lists them)."))
+    elif warnings:
         parts.append(Text(f"Used with caveats ({len(warnings)}):", style="bold yellow"))
         shown = warnings if verbose else warnings[:max_warnings]
         parts.extend(bullet(fmt.clean(str(p)), indent=2) for p in shown)
