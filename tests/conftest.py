@@ -23,7 +23,7 @@ METRES_PER_DEG_LAT = math.pi * 6_371_008.8 / 180.0
 """Metres per degree of latitude on the sphere the haversine code uses."""
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def corpus_dir() -> Path:
     if not CORPUS_DIR.is_dir():
         pytest.skip(f"corpus folder {CORPUS_DIR} is absent (shared test data not checked out)")

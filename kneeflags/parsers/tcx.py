@@ -191,13 +191,15 @@ def parse_tcx_activities(
         samples, cad = apply_cadence(samples, sport)
         if cad.guessed and cad.unit != "none":
             out.warnings.append(Problem(path, f"cadence unit guessed: {cad.reason}", "warning"))
-        dist = (
-            lap_dist
-            if lap_dist > 0
-            else (samples["distance_m"].max() if dist_source != "none" and samples.height else None)
-        )
-        if lap_dist > 0:
-            dist_source = "file"
+        # The recorded track's own distance wins (as FIT's session total does);
+        # lap totals cover files without trackpoint distances (manual laps).
+        dist: float | None = None
+        if dist_source == "file" and samples.height:
+            dist = samples["distance_m"].max()  # type: ignore[assignment]
+        elif lap_dist > 0:
+            dist, dist_source = lap_dist, "file"
+        elif dist_source == "positions" and samples.height:
+            dist = samples["distance_m"].max()  # type: ignore[assignment]
         span = float(samples["elapsed_s"].max() or 0.0) if samples.height else None
         offset, offset_source = resolve_offset(start, tz=tz, tz_source=tz_source)  # type: ignore[arg-type]
         has_ele = samples.height > 0 and samples["altitude_m"].null_count() < samples.height
