@@ -800,6 +800,8 @@ def decode_fit_fast(data: bytes | bytearray | memoryview) -> list[FitDecoded]:
     n = len(buf)
     u8 = np.frombuffer(buf, dtype=np.uint8)
     parts: list[FitDecoded] = []
+    if n == 0:
+        raise NotFitError("not a FIT file: empty")
     pos = 0
     while pos < n:
         bad_header = None
@@ -833,22 +835,24 @@ def decode_fit_fast(data: bytes | bytearray | memoryview) -> list[FitDecoded]:
             if not activity and reason != "truncated":
                 reason, walk_stop = None, data_end  # not read past file_id, like fit.py
         parts.append(part)
+        truncated_text = f"truncated FIT file: data ends at byte {n:,} of {expected:,}"
         if reason == "truncated" and data_end <= n:
             reason = (
                 f"FIT message at byte {walk_stop:,} runs past the end of the data "
                 f"({data_end:,} per the header)"
             )
-        if reason is None and expected > n:
-            reason = "truncated"
-        if reason == "truncated":
+        if reason == "truncated" or (reason is None and expected > n):
             part.partial = True
-            _add_problem(part, f"truncated FIT file: data ends at byte {n:,} of {expected:,}")
+            _add_problem(part, truncated_text)
             break
         if reason is not None:
-            # Broken data inside a complete part: keep what came before, go on with the
-            # next chained part (its header says where it starts).
+            # Broken data inside the part: keep what came before, go on with the next
+            # chained part (its header says where it starts).
             part.partial = True
             _add_problem(part, f"{reason}; the rest of this part is ignored")
+            if expected > n:
+                _add_problem(part, truncated_text)
+                break
         elif walk_stop != data_end:  # pragma: no cover - the walk stops exactly at the end
             raise FastPathUnsupported("message boundaries do not meet the data size")
         stored_crc = int.from_bytes(buf[data_end : data_end + 2], "little")

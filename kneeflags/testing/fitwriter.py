@@ -412,7 +412,12 @@ def write_activity(
     e = big_endian
     start, end = int(ts[0]), int(ts[-1])
     dist = records.get("distance")
-    total_distance = float(dist[-1]) if dist is not None and not np.isnan(dist[-1]) else 0.0
+    if dist is not None:  # carry the last valid distance over invalid samples
+        dist = np.asarray(dist, dtype=np.float64)
+        valid = ~np.isnan(dist)
+        last = np.maximum.accumulate(np.where(valid, np.arange(n), -1))
+        dist = np.where(last >= 0, dist[np.maximum(last, 0)], 0.0)
+    total_distance = float(dist[-1]) if dist is not None else 0.0
     product_field = "garmin_product" if manufacturer in ("garmin", 1) else "product"
     write_message(
         enc,
@@ -594,9 +599,7 @@ def write_activity(
 
 
 def _at(values: np.ndarray | None, i: int) -> float:
-    if values is None or np.isnan(values[i]):
-        return 0.0
-    return float(values[i])
+    return 0.0 if values is None else float(values[i])
 
 
 def _product_raw(product: str | int, field: str) -> int:
@@ -671,8 +674,9 @@ def synthetic_run(
     t = np.arange(n, dtype=np.float64)
 
     def smooth(x: np.ndarray, width: int) -> np.ndarray:
+        width = max(1, min(width, x.size))
         kernel = np.ones(width) / width
-        return np.convolve(x, kernel, mode="same")
+        return np.convolve(x, kernel, mode="same")[: x.size]
 
     speed = 2.9 + 0.25 * np.sin(t / 400.0 + seed) + smooth(rng.normal(0, 0.15, n), 15)
     speed = np.round(np.clip(speed, 1.0, 6.0), 3)
