@@ -301,3 +301,23 @@ def test_fast_decoder_missing_is_handled(make_fit, monkeypatch) -> None:
     assert act.provenance.decoder == "fitparse"
     res = parse(make_fit(START), decoder="fast")
     assert res.activities == [] and "not available" in res.errors[0].message
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_mangled_files_always_give_an_activity_or_a_problem(make_fit, make_gpx, seed: int) -> None:
+    """Random truncations and byte flips: never an exception, never a silent nothing."""
+    import random
+
+    rng = random.Random(seed)
+    for raw, ref in (
+        (make_fit(START, n=90), REF),
+        (make_gpx(START, n=60).encode(), SourceRef("r.gpx")),
+    ):
+        for _ in range(5):
+            data = bytearray(raw[: rng.randrange(1, len(raw) + 1)])
+            for _ in range(rng.randrange(0, 4)):
+                if data:
+                    data[rng.randrange(len(data))] = rng.randrange(256)
+            res = parse_source(bytes(data), ref, decoder="fitparse")
+            assert res.activities or res.errors or res.skipped
+            assert all(p.path == str(ref) for p in res.problems)

@@ -298,3 +298,32 @@ def test_one_bad_file_does_not_stop_the_others(tmp_path: Path, make_fit) -> None
     res = load([tmp_path])
     assert any(a.source.path.endswith("3.fit") for a in res.activities)
     assert all(p.path.startswith(str(tmp_path)) for p in res.problems)
+
+
+def test_items_and_results_survive_pickling(tmp_path: Path, make_fit) -> None:
+    """Items and per-item results can cross a process boundary (parallel runners)."""
+    import pickle
+
+    from kneeflags.ingest import finalize, load_item
+
+    z = tmp_path / "e.zip"
+    z.write_bytes(zip_bytes({"inner.zip": zip_bytes({"a.fit": make_fit(START)})}))
+    (item,) = list(iter_sources([z]))
+    clone = pickle.loads(pickle.dumps(item))
+    assert clone == item and clone.read() == item.read()
+    res = pickle.loads(pickle.dumps(load_item(clone, decoder="fitparse")))
+    final = finalize([res])
+    assert [str(a.source) for a in final.activities] == [f"{z}!inner.zip!a.fit"]
+    assert final.activities[0].samples.equals(res.activities[0].samples)
+
+
+def test_strava_csv_type_fills_a_fit_sport_lost_with_its_session(make_fit) -> None:
+    data = make_fit(START, n=300)
+    cut = data[: len(data) // 2]  # session message lost
+    hints = {"type": "Run", "name": "Cut short"}
+    res = parse_source(cut, SourceRef("e.zip", "activities/9.fit"), decoder="fitparse", hints=hints)
+    (act,) = res.activities
+    assert act.sport is Sport.RUNNING and act.name == "Cut short"
+    assert act.provenance.partial
+    assert act.samples["cadence_spm"].unique().to_list() == [163.0]
+    assert act.provenance.cadence_unit == "strides"

@@ -17,8 +17,10 @@ import zlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import polars as pl
+
 from kneeflags.model import Activity, LoadResult, Problem, Skipped, SourceRef
-from kneeflags.parsers.common import one_line, sha256_hex
+from kneeflags.parsers.common import ON_FOOT_SPORTS, one_line, sha256_hex, sport_from_text
 from kneeflags.parsers.detect import (
     detect,
     expected_activity,
@@ -157,12 +159,25 @@ def _check_plausible(res: LoadResult, path: str) -> None:
 
 
 def _apply_hints(res: LoadResult, hints: dict | None) -> None:
+    """Fill what the file itself left open: the name, and a FIT sport lost with its session."""
     if not hints:
         return
     name = hints.get("name")
+    hinted = sport_from_text(str(hints.get("type") or ""))
     for act in res.activities:
         if act.name is None and name:
             act.name = str(name)
+        if hinted is not None and act.format == "fit" and act.sport_detail.startswith("unknown/"):
+            act.sport = hinted
+            act.provenance.notes.append(f"sport from Strava activities.csv: {hints['type']}")
+            cad = act.samples["cadence_spm"]
+            if hinted in ON_FOOT_SPORTS and cad.null_count() < act.samples.height:
+                # the builder kept raw rpm for an unknown sport; FIT on-foot cadence is strides
+                act.samples = act.samples.with_columns(pl.col("cadence_spm") * 2.0)
+                act.provenance.cadence_unit = "strides"
+                act.provenance.cadence_reason = (
+                    "FIT record cadence is strides/min: spm = 2 x (cadence + fractional_cadence)"
+                )
 
 
 def _parse(
