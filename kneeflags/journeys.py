@@ -339,8 +339,9 @@ def find_athletes(
 ) -> tuple[list[AthleteSource], list[Problem]]:
     """Each immediate subfolder or ``.zip`` of each DIR is one athlete, named after it.
 
-    Hidden entries are ignored. Loose activity files directly in DIR belong to no
-    athlete; they produce one warning per DIR rather than being silently dropped.
+    Hidden entries are ignored. Loose activity files (.fit/.gpx/.tcx, also gzipped)
+    directly in DIR belong to no athlete; they produce one warning per DIR rather than
+    being silently dropped. Other loose files (a README, a script) are ignored.
     Raises :class:`UsageProblem` when a DIR is not a folder or holds no athlete.
     """
     found: list[AthleteSource] = []
@@ -369,7 +370,7 @@ def find_athletes(
             elif is_file and entry.suffix.lower() == ".zip":
                 name = entry.name[: -len(".zip")]
             else:
-                loose += is_file
+                loose += is_file and _looks_like_activity(entry.name)
                 continue
             unique = name
             n = 2
@@ -392,6 +393,14 @@ def find_athletes(
                 )
             )
     return found, notes
+
+
+ACTIVITY_SUFFIXES = (".fit", ".gpx", ".tcx", ".fit.gz", ".gpx.gz", ".tcx.gz")
+
+
+def _looks_like_activity(name: str) -> bool:
+    """Loose files worth a warning: activity files, not a README or a script."""
+    return name.lower().endswith(ACTIVITY_SUFFIXES)
 
 
 @dataclass(slots=True)

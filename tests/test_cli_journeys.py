@@ -85,7 +85,8 @@ def test_find_athletes(tmp_path: Path) -> None:
     (a / "kim").mkdir()
     (a / "lee.ZIP").write_bytes(b"")
     (a / ".hidden").mkdir()
-    (a / "notes.txt").write_text("x")
+    (a / "notes.txt").write_text("x")  # not an activity file: ignored silently
+    (a / "stray.gpx").write_text("x")
     (b / "kim").mkdir()
     found, notes = find_athletes([a, b])
     assert [(s.name, Path(s.path).name) for s in found] == [
@@ -96,6 +97,8 @@ def test_find_athletes(tmp_path: Path) -> None:
     assert [n.path for n in notes] == [str(a)] and notes[0].kind == "warning"
     with pytest.raises(UsageProblem, match="not a folder"):
         find_athletes([a / "notes.txt"])
+    (b / "README.md").write_text("x")
+    assert find_athletes([b])[1] == []
 
 
 def test_rank_puts_this_weeks_highest_severity_first() -> None:

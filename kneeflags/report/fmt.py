@@ -123,3 +123,16 @@ def md_escape(text: object) -> str:
     if s[:1] in ("#", "+", "-", "="):  # would start a heading or list at a line start
         s = "\\" + s
     return s
+
+
+def md_code(text: object) -> str:
+    """Text as a Markdown code span: shown literally, nothing inside is interpreted.
+
+    The fence is one backtick longer than the longest backtick run in the text, so
+    a file name containing backticks cannot close the span early.
+    """
+    s = clean(text)
+    longest = max((len(m) for m in re.findall(r"`+", s)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if s.startswith("`") or s.endswith("`") or not s.strip() else ""
+    return f"{fence}{pad}{s}{pad}{fence}"

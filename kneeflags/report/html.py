@@ -180,11 +180,12 @@ def athlete_section(a: AthleteReport, report: Report, *, charts: bool) -> str:
         )
         out.append("</div>\n")
     out.append("</header>\n<main>\n")
-    out.append(flags_section(a))
-    if charts and a.has_data:
-        out.append(charts_section(a))
-    out.append(weekly_section(a))
-    out.append(activities_section(a))
+    if a.has_data:
+        out.append(flags_section(a))
+        if charts:
+            out.append(charts_section(a))
+        out.append(weekly_section(a))
+        out.append(activities_section(a))
     if a.notes:
         out.append("<section><h2>Notes</h2><ul>")
         out.extend(f"<li>{esc(n)}</li>" for n in a.notes)

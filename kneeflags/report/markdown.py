@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from kneeflags.model import Problem
 from kneeflags.report import fmt
+from kneeflags.report.fmt import md_code
 from kneeflags.report.fmt import md_escape as esc
 from kneeflags.report.model import AthleteReport, Report, RuleFlags
 
@@ -50,10 +51,13 @@ def athlete_lines(a: AthleteReport, report: Report) -> list[str]:
             f"downhill {fmt.share(s.downhill_share)}.",
             "",
         ]
-    lines += flag_lines(a)
-    lines += ["", f"## Weekly table ({a.window.weeks} weeks)", "", *weekly_lines(a)]
+    if a.has_data:
+        lines += flag_lines(a)
+        lines += ["", f"## Weekly table ({a.window.weeks} weeks)", "", *weekly_lines(a)]
     if a.notes:
         lines += ["", "## Notes", "", *(f"- {esc(n)}" for n in a.notes)]
+    while len(lines) > 1 and lines[-1] == "" and lines[-2] == "":
+        lines.pop()
     return lines
 
 
@@ -137,11 +141,11 @@ def problem_lines(
         lines.append("All files were read without problems.")
     if errors:
         lines += [f"**Not used ({len(errors)}):**", ""]
-        lines += [f"- {esc(p.path)}: {esc(p.message)}" for p in errors]
+        lines += [f"- {md_code(p.path)}: {esc(p.message)}" for p in errors]
         lines.append("")
     if warnings:
         lines += [f"**Used with caveats ({len(warnings)}):**", ""]
-        lines += [f"- {esc(p.path)}: {esc(p.message)}" for p in warnings]
+        lines += [f"- {md_code(p.path)}: {esc(p.message)}" for p in warnings]
         lines.append("")
     if skipped:
         lines.append(f"{skipped} file(s) skipped: not activities (CSV, images, settings).")

@@ -87,10 +87,11 @@ def render(report: Report, console: Console, *, verbose: bool = False) -> None:
 
 def athlete_parts(a: AthleteReport, *, plain: bool) -> list[RenderableType]:
     parts: list[RenderableType] = [header(a), Text("")]
-    parts.append(flags_part(a, plain=plain))
-    parts.append(Text(""))
-    parts.append(heading("Weekly table", f"{a.window.weeks} weeks"))
-    parts.append(weekly_table(a, plain=plain))
+    if a.has_data:  # without any activity, flags and weeks would only say "nothing"
+        parts.append(flags_part(a, plain=plain))
+        parts.append(Text(""))
+        parts.append(heading("Weekly table", f"{a.window.weeks} weeks"))
+        parts.append(weekly_table(a, plain=plain))
     if a.notes:
         parts.append(Text(""))
         parts.append(heading("Notes"))
