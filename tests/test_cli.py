@@ -563,3 +563,27 @@ def test_cache_info_and_clear(coach: Path, tmp_path: Path) -> None:
     assert info.exit_code == 0 and str(cache) in info.stdout
     cleared = runner.invoke(app, ["cache", "clear", "--cache-dir", str(cache)])
     assert cleared.exit_code == 0 and "cache cleared" in cleared.stdout
+
+
+# --- escaping (issue 6) ----------------------------------------------------------------
+
+
+def test_hostile_names_are_text_in_html_and_markdown(coach: Path, tmp_path: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    html_file = tmp_path / "r.html"
+    md_file = tmp_path / "r.md"
+    for fmt, out in (("html", html_file), ("markdown", md_file)):
+        result = cli(
+            tmp_path, "analyze", str(coach / "ann"), "--athlete", HOSTILE, "-f", fmt, "-o", str(out)
+        )
+        assert result.exit_code == 0, result.output
+    html_text = html_file.read_text()
+    root = ET.fromstring(html_text.encode())
+    assert not [el for el in root.iter() if el.tag.rsplit("}", 1)[-1] == "script"]
+    cells = ["".join(el.itertext()) for el in root.iter() if el.tag.rsplit("}", 1)[-1] == "td"]
+    assert HOSTILE in cells  # the GPX <name>, shown as text in the activities table
+    assert HOSTILE in "".join(root.itertext())  # the athlete name in the heading
+    md = md_file.read_text()
+    assert "<script>" not in md
+    assert "# kneeflags report: &lt;script\\>alert(1)&lt;/script\\>" in md
