@@ -13,14 +13,20 @@ import os
 from collections.abc import Callable, Iterable
 
 from kneeflags.dedupe import dedupe
-from kneeflags.model import LoadResult, Problem, Skipped
+from kneeflags.model import LoadResult, OffsetSource, Problem, Skipped
 from kneeflags.parsers import DECODERS, parse_source
 from kneeflags.parsers.common import one_line
 from kneeflags.sources import SourceItem, iter_sources
 from kneeflags.timezones import validate_tz
 
 
-def load_item(item: SourceItem, *, decoder: str = "auto", tz: str | None = None) -> LoadResult:
+def load_item(
+    item: SourceItem,
+    *,
+    decoder: str = "auto",
+    tz: str | None = None,
+    tz_source: OffsetSource = "option",
+) -> LoadResult:
     """Read and parse one item; never raises for a bad file."""
     if item.error:
         return LoadResult(errors=[Problem(str(item.ref), item.error)])
@@ -30,7 +36,9 @@ def load_item(item: SourceItem, *, decoder: str = "auto", tz: str | None = None)
         data = item.read()
     except Exception as exc:  # unreadable file/member: report, continue with the rest
         return LoadResult(errors=[Problem(str(item.ref), f"could not read: {one_line(exc)}")])
-    return parse_source(data, item.ref, decoder=decoder, tz=tz, hints=item.hints)
+    return parse_source(
+        data, item.ref, decoder=decoder, tz=tz, hints=item.hints, tz_source=tz_source
+    )
 
 
 def finalize(results: Iterable[LoadResult]) -> LoadResult:
@@ -50,13 +58,16 @@ def load(
     *,
     decoder: str = "auto",
     progress: Callable[[int, int], None] | None = None,
+    tz_source: OffsetSource = "option",
 ) -> LoadResult:
     """Load activity files, folders, globs and exports (FIT/GPX/TCX, .gz, .zip).
 
     ``tz`` (IANA name) is used for the local date of activities whose file
     does not carry its own UTC offset; without it the machine's zone is used.
     ``decoder`` picks the FIT decoder (``auto``, ``fast``, ``fitparse``).
-    ``progress(done, total)`` is called after each input item.
+    ``progress(done, total)`` is called after each input item. ``tz_source``
+    says where ``tz`` came from (``"option"``: command line/argument,
+    ``"config"``: the config file) and is recorded on the activities.
 
     Problems with single files end up in ``errors``/``warnings`` and never
     stop the others; a bad ``tz`` or ``decoder`` raises ``ValueError``.
@@ -70,7 +81,7 @@ def load(
     total = len(items)
     results: list[LoadResult] = []
     for i, item in enumerate(items, start=1):
-        results.append(load_item(item, decoder=decoder, tz=tz))
+        results.append(load_item(item, decoder=decoder, tz=tz, tz_source=tz_source))
         if progress is not None:
             progress(i, total)
     return finalize(results)

@@ -232,3 +232,19 @@ def test_tcx_entities_refused() -> None:
 )
 def test_sport_words(text: str, sport: Sport | None) -> None:
     assert sport_from_text(text) is sport
+
+
+def test_all_zero_elevation_is_treated_as_missing(make_gpx, make_tcx) -> None:
+    (act,) = gpx(make_gpx(START, ele=0.0)).activities
+    assert act.samples["altitude_m"].null_count() == act.samples.height
+    assert act.provenance.elevation_source == "none"
+    assert any("elevation is 0" in n for n in act.provenance.notes)
+    (real,) = gpx(make_gpx(START, ele=3.0)).activities
+    assert real.samples["altitude_m"].null_count() == 0
+
+
+def test_tz_source_label_is_recorded(make_gpx) -> None:
+    (act,) = gpx(make_gpx(START), tz="Europe/Paris", tz_source="config").activities
+    assert act.utc_offset_source == "config" and act.utc_offset_s == 7200
+    (sys_act,) = gpx(make_gpx(START), tz_source="config").activities
+    assert sys_act.utc_offset_source == "system"

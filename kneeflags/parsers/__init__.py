@@ -19,7 +19,7 @@ from typing import Any
 
 import polars as pl
 
-from kneeflags.model import Activity, LoadResult, Problem, Skipped, SourceRef
+from kneeflags.model import Activity, LoadResult, OffsetSource, Problem, Skipped, SourceRef
 from kneeflags.parsers.common import ON_FOOT_SPORTS, one_line, sha256_hex, sport_from_text
 from kneeflags.parsers.detect import (
     detect,
@@ -276,6 +276,7 @@ def parse_source(
     decoder: str = "auto",
     tz: str | None = None,
     hints: dict[str, Any] | None = None,
+    tz_source: OffsetSource = "option",
     _depth: int = 0,
 ) -> LoadResult:
     """Parse one file's (or archive member's) bytes into activities and problems.
@@ -283,11 +284,17 @@ def parse_source(
     Never raises for bad content: every failure becomes a one-line
     :class:`~kneeflags.model.Problem` naming ``ref``. ``hints`` carries
     metadata found next to the file (Strava ``activities.csv``: ``type``,
-    ``name``), used only where the file itself is silent.
+    ``name``), used only where the file itself is silent. ``tz_source``
+    labels where ``tz`` came from (``option`` or ``config``).
     """
     name = ref.member.rsplit("!", 1)[-1] if ref.member else ref.path
     try:
-        return _parse(data, ref, name, decoder, tz, hints, _depth)
+        res = _parse(data, ref, name, decoder, tz, hints, _depth)
+        if tz_source != "option":
+            for act in res.activities:
+                if act.utc_offset_source == "option":
+                    act.utc_offset_source = tz_source
+        return res
     except Exception as exc:  # one bad file must never stop the others
         res = LoadResult()
         msg = one_line(exc) or type(exc).__name__

@@ -184,6 +184,21 @@ def finish_samples(
     return out, source
 
 
+def drop_all_zero_altitude(frame: pl.DataFrame) -> tuple[pl.DataFrame, str | None]:
+    """Altitude that is exactly 0 on every sample is a placeholder, not sea level.
+
+    GPX/TCX exporters write ``<ele>0</ele>`` when they have no elevation; left
+    in, it would read as a perfectly flat course.
+    """
+    alt = frame["altitude_m"].drop_nulls()
+    if alt.len() and (alt == 0).all():
+        return (
+            frame.with_columns(pl.lit(None, dtype=pl.Float64).alias("altitude_m")),
+            "elevation is 0 on every point: treated as missing",
+        )
+    return frame, None
+
+
 def derived_speed() -> pl.Expr:
     """Centred-difference speed (m/s) over ±SPEED_WINDOW samples, from distance and time.
 

@@ -22,7 +22,12 @@ import polars as pl
 from defusedxml import ElementTree as DefusedET
 
 from kneeflags.model import Activity, LoadResult, Problem, Provenance, Skipped, SourceRef, Sport
-from kneeflags.parsers.common import apply_cadence, finish_samples, sport_from_text
+from kneeflags.parsers.common import (
+    apply_cadence,
+    drop_all_zero_altitude,
+    finish_samples,
+    sport_from_text,
+)
 from kneeflags.timezones import resolve_offset
 
 GPX_POINT_SCHEMA: dict[str, pl.DataType] = {
@@ -238,9 +243,10 @@ def build_gpx(
             pl.col("hr").alias("heart_rate"),
         )
         samples, dist_source = finish_samples(frame)
+        samples, ele_note = drop_all_zero_altitude(samples)
         start_utc = samples["timestamp"].min()
         assert isinstance(start_utc, datetime)
-        notes: list[str] = []
+        notes: list[str] = [ele_note] if ele_note else []
         detail = (trk.type or "").strip()
         sport = sport_from_text(detail)
         if sport is None and hints.get("type"):

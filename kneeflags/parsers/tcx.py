@@ -21,7 +21,13 @@ import polars as pl
 from defusedxml import ElementTree as DefusedET
 
 from kneeflags.model import Activity, LoadResult, Problem, Provenance, Skipped, SourceRef, Sport
-from kneeflags.parsers.common import apply_cadence, finish_samples, one_line, sport_from_text
+from kneeflags.parsers.common import (
+    apply_cadence,
+    drop_all_zero_altitude,
+    finish_samples,
+    one_line,
+    sport_from_text,
+)
 from kneeflags.timezones import resolve_offset
 
 _TCX_SPORTS = {"running": Sport.RUNNING, "biking": Sport.CYCLING, "other": Sport.OTHER}
@@ -188,6 +194,9 @@ def parse_tcx_activities(
             continue
         start_us = int(start.timestamp() * 1_000_000)
         samples, dist_source = finish_samples(timed, start_us)
+        samples, ele_note = drop_all_zero_altitude(samples)
+        if ele_note:
+            notes.append(ele_note)
         samples, cad = apply_cadence(samples, sport)
         if cad.guessed and cad.unit != "none":
             out.warnings.append(Problem(path, f"cadence unit guessed: {cad.reason}", "warning"))
