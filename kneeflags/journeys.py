@@ -23,7 +23,7 @@ import os
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -248,25 +248,45 @@ class WrittenReport:
     ranked: list[int] = field(default_factory=list)
 
 
+def _render_one(report: Report, formats: tuple[str, ...]) -> list[tuple[str, str]]:
+    """Worker entry point: one athlete's documents (charts make HTML the slow part)."""
+    return [(fmt, render(report, fmt)) for fmt in formats]
+
+
 def write_athlete_files(
     report: Report,
     out_dir: str | os.PathLike[str],
     *,
     formats: Iterable[str] = CRON_FORMATS,
+    pool: Executor | None = None,
 ) -> tuple[list[Path], list[Path]]:
-    """Write ``<out>/<slug>/<YYYY>-W<ww>.<ext>`` for each athlete; returns (all, changed)."""
+    """Write ``<out>/<slug>/<YYYY>-W<ww>.<ext>`` for each athlete; returns (all, changed).
+
+    Documents are rendered first (in ``pool`` when given: about 0.4 s of chart drawing
+    per athlete), then each athlete's files are written under its folder lock.
+    """
     from kneeflags.report import EXTENSIONS
 
+    fmts = tuple(formats)
+    n = len(report.athletes)
+    parts = [report.for_athlete(i) if n > 1 else report for i in range(n)]
+    if pool is not None and n > 1:
+        futures = [pool.submit(_render_one, part, fmts) for part in parts]
+        documents = []
+        for part, fut in zip(parts, futures, strict=True):
+            try:
+                documents.append(fut.result())
+            except Exception:  # a broken pool must not cost the reports: render here
+                documents.append(_render_one(part, fmts))
+    else:
+        documents = [_render_one(part, fmts) for part in parts]
     every: list[Path] = []
     changed: list[Path] = []
     used: set[str] = {"index.html"}  # the batch index lives beside the athlete folders
-    for i, a in enumerate(report.athletes):
-        slug = _unique_slug(a.athlete, used)
-        folder = Path(out_dir) / slug
-        one = report.for_athlete(i) if len(report.athletes) > 1 else report
-        documents = [(fmt, render(one, fmt)) for fmt in formats]  # render before locking
+    for a, docs in zip(report.athletes, documents, strict=True):
+        folder = Path(out_dir) / _unique_slug(a.athlete, used)
         with folder_lock(folder):
-            for fmt, text in documents:
+            for fmt, text in docs:
                 target = folder / f"{a.window.week_label}.{EXTENSIONS[fmt]}"
                 every.append(target)
                 if atomic_write_text(target, text):
@@ -462,37 +482,42 @@ def _failed_result(source: AthleteSource, message: str, tz: str | None) -> Any:
 
 
 def _analyse_all(
-    jobs: list[_Job], workers: int, progress: ProgressCallback | None
+    jobs: list[_Job], pool: Executor | None, progress: ProgressCallback | None
 ) -> list[_Outcome]:
-    """Run the jobs, in parallel processes when worthwhile; results in job order."""
+    """Run the jobs, in ``pool`` when given; results in job order whatever finishes first."""
     total = len(jobs)
     if progress:
         progress(0, total)
-    if workers <= 1 or total <= 1:
+    if pool is None:
         outcomes = []
         for i, job in enumerate(jobs, 1):
             outcomes.append(_run_job(job))
             if progress:
                 progress(i, total)
         return outcomes
-    # spawn: a forked child of a process that already ran polars threads can deadlock
-    ctx = multiprocessing.get_context("spawn")
     results: dict[int, _Outcome] = {}
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        futures = {pool.submit(_run_job, job): i for i, job in enumerate(jobs)}
-        from concurrent.futures import as_completed
-
-        for done, fut in enumerate(as_completed(futures), 1):
-            i = futures[fut]
-            try:
-                results[i] = fut.result()
-            except BrokenProcessPool:
-                results[i] = _Outcome(jobs[i].source, None, "the worker process died")
-            except Exception as exc:
-                results[i] = _Outcome(jobs[i].source, None, _one_line(exc))
-            if progress:
-                progress(done, total)
+    futures = {pool.submit(_run_job, job): i for i, job in enumerate(jobs)}
+    for done, fut in enumerate(as_completed(futures), 1):
+        i = futures[fut]
+        try:
+            results[i] = fut.result()
+        except BrokenProcessPool:
+            results[i] = _Outcome(jobs[i].source, None, "the worker process died")
+        except Exception as exc:
+            results[i] = _Outcome(jobs[i].source, None, _one_line(exc))
+        if progress:
+            progress(done, total)
     return [results[i] for i in range(total)]
+
+
+def _make_pool(workers: int) -> ProcessPoolExecutor | None:
+    """Worker processes, or ``None`` for in-process work.
+
+    ``spawn``: a forked child of a process that already ran polars threads can deadlock.
+    """
+    if workers <= 1:
+        return None
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
 
 
 def run_batch(
@@ -536,33 +561,38 @@ def run_batch(
         )
         for s in sources
     ]
-    outcomes = _analyse_all(jobs, procs, progress)
-    results = [
-        o.result if o.result is not None else _failed_result(o.source, o.failure or "", tz)
-        for o in outcomes
-    ]
-    if until is None:
-        latest = [d for r in results if (d := latest_activity_date(r.analysis)) is not None]
-        until = max(latest) if latest else None
-    athletes = [_athlete_report(r, weeks=weeks, until=until, config=cfg) for r in results]
-    last_weeks = [a.window.last_week for a in athletes]
-    pinned = pinned_stamp(max(last_weeks)) if last_weeks else None
-    report = build_report(
-        athletes, generated_at=generated_at_now(pinned=pinned), extra_warnings=notes
-    )
-    ranked = rank(report)
-    written = WrittenReport(report=report, ranked=ranked)
-    if out_dir is not None:
-        every, changed = write_athlete_files(report, out_dir)
-        links = _links(report, every)
-        from kneeflags.report.html import render_index_html
+    pool = _make_pool(procs)
+    try:
+        outcomes = _analyse_all(jobs, pool, progress)
+        results = [
+            o.result if o.result is not None else _failed_result(o.source, o.failure or "", tz)
+            for o in outcomes
+        ]
+        if until is None:
+            latest = [d for r in results if (d := latest_activity_date(r.analysis)) is not None]
+            until = max(latest) if latest else None
+        athletes = [_athlete_report(r, weeks=weeks, until=until, config=cfg) for r in results]
+        last_weeks = [a.window.last_week for a in athletes]
+        pinned = pinned_stamp(max(last_weeks)) if last_weeks else None
+        report = build_report(
+            athletes, generated_at=generated_at_now(pinned=pinned), extra_warnings=notes
+        )
+        ranked = rank(report)
+        written = WrittenReport(report=report, ranked=ranked)
+        if out_dir is not None:
+            every, changed = write_athlete_files(report, out_dir, pool=pool)
+            links = _links(report, every)
+            from kneeflags.report.html import render_index_html
 
-        index = Path(out_dir) / "index.html"
-        with folder_lock(out_dir):
-            if atomic_write_text(index, render_index_html(report, ranked, links)):
-                changed.append(index)
-        written.paths = [*every, index]
-        written.written = changed
+            index = Path(out_dir) / "index.html"
+            with folder_lock(out_dir):
+                if atomic_write_text(index, render_index_html(report, ranked, links)):
+                    changed.append(index)
+            written.paths = [*every, index]
+            written.written = changed
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
     return written
 
 
