@@ -230,6 +230,22 @@ def _setup(debug: bool, quiet: bool) -> None:
     handler._kneeflags_cli = True  # type: ignore[attr-defined]
     logger.addHandler(handler)
     logger.setLevel(level)
+    # Libraries' log warnings (e.g. matplotlib on an unwritable cache folder) would
+    # otherwise reach stderr through logging's last-resort handler and break the
+    # "silent on success" promise of the cron command; --debug shows them.
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if getattr(h, "_kneeflags_cli", False)]:
+        root.removeHandler(old)
+    lib: logging.Handler
+    if debug:
+        lib = logging.StreamHandler(sys.stderr)
+        lib.setLevel(logging.WARNING)
+        lib.setFormatter(logging.Formatter("kneeflags: %(name)s: %(levelname)s: %(message)s"))
+        lib.addFilter(lambda record: not record.name.startswith("kneeflags"))
+    else:
+        lib = logging.NullHandler()
+    lib._kneeflags_cli = True  # type: ignore[attr-defined]
+    root.addHandler(lib)
     if not debug:
         warnings.filterwarnings("ignore")
 

@@ -587,3 +587,26 @@ def test_hostile_names_are_text_in_html_and_markdown(coach: Path, tmp_path: Path
     md = md_file.read_text()
     assert "<script>" not in md
     assert "# kneeflags report: &lt;script\\>alert(1)&lt;/script\\>" in md
+
+
+def test_library_log_warnings_do_not_break_silent_cron_runs(
+    coach: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import logging
+
+    import kneeflags.pipeline
+
+    real = kneeflags.pipeline.run_pipeline
+
+    def noisy(*args: object, **kwargs: object) -> object:
+        logging.getLogger("somelibrary").warning("cache folder not writable, using /tmp")
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(kneeflags.pipeline, "run_pipeline", noisy)
+    out = tmp_path / "reports"
+    args = ["report", str(coach / "bob"), "--out-dir", str(out), "--week", QUIET_LABEL]
+    result = cli(tmp_path, *args)
+    assert result.exit_code == 0
+    assert result.stdout == "" and result.stderr == ""
+    debug = cli(tmp_path, *args, "--debug")
+    assert "cache folder not writable" in debug.stderr
