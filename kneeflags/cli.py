@@ -252,11 +252,15 @@ def _setup(debug: bool, quiet: bool) -> None:
 
 def _config(path: Path | None) -> object:
     from kneeflags.config import ConfigError, load_config
+    from kneeflags.timezones import validate_tz
 
     try:
-        return load_config(path.expanduser() if path else None)
-    except ConfigError as exc:
-        raise typer.BadParameter(str(exc), param_hint="'--config'") from None
+        cfg = load_config(path.expanduser() if path else None)
+        validate_tz(cfg.timezone)
+    except (ConfigError, ValueError) as exc:
+        where = f"{path}: " if path and str(path) not in str(exc) else ""
+        raise typer.BadParameter(f"{where}{exc}", param_hint="'--config'") from None
+    return cfg
 
 
 def _stderr_console():  # -> rich Console

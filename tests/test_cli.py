@@ -250,6 +250,14 @@ def test_bad_config_file_is_a_usage_error_naming_the_file(coach: Path, tmp_path:
     assert "kf.toml" in flat(result.output) and "watch_pct" in flat(result.output)
 
 
+def test_bad_time_zone_in_config_is_a_usage_error(coach: Path, tmp_path: Path) -> None:
+    cfg = tmp_path / "tz.toml"
+    cfg.write_text('timezone = "Europe/Atlantis"\n')
+    result = cli(tmp_path, "analyze", str(coach / "ann"), "--config", str(cfg))
+    assert result.exit_code == 2
+    assert "tz.toml" in flat(result.output) and "Europe/Atlantis" in flat(result.output)
+
+
 def test_config_thresholds_are_used(coach: Path, tmp_path: Path) -> None:
     cfg = tmp_path / "kf.toml"
     cfg.write_text("[rules.volume-jump]\nwatch_pct = 500.0\nhigh_pct = 900.0\n")
