@@ -114,11 +114,15 @@ _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~>])")
 def md_escape(text: object) -> str:
     """Escape text for Markdown so it shows literally (``<script>`` stays text).
 
-    Markdown punctuation is backslash-escaped and ``& < >`` become entities,
-    which every CommonMark renderer shows as the characters themselves.
+    Markdown punctuation is backslash-escaped; ``<`` before a letter (a tag or an
+    autolink) and ``&`` that would start an entity become entities, which every
+    CommonMark renderer shows as the characters themselves. "R&D" and "< 170" stay
+    readable in the raw text of a mail.
     """
     s = clean(text)
-    s = s.replace("&", "&amp;").replace("<", "&lt;")
+    # only what could start an entity or an HTML tag/autolink; "R&D" and "< 170" stay
+    s = re.sub(r"&(?=#?\w+;)", "&amp;", s)
+    s = re.sub(r"<(?=[A-Za-z/!?])", "&lt;", s)
     s = _MD_SPECIAL.sub(r"\\\1", s)
     if s[:1] in ("#", "+", "-", "="):  # would start a heading or list at a line start
         s = "\\" + s
