@@ -334,11 +334,13 @@ def _print_current_flags(report: object, fail_on: FailOn) -> None:
             print(f"  [{f.severity.upper()}] {f.rule}: {fmt.clean(f.evidence)}")
 
 
-def _print_errors(report: object, quiet: bool) -> None:
+def _print_errors(report: object) -> None:
+    """Unreadable files, one line each on stderr.
+
+    Printed even with --quiet: they are why the exit code is 1 and what the cron mail says.
+    """
     from kneeflags.report import fmt
 
-    if quiet:
-        return
     for p in report.errors:  # type: ignore[attr-defined]
         print(f"kneeflags: {fmt.clean(p.path)}: {fmt.clean(p.message)}", file=sys.stderr)
 
@@ -519,7 +521,7 @@ def report(
         for p in result.paths:
             state = "wrote" if p in result.written else "unchanged"
             print(f"  {state} {p}")
-    _print_errors(rep, quiet)
+    _print_errors(rep)
     code = _exit_code(rep, fail_on)
     if code == EXIT_FAIL_ON and fail_on is not None:
         _print_current_flags(rep, fail_on)
