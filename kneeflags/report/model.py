@@ -465,14 +465,15 @@ def _week_start_index(analysis: Analysis, thresholds: Thresholds | None) -> int:
     return thresholds.week_start_index if thresholds else 0
 
 
-def _flag_order(f: Flag) -> tuple[int, int, str, str]:
+def _flag_order(f: Flag) -> tuple[int, int, str, str, str]:
+    """High first, then the most recent week (athlete-level first); total, so stable."""
     week = f.week_start.toordinal() if f.week_start else 10**7
-    return (-SEVERITY_RANK.get(f.severity, 0), -week, f.rule, f.activity or "")
+    return (-SEVERITY_RANK.get(f.severity, 0), -week, f.rule, f.activity or "", f.evidence)
 
 
-def _occurrence_order(f: Flag) -> tuple[int, str]:
+def _occurrence_order(f: Flag) -> tuple[int, str, str]:
     """Within one rule: athlete-level first, then chronological."""
-    return (f.week_start.toordinal() if f.week_start else 0, f.activity or "")
+    return (f.week_start.toordinal() if f.week_start else 0, f.activity or "", f.evidence)
 
 
 def _sorted_problems(problems: Iterable[Problem]) -> tuple[Problem, ...]:
