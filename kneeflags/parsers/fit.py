@@ -227,6 +227,8 @@ def decode_fit_fitparse(data: bytes) -> list[FitDecoded]:
     defect is reported on the returned parts (``partial``, ``problem``, ``crc_ok``).
     """
     parts, trailing_problem = split_parts(data)
+    if not parts:  # e.g. an invalid header size: say so rather than "no activity data"
+        raise NotFitError(f"not a FIT file: {trailing_problem or 'no FIT header'}")
     decoded = [_decode_part(data, s, d, e) for s, d, e in parts]
     if trailing_problem and decoded:
         last = decoded[-1]
