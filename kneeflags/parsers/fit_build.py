@@ -207,6 +207,15 @@ def _fit_to_utc(raw: int) -> datetime:
     return datetime.fromtimestamp(raw + FIT_EPOCH_UNIX, tz=UTC)
 
 
+def _number(value: object) -> float | None:
+    """A session total as a float, or ``None`` when a damaged definition made it an array
+    or a string (a corrupt field must cost that field, not the whole run)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        return None
+    out = float(value)
+    return out if np.isfinite(out) else None
+
+
 def _is_absolute(raw: object) -> bool:
     return isinstance(raw, int | np.integer) and int(raw) >= FIT_MIN_ABSOLUTE
 
@@ -272,6 +281,10 @@ def build_fit(
         ftype = dec.file_ids[0].get("type") if dec.file_ids else None
         if ftype not in (None, "activity", 4):
             out.skipped.append(Skipped(path, f"FIT {ftype} file, not an activity"))
+            if dec.problem:  # a damaged file's type byte is not to be trusted: name it
+                out.warnings.append(
+                    Problem(path, f"FIT {ftype} file, not an activity: not used ({dec.problem})")
+                )
             continue
         if dec.problem:
             out.warnings.append(Problem(path, dec.problem, "warning"))
@@ -285,7 +298,7 @@ def build_fit(
             records = records.clear()
         sessions = sorted(
             (s for s in dec.sessions if s.get("start_time") is not None or len(dec.sessions) == 1),
-            key=lambda s: int(s.get("start_time") or 0),
+            key=lambda s: int(v) if isinstance(v := s.get("start_time"), int | np.integer) else 0,
         )
         notes: list[str] = []
         if not sessions:
@@ -355,14 +368,14 @@ def build_fit(
                 samples, dist_source = finish_samples(_samples_frame(rec, on_foot), start_us)
             else:
                 samples, dist_source = finish_samples(pl.DataFrame(), start_us)
-            total_distance = sess.get("total_distance")
+            total_distance = _number(sess.get("total_distance"))
             if total_distance is None and samples.height:
                 total_distance = samples["distance_m"].max()
             else:
                 dist_source = "file" if total_distance is not None else dist_source
             span = float(samples["elapsed_s"].max() or 0.0) if samples.height else None
-            timer_s = sess.get("total_timer_time")
-            elapsed_s = sess.get("total_elapsed_time")
+            timer_s = _number(sess.get("total_timer_time"))
+            elapsed_s = _number(sess.get("total_elapsed_time"))
             offset, offset_source = resolve_offset(
                 start_utc,
                 file_offset_s=file_offset,
