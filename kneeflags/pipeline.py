@@ -272,9 +272,8 @@ def _assemble(
     summaries = [by_key[k.token] for k in kept]
     from kneeflags.analysis import analyze
 
-    analysis = analyze(
-        summaries=summaries, config=config, athlete=athlete, timezone=_describe_timezone(tz)
-    )
+    label = _describe_timezone(tz, {str(s.row.get("utc_offset_source")) for s in summaries})
+    analysis = analyze(summaries=summaries, config=config, athlete=athlete, timezone=label)
     return PipelineResult(
         analysis=analysis,
         errors=errors,
@@ -308,10 +307,18 @@ def _with_timezone(config: Config, tz: str) -> Config:
     return dataclasses.replace(config, timezone=tz)
 
 
-def _describe_timezone(tz: str | None) -> str:
-    """What the report says about local time: the option, else the system zone."""
+def _describe_timezone(tz: str | None, offset_sources: set[str] | None = None) -> str:
+    """What the report says about local time (read after "local time ...").
+
+    Files that carry their own UTC offset (FIT ``local_timestamp``) win over
+    the option and the system zone, so say which of them actually placed the runs.
+    """
+    from_files = "fit_local_timestamp" in (offset_sources or set())
+    others = (offset_sources or set()) - {"fit_local_timestamp"}
+    if from_files and not others:
+        return "from the watch's own UTC offsets"
     if tz:
-        return tz
+        return f"{tz}" + (" (where the file has no UTC offset of its own)" if from_files else "")
     name = os.environ.get("TZ", "").lstrip(":")
     if not name:
         try:
@@ -319,4 +326,5 @@ def _describe_timezone(tz: str | None) -> str:
             name = link.split("zoneinfo/", 1)[1] if "zoneinfo/" in link else ""
         except OSError:
             name = ""
-    return f"{name or 'local time'} (system)"
+    zone = f"{name or 'this machine'} (system zone)"
+    return f"{zone} where the file has no UTC offset of its own" if from_files else zone
