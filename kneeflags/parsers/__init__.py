@@ -20,7 +20,13 @@ from typing import Any
 import polars as pl
 
 from kneeflags.model import Activity, LoadResult, OffsetSource, Problem, Skipped, SourceRef
-from kneeflags.parsers.common import ON_FOOT_SPORTS, one_line, sha256_hex, sport_from_text
+from kneeflags.parsers.common import (
+    ON_FOOT_SPORTS,
+    implausible_distance,
+    one_line,
+    sha256_hex,
+    sport_from_text,
+)
 from kneeflags.parsers.detect import (
     detect,
     expected_activity,
@@ -137,7 +143,8 @@ def _parse_xml(
 
 
 def _check_plausible(res: LoadResult, path: str) -> None:
-    """Drop activities whose clock was never set; warn about future dates."""
+    """Drop activities whose clock was never set or is set in the future, or whose distance
+    cannot have been covered in their time (corrupt positions or distance)."""
     keep: list[Activity] = []
     now = datetime.now(UTC)
     for act in res.activities:
@@ -151,9 +158,20 @@ def _check_plausible(res: LoadResult, path: str) -> None:
             )
             continue
         if act.start_utc > now + FUTURE_TOLERANCE:
-            res.warnings.append(
-                Problem(path, f"start date {act.start_utc:%Y-%m-%d} is in the future", "warning")
+            # Not used: the report window ends with the latest activity, so one file from a
+            # watch set to 2099 (or 9999) would push every real run out of the report.
+            res.errors.append(
+                Problem(
+                    path,
+                    f"start date {act.start_utc:%Y-%m-%d} is in the future (device clock wrong): "
+                    "activity not used",
+                )
             )
+            continue
+        corrupt = implausible_distance(act.distance_m, act.elapsed_s or act.timer_s)
+        if corrupt:
+            res.errors.append(Problem(path, corrupt))
+            continue
         keep.append(act)
     res.activities = keep
 

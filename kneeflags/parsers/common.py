@@ -147,6 +147,73 @@ def decide_cadence_unit(speed: np.ndarray, cadence: np.ndarray) -> CadenceDecisi
     return CadenceDecision("unknown", None, detail + " -> undecidable, cadence dropped", True)
 
 
+REPEATED_TIMESTAMP_SHARE = 0.01
+"""Samples repeating the previous timestamp are reported above this share (one or two are
+normal in phone exports; many mean a broken clock or a merged file)."""
+
+
+def screen_samples(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
+    """Check a parser's raw frame (file order) before :func:`finish_samples`.
+
+    Positions off the globe (|lat| > 90, |lon| > 180, NaN, infinity) are nulled so they can
+    never become distance; timestamps that run backwards, repeat a lot, or a lone sample
+    are reported. Returns the frame and one-line warnings for the user.
+    """
+    notes: list[str] = []
+    if frame.height == 0:
+        return frame, notes
+    if "lat" in frame.columns and "lon" in frame.columns:
+        lat, lon = pl.col("lat"), pl.col("lon")
+        has = lat.is_not_null() | lon.is_not_null()
+        ok = (
+            lat.is_not_null()
+            & lon.is_not_null()
+            & lat.is_finite()
+            & lon.is_finite()
+            & (lat.abs() <= 90.0)
+            & (lon.abs() <= 180.0)
+        )
+        bad = frame.select((has & ~ok).sum()).item()
+        if bad:
+            frame = frame.with_columns(
+                pl.when(ok).then(lat).otherwise(None).alias("lat"),
+                pl.when(ok).then(lon).otherwise(None).alias("lon"),
+            )
+            notes.append(f"{bad:,} GPS position(s) outside latitude ±90° / longitude ±180° ignored")
+    if "timestamp" in frame.columns:
+        ts = frame["timestamp"].drop_nulls()
+        if ts.len() == 1:
+            notes.append("a single timed sample: no distance, pace or cadence to analyse")
+        elif ts.len() > 1:
+            step = ts.diff().drop_nulls().dt.total_microseconds()
+            back = int((step < 0).sum())
+            same = int((step == 0).sum())
+            if back:
+                notes.append(f"timestamps go backwards {back:,} time(s): samples put in time order")
+            if same > max(1, REPEATED_TIMESTAMP_SHARE * ts.len()):
+                notes.append(f"{same:,} of {ts.len():,} samples repeat the previous timestamp")
+    return frame, notes
+
+
+def implausible_distance(distance_m: float | None, span_s: float | None) -> str | None:
+    """A one-line reason when a distance cannot have been covered in that time (corrupt data).
+
+    Above :data:`MAX_PLAUSIBLE_SPEED_MPS` on average no human-powered activity is possible;
+    such a total would swamp every weekly figure, so the activity is not used.
+    """
+    if distance_m is None or not np.isfinite(distance_m) or distance_m <= 0:
+        return None
+    if not span_s or not np.isfinite(span_s) or span_s <= 0:
+        return None  # no duration known (a summary-only file): nothing to compare with
+    span = max(float(span_s), 1.0)
+    if distance_m / span <= MAX_PLAUSIBLE_SPEED_MPS:
+        return None
+    return (
+        f"implausible distance {distance_m / 1000:,.1f} km in {span / 60:,.1f} min "
+        f"(over {MAX_PLAUSIBLE_SPEED_MPS:g} m/s): positions or distance are corrupt, not used"
+    )
+
+
 def finish_samples(
     frame: pl.DataFrame, start_utc_us: int | None = None
 ) -> tuple[pl.DataFrame, str]:

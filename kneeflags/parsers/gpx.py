@@ -26,6 +26,7 @@ from kneeflags.parsers.common import (
     apply_cadence,
     drop_all_zero_altitude,
     finish_samples,
+    screen_samples,
     sport_from_text,
 )
 from kneeflags.timezones import resolve_offset
@@ -231,6 +232,8 @@ def build_gpx(
         else:
             reason = "GPX without track points"
         out.skipped.append(Skipped(path, reason))
+        if any(t.points.height for t in doc.tracks):  # a .gpx track the user may expect used
+            out.warnings.append(Problem(path, f"{reason}: not used", "warning"))
         return out
     for part, trk in enumerate(timed):
         pts = trk.points.filter(pl.col("time").is_not_null())
@@ -242,6 +245,8 @@ def build_gpx(
             pl.col("cad").alias("cadence_spm"),
             pl.col("hr").alias("heart_rate"),
         )
+        frame, screen_notes = screen_samples(frame)
+        out.warnings.extend(Problem(path, note, "warning") for note in screen_notes)
         samples, dist_source = finish_samples(frame)
         samples, ele_note = drop_all_zero_altitude(samples)
         start_utc = samples["timestamp"].min()

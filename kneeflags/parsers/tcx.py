@@ -26,6 +26,7 @@ from kneeflags.parsers.common import (
     drop_all_zero_altitude,
     finish_samples,
     one_line,
+    screen_samples,
     sport_from_text,
 )
 from kneeflags.timezones import resolve_offset
@@ -193,6 +194,8 @@ def parse_tcx_activities(
             out.errors.append(Problem(path, f"TCX activity {part} has no start time"))
             continue
         start_us = int(start.timestamp() * 1_000_000)
+        timed, screen_notes = screen_samples(timed)
+        out.warnings.extend(Problem(path, note, "warning") for note in screen_notes)
         samples, dist_source = finish_samples(timed, start_us)
         samples, ele_note = drop_all_zero_altitude(samples)
         if ele_note:
