@@ -482,6 +482,7 @@ def test_batch_out_dir_writes_reports_and_an_index(coach: Path, tmp_path: Path) 
     out = tmp_path / "reports"
     result = cli(tmp_path, "batch", str(coach), "--out-dir", str(out), "--workers", "2")
     assert result.exit_code == 0, result.output
+    assert result.stderr == ""
     index = (out / "index.html").read_text()
     import xml.etree.ElementTree as ET
 
@@ -499,6 +500,7 @@ def test_batch_out_dir_writes_reports_and_an_index(coach: Path, tmp_path: Path) 
     cli(tmp_path, "batch", str(coach), "--out-dir", str(serial), "--workers", "1")
     for name in ("ann", "bob"):
         p = f"{name}/{JUMP_LABEL}.json"
+        assert json.loads((out / p).read_text()) == json.loads((serial / p).read_text())
         assert (out / p).read_bytes() == (serial / p).read_bytes()
 
 
