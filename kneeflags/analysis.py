@@ -22,7 +22,13 @@ import polars as pl
 
 from kneeflags.config import Config
 from kneeflags.findings import Analysis
-from kneeflags.metrics.summary import ActivitySummary, summaries_to_frames, summarize
+from kneeflags.metrics.cadence import CADENCE_HIST_SCHEMA, empty_hist
+from kneeflags.metrics.summary import (
+    ACTIVITY_SUMMARY_SCHEMA,
+    ActivitySummary,
+    summaries_to_frames,
+    summarize,
+)
 from kneeflags.metrics.weekly import weekly_table
 from kneeflags.model import Activity
 from kneeflags.rules.engine import evaluate
@@ -51,6 +57,36 @@ def analyze(
         if a.activity_id not in by_id:
             by_id[a.activity_id] = summarize(a, config)
     acts, hist = summaries_to_frames(list(by_id.values()))
+    return analyze_frames(acts, hist, config, athlete=athlete, timezone=timezone)
+
+
+def analyze_frames(
+    activities: pl.DataFrame,
+    cadence_hist: pl.DataFrame,
+    config: Config | None = None,
+    *,
+    athlete: str = "athlete",
+    timezone: str = "",
+) -> Analysis:
+    """Stage 2 on stage-1 frames (``ACTIVITY_SUMMARY_SCHEMA`` rows + cadence histogram).
+
+    What the pipeline calls with cached frames: no per-activity Python objects are
+    built, so a warm run over thousands of files stays a handful of frame operations.
+    Activity ids must be unique; rows are re-sorted, so input order never matters.
+    """
+    config = config or Config()
+    acts = (
+        activities.select(list(ACTIVITY_SUMMARY_SCHEMA))
+        .cast(ACTIVITY_SUMMARY_SCHEMA)  # type: ignore[arg-type]
+        .sort("start_utc", "activity_id")
+    )
+    hist = (
+        cadence_hist.select(list(CADENCE_HIST_SCHEMA))
+        .cast(CADENCE_HIST_SCHEMA)  # type: ignore[arg-type]
+        .sort("activity_id", "speed_bin", "spm")
+        if cadence_hist.height
+        else empty_hist()
+    )
     weekly = weekly_table(acts, hist, config)
     flags = evaluate(weekly, acts, hist, config)
     return Analysis(

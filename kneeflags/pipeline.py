@@ -28,15 +28,16 @@ from pathlib import Path
 import polars as pl
 
 from kneeflags import __version__
+from kneeflags.analysis import analyze_frames
 from kneeflags.cache import FileEntry, ParseCache, cache_key, default_cache_dir
 from kneeflags.config import Config
 from kneeflags.dedupe import RunKey, dedupe_keys
 from kneeflags.findings import Analysis
 from kneeflags.ingest import load_item
+from kneeflags.metrics.cadence import empty_hist
 from kneeflags.metrics.summary import (
+    ACTIVITY_SUMMARY_SCHEMA,
     METRICS_VERSION,
-    ActivitySummary,
-    summaries_from_frames,
     summaries_to_frames,
     summarize,
 )
@@ -65,13 +66,19 @@ class PipelineResult:
 
 @dataclass(slots=True)
 class _Outcome:
-    """One input item after parsing (or after a cache hit): small and picklable."""
+    """One input item after parsing (or after a cache hit): small and picklable.
+
+    ``activities`` holds the item's summary rows (``ACTIVITY_SUMMARY_SCHEMA``) and
+    ``cadence`` its histogram rows: frames, not objects, so that thousands of cached
+    files assemble with a few concatenations.
+    """
 
     sha256: str | None
     status: str  # ok | error | skipped
     problems: list[tuple[str, str]] = field(default_factory=list)
     skip_reason: str = ""
-    summaries: list[ActivitySummary] = field(default_factory=list)
+    activities: pl.DataFrame = field(default_factory=pl.DataFrame)
+    cadence: pl.DataFrame = field(default_factory=pl.DataFrame)
 
 
 def run_pipeline(
@@ -164,8 +171,8 @@ def process_item(item: SourceItem, decoder: str, tz: str | None, config: Config)
         return _Outcome(_sha_of(res), "skipped", problems, skip_reason=res.skipped[0].reason)
     if res.errors and not res.activities:
         return _Outcome(_sha_of(res), "error", problems)
-    summaries = [summarize(a, config) for a in res.activities]
-    return _Outcome(_sha_of(res), "ok", problems, summaries=summaries)
+    acts, hist = summaries_to_frames([summarize(a, config) for a in res.activities])
+    return _Outcome(_sha_of(res), "ok", problems, activities=acts, cadence=hist)
 
 
 def _sha_of(res: object) -> str | None:
@@ -210,27 +217,30 @@ def _parse_all(
 # -- cache conversion ----------------------------------------------------------
 def _to_cache(outcome: _Outcome) -> FileEntry:
     assert outcome.sha256 is not None
-    summaries = cadence = pl.DataFrame()
-    if outcome.summaries:
-        acts, hist = summaries_to_frames(outcome.summaries)
-        summaries = acts.with_columns(sha256=pl.lit(outcome.sha256))
-        cadence = hist.with_columns(sha256=pl.lit(outcome.sha256))
+    sha = pl.lit(outcome.sha256)
+    has_rows = outcome.activities.height > 0
     return FileEntry(
         sha256=outcome.sha256,
         status=outcome.status,
         problems=outcome.problems,
         skip_reason=outcome.skip_reason,
-        summaries=summaries,
-        cadence=cadence,
+        summaries=outcome.activities.with_columns(sha256=sha) if has_rows else pl.DataFrame(),
+        cadence=outcome.cadence.with_columns(sha256=sha) if has_rows else pl.DataFrame(),
     )
 
 
 def _from_cache(entry: FileEntry) -> _Outcome:
-    summaries: list[ActivitySummary] = []
-    if entry.summaries.height:
-        hist = entry.cadence.drop("sha256") if entry.cadence.height else entry.cadence
-        summaries = summaries_from_frames(entry.summaries.drop("sha256"), hist)
-    return _Outcome(entry.sha256, entry.status, entry.problems, entry.skip_reason, summaries)
+    def rows(frame: pl.DataFrame) -> pl.DataFrame:
+        return frame.drop("sha256") if "sha256" in frame.columns else frame
+
+    return _Outcome(
+        entry.sha256,
+        entry.status,
+        entry.problems,
+        entry.skip_reason,
+        activities=rows(entry.summaries),
+        cadence=rows(entry.cadence),
+    )
 
 
 # -- assembly --------------------------------------------------------------------
@@ -244,61 +254,81 @@ def _assemble(
 ) -> PipelineResult:
     errors: list[Problem] = []
     warnings: list[Problem] = []
-    skipped = 0
-    keys: list[RunKey] = []
-    by_key: dict[int, ActivitySummary] = {}
-    seen_ids: dict[str, str] = {}
+    act_frames: list[pl.DataFrame] = []
+    hist_frames: list[pl.DataFrame] = []
     for item, outcome in zip(items, outcomes, strict=True):
         if outcome is None:  # pragma: no cover - every index is filled above
             continue
         where = str(item.ref)
         for kind, message in outcome.problems:
-            (errors if kind == "error" else warnings).append(Problem(where, message, kind))  # type: ignore[arg-type]
-        if outcome.status == "skipped":
-            skipped += 1
-        for summary in outcome.summaries:
-            row = dict(summary.row, source=where)
-            first = seen_ids.setdefault(summary.activity_id, where)
-            if first != where:
-                warnings.append(
-                    Problem(where, f"identical copy of {first}: counted once", "warning")
-                )
-                continue
-            fixed = ActivitySummary(row=row, cadence_hist=summary.cadence_hist)
-            keys.append(_run_key(fixed, len(by_key)))
-            by_key[len(by_key)] = fixed
-    kept, dup_warnings = dedupe_keys(keys)
-    warnings.extend(dup_warnings)
-    summaries = [by_key[k.token] for k in kept]
-    from kneeflags.analysis import analyze
+            target = errors if kind == "error" else warnings
+            target.append(Problem(where, message, "error" if kind == "error" else "warning"))
+        if outcome.activities.height:
+            # A cache hit may come from another path: the current one is the truth.
+            act_frames.append(outcome.activities.with_columns(source=pl.lit(where)))
+            if outcome.cadence.height:
+                hist_frames.append(outcome.cadence)
+    acts = (
+        pl.concat(act_frames, how="vertical_relaxed")
+        if act_frames
+        else pl.DataFrame(schema=ACTIVITY_SUMMARY_SCHEMA)
+    )
+    hist = pl.concat(hist_frames, how="vertical_relaxed") if hist_frames else empty_hist()
 
-    label = _describe_timezone(tz, {str(s.row.get("utc_offset_source")) for s in summaries})
-    analysis = analyze(summaries=summaries, config=config, athlete=athlete, timezone=label)
+    # The same content under two paths has the same activity ids: keep the first.
+    first_source = pl.col("source").first().over("activity_id")
+    copies = acts.filter(pl.col("source") != first_source)
+    for row in copies.select("source", first_source.alias("first")).iter_rows():
+        warnings.append(Problem(row[0], f"identical copy of {row[1]}: counted once", "warning"))
+    acts = acts.unique("activity_id", keep="first", maintain_order=True)
+    hist = hist.unique(["activity_id", "speed_bin", "spm"], keep="first", maintain_order=True)
+
+    kept, dup_warnings = dedupe_keys(_run_keys(acts))
+    warnings.extend(dup_warnings)
+    kept_ids = [acts["activity_id"][k.token] for k in kept]
+    acts = acts.filter(pl.col("activity_id").is_in(kept_ids))
+    hist = hist.filter(pl.col("activity_id").is_in(kept_ids))
+
+    label = _describe_timezone(tz, set(acts["utc_offset_source"].unique().to_list()))
+    analysis = analyze_frames(acts, hist, config, athlete=athlete, timezone=label)
     return PipelineResult(
         analysis=analysis,
         errors=errors,
         warnings=warnings,
-        skipped=skipped,
+        skipped=sum(1 for o in outcomes if o is not None and o.status == "skipped"),
         files_read=sum(1 for o in outcomes if o is not None and o.status == "ok"),
         cache_hits=hits,
     )
 
 
-def _run_key(summary: ActivitySummary, token: int) -> RunKey:
-    row = summary.row
-    start = row["start_utc"].timestamp()
-    distance_km = row.get("distance_km")
-    return RunKey(
-        token=token,
-        source=str(row["source"]),
-        format=str(row["format"]),
-        start=start,
-        end=start + float(row.get("duration_s") or 0.0),
-        distance_m=None if distance_km is None else float(distance_km) * 1000.0,
-        n_samples=int(row.get("n_samples") or 0),
-        partial=bool(row.get("partial")),
-        part=int(str(row["activity_id"]).rsplit(":", 1)[-1] or 0),
+def _run_keys(acts: pl.DataFrame) -> list[RunKey]:
+    """Dedupe keys for every summary row; ``token`` is the row index."""
+    cols = acts.select(
+        "source",
+        "format",
+        pl.col("start_utc").dt.epoch("us").cast(pl.Float64) / 1e6,
+        pl.col("duration_s").fill_null(0.0),
+        pl.col("distance_km") * 1000.0,
+        pl.col("n_samples").fill_null(0),
+        pl.col("partial").fill_null(False),
+        pl.col("activity_id").str.split(":").list.last().cast(pl.Int64, strict=False).fill_null(0),
     )
+    return [
+        RunKey(
+            token=i,
+            source=source,
+            format=fmt,
+            start=start,
+            end=start + duration,
+            distance_m=distance,
+            n_samples=n_samples,
+            partial=partial,
+            part=part,
+        )
+        for i, (source, fmt, start, duration, distance, n_samples, partial, part) in enumerate(
+            cols.iter_rows()
+        )
+    ]
 
 
 def _with_timezone(config: Config, tz: str) -> Config:
