@@ -19,17 +19,20 @@ timestamps) is skipped.
 from __future__ import annotations
 
 import csv
+import fnmatch
 import glob
 import io
 import os
 import posixpath
+import stat
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, BinaryIO
 
 from kneeflags.model import SourceRef
+from kneeflags.parsers.detect import expected_activity
 
 MAX_MEMBER_BYTES = 512 * 1024 * 1024
 """Largest file or archive member read (decompressed size)."""
@@ -42,6 +45,15 @@ MAX_ZIP_DEPTH = 3
 
 MAX_CSV_BYTES = 64 * 1024 * 1024
 """Largest Strava activities.csv read for hints."""
+
+MAX_COMPRESSION_RATIO = 200
+"""Zip members expanding more than this (declared size / compressed size) are not read.
+
+Real activity files deflate 3-25 fold (FIT least, TCX most); zeros deflate ~1000 fold, so
+a bomb member is refused from its header, before a byte is inflated."""
+
+RATIO_CHECK_MIN_BYTES = 8 * 1024 * 1024
+"""Members declaring less than this are never refused for their ratio (cheap either way)."""
 
 _GLOB_CHARS = frozenset("*?[")
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
@@ -72,12 +84,50 @@ class SourceTooLarge(ValueError):
     pass
 
 
+class NotRegularFile(OSError):
+    """A FIFO, device or socket where a file was expected: never opened for a blocking read."""
+
+
+def _file_kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "named pipe"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "device"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    return "not a file"
+
+
+def _open_regular(path: str) -> BinaryIO:
+    """Open a *regular* file for reading.
+
+    ``O_NONBLOCK`` makes opening a FIFO return at once instead of waiting for a writer
+    (which hung a cron run forever); ``fstat`` on the open descriptor then refuses FIFOs
+    and devices (``/dev/zero`` behind a symlink) without a race between check and open.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    fd = os.open(path, flags | getattr(os, "O_BINARY", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotRegularFile(f"{_file_kind(mode)}, not a regular file")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def _read_capped_file(path: str) -> bytes:
-    size = os.path.getsize(path)
-    if size > MAX_MEMBER_BYTES:
-        raise SourceTooLarge(f"file is {size:,} bytes, over the {MAX_MEMBER_BYTES:,} byte cap")
-    with open(path, "rb") as fh:
-        return fh.read(MAX_MEMBER_BYTES + 1)
+    with _open_regular(path) as fh:
+        size = os.fstat(fh.fileno()).st_size
+        if size > MAX_MEMBER_BYTES:
+            raise SourceTooLarge(f"file is {size:,} bytes, over the {MAX_MEMBER_BYTES:,} byte cap")
+        data = fh.read(MAX_MEMBER_BYTES + 1)
+    if len(data) > MAX_MEMBER_BYTES:  # grew while we read it
+        raise SourceTooLarge(f"file grew beyond the {MAX_MEMBER_BYTES:,} byte cap while read")
+    return data
 
 
 def _read_member(zf: zipfile.ZipFile, name: str) -> bytes:
@@ -167,10 +217,30 @@ def _zip_items(
     member_prefix: str,
     depth: int,
     read_nested: Any,
+    archive_size: int,
 ) -> Iterator[tuple[SourceItem, bytes | None]]:
-    """Items for one open zip. ``read_nested(name)`` returns a member's bytes (for nesting)."""
+    """Items for one open zip. ``read_nested(name)`` returns a member's bytes (for nesting).
+
+    ``archive_size`` (bytes of this zip) exposes overlapping members: honest members'
+    compressed data are disjoint, so together they cannot exceed the archive. Overlap
+    (many central-directory entries sharing one deflate stream) is the zip-bomb trick
+    that multiplies a small file into terabytes; such an archive is not read at all.
+    """
     infos = [i for i in zf.infolist() if not i.is_dir()]
     infos.sort(key=lambda i: i.filename)
+    claimed = sum(i.compress_size for i in infos)
+    if claimed > archive_size:
+        yield (
+            SourceItem(
+                SourceRef(path, member_prefix.rstrip("!") or None),
+                archive_size,
+                chain_prefix,
+                error=f"zip members claim {claimed:,} compressed bytes in a {archive_size:,} "
+                "byte archive (overlapping members, a zip bomb): not read",
+            ),
+            None,
+        )
+        return
     names = [i.filename for i in infos]
     roots = _strava_roots(names)
     hints_by_root: dict[str, dict[str, dict[str, str]]] = {}
@@ -221,6 +291,21 @@ def _zip_items(
                 None,
             )
             continue
+        if info.file_size > RATIO_CHECK_MIN_BYTES and info.file_size > MAX_COMPRESSION_RATIO * max(
+            info.compress_size, 1
+        ):
+            ratio = info.file_size / max(info.compress_size, 1)
+            yield (
+                SourceItem(
+                    ref,
+                    info.file_size,
+                    chain,
+                    error=f"zip member would expand {ratio:,.0f}-fold ({info.compress_size:,} "
+                    f"to {info.file_size:,} bytes, a zip bomb): not read",
+                ),
+                None,
+            )
+            continue
         if root is not None:
             rel = name[len(root) :]
             if rel.lower() == "activities.csv":
@@ -265,6 +350,7 @@ def _zip_items(
                     f"{member_prefix}{name}!",
                     depth + 1,
                     lambda n, _zf=inner: _read_member(_zf, n),
+                    len(inner_bytes),
                 )
             continue
         yield SourceItem(ref, info.file_size, chain, hints=hints or None), None
@@ -278,7 +364,8 @@ def iter_zip_file(path: str) -> Iterator[SourceItem]:
         yield SourceItem(SourceRef(path), _size(path), error=f"not a readable zip archive: {exc}")
         return
     with zf:
-        for item, _ in _zip_items(zf, path, (), "", 0, lambda n: _read_member(zf, n)):
+        size = _size(path)
+        for item, _ in _zip_items(zf, path, (), "", 0, lambda n: _read_member(zf, n), size):
             yield item
 
 
@@ -295,7 +382,8 @@ def iter_zip_bytes(data: bytes, ref: SourceRef) -> Iterator[tuple[SourceItem, by
         yield SourceItem(ref, len(data), error=f"not a readable zip archive: {exc}"), None
         return
     with zf:
-        for item, _ in _zip_items(zf, ref.path, (), prefix, 0, lambda n: _read_member(zf, n)):
+        items = _zip_items(zf, ref.path, (), prefix, 0, lambda n: _read_member(zf, n), len(data))
+        for item, _ in items:
             if item.error or item.skip:
                 yield item, None
                 continue
@@ -328,13 +416,24 @@ def _size(path: str) -> int:
 
 def _is_zip(path: str) -> bool:
     try:
-        with open(path, "rb") as fh:
+        with _open_regular(path) as fh:
             return fh.read(4) in _ZIP_MAGIC
     except OSError:
         return False
 
 
 def _file_items(path: str, hints: dict[str, Any] | None = None) -> Iterator[SourceItem]:
+    try:
+        mode = os.stat(path).st_mode  # stat never blocks, even on a FIFO
+    except OSError:
+        mode = None  # broken link etc.: reading it reports the reason
+    if mode is not None and not stat.S_ISREG(mode):
+        reason = f"{_file_kind(mode)}, not a regular file: not read"
+        if expected_activity(path):
+            yield SourceItem(SourceRef(path), 0, error=reason)
+        else:
+            yield SourceItem(SourceRef(path), 0, skip=reason)
+        return
     if _is_zip(path):
         yield from iter_zip_file(path)
     else:
@@ -349,7 +448,7 @@ def _dir_items(root: str) -> Iterator[SourceItem]:
         strava_hints: dict[str, dict[str, str]] | None = None
         if "activities.csv" in filenames and "activities" in dirnames:
             try:
-                with open(os.path.join(dirpath, "activities.csv"), "rb") as fh:
+                with _open_regular(os.path.join(dirpath, "activities.csv")) as fh:
                     strava_hints = parse_strava_csv(fh.read(MAX_CSV_BYTES))
             except OSError:
                 strava_hints = {}
@@ -381,12 +480,90 @@ def _walk_files(root: str) -> Iterator[str]:
             yield os.path.join(dirpath, fname)
 
 
+def safe_glob(pattern: str) -> list[str]:
+    """``glob.glob(pattern, recursive=True)``, sorted, but safe from symlink loops.
+
+    ``glob``'s ``**`` follows every directory symlink, so two links to ``.`` in one folder
+    make it explore 2**40 paths (a hang). Here ``**`` walks the tree following links but
+    enters each real folder once. Glob rules otherwise hold: ``*`` and ``**`` skip hidden
+    names, matching is case-sensitive on POSIX.
+    """
+    if "**" not in pattern:
+        return sorted(glob.glob(pattern))
+    head, parts = _split_pattern(pattern)
+    dirs_only = pattern.endswith(("/", os.sep))  # like glob: a trailing slash means folders
+    tail = os.sep if dirs_only else ""
+    base = head or os.curdir
+    hidden_ok = any(p.startswith(".") for p in parts)  # else glob never enters .folders
+    if not os.path.isdir(base):
+        return []
+    found: list[str] = [os.path.join(head, "")] if head and _match_parts(parts, []) else []
+    seen = {os.path.realpath(base)}
+    for dirpath, dirnames, filenames in os.walk(base, followlinks=True):
+        dirnames.sort()
+        keep = []
+        for d in dirnames:
+            real = os.path.realpath(os.path.join(dirpath, d))
+            if (d.startswith(".") and not hidden_ok) or real in seen:
+                continue
+            seen.add(real)
+            keep.append(d)
+        dirnames[:] = keep
+        rel_dir = os.path.relpath(dirpath, base)
+        prefix = [] if rel_dir == os.curdir else rel_dir.split(os.sep)
+        if prefix and _match_parts(parts, prefix):
+            found.append((dirpath if head else os.path.join(*prefix)) + tail)
+        if dirs_only:
+            continue
+        for name in filenames:
+            if _match_parts(parts, [*prefix, name]):
+                found.append(os.path.join(dirpath, name) if head else os.path.join(*prefix, name))
+    return sorted(set(found))
+
+
+def _split_pattern(pattern: str) -> tuple[str, list[str]]:
+    """(literal leading folder, remaining pattern components)."""
+    parts = pattern.split(os.sep) if os.sep in pattern else pattern.split("/")
+    if os.altsep:
+        parts = [q for p in parts for q in p.split(os.altsep)]
+    literal: list[str] = []
+    for i, part in enumerate(parts):
+        if glob.has_magic(part):
+            rest = [p for p in parts[i:] if p]
+            head = os.sep.join(literal) if literal else ""
+            if pattern.startswith(os.sep) and not head:
+                head = os.sep
+            return head, rest
+        literal.append(part)
+    return os.sep.join(literal), []
+
+
+def _match_parts(pattern: list[str], path: list[str]) -> bool:
+    """Glob matching of path components; ``**`` spans zero or more non-hidden components."""
+    if not pattern:
+        return not path
+    first, rest = pattern[0], pattern[1:]
+    if first == "**":
+        for i in range(len(path) + 1):
+            if i and path[i - 1].startswith("."):
+                break
+            if _match_parts(rest, path[i:]):
+                return True
+        return False
+    if not path:
+        return False
+    name = path[0]
+    if name.startswith(".") and not first.startswith("."):
+        return False
+    return fnmatch.fnmatchcase(name, first) and _match_parts(rest, path[1:])
+
+
 def expand_path(arg: str | os.PathLike[str]) -> tuple[list[str], str | None]:
     """Expand ``~`` and glob patterns (``**`` recursive); returns paths and an error, if any."""
     raw = os.fspath(arg)
     text = os.path.expanduser(raw)
     if any(ch in text for ch in _GLOB_CHARS) and not os.path.exists(text):
-        matches = sorted(glob.glob(text, recursive=True))
+        matches = safe_glob(text)
         if not matches:
             return [], "no files match this pattern"
         return matches, None
@@ -420,6 +597,7 @@ def iter_sources(paths: Iterable[str | os.PathLike[str]]) -> Iterator[SourceItem
 
 
 __all__ = [
+    "MAX_COMPRESSION_RATIO",
     "MAX_MEMBER_BYTES",
     "MAX_ZIP_DEPTH",
     "MAX_ZIP_MEMBERS",
@@ -429,4 +607,5 @@ __all__ = [
     "iter_zip_bytes",
     "parse_strava_csv",
     "read_item",
+    "safe_glob",
 ]
