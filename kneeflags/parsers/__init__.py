@@ -51,6 +51,17 @@ EARLIEST_PLAUSIBLE_START = datetime(1990, 1, 1, tzinfo=UTC)
 FUTURE_TOLERANCE = timedelta(days=2)
 
 
+MAX_EXPANSION_RATIO = 200
+"""gzip data inflating more than this many times its compressed size is a bomb (real
+activity files: 3-25 fold; zeros: ~1000 fold). Same rule as zip members in sources."""
+
+RATIO_CHECK_MIN_BYTES = 8 * 1024 * 1024
+"""The ratio is only judged past this much output (small files cost nothing either way)."""
+
+GUNZIP_CHUNK_BYTES = 16 * 1024 * 1024
+"""Inflate step: limits are checked between steps."""
+
+
 class DecompressionLimit(ValueError):
     """Decompressed data would exceed :data:`MAX_DECOMPRESSED_BYTES`."""
 
@@ -60,7 +71,10 @@ def gunzip_capped(data: bytes, cap: int | None = None) -> tuple[bytes, str | Non
 
     Returns the data and a one-line warning when the stream was cut short
     (the bytes before the cut are returned: a truncated .fit.gz can still
-    give a partial run). Corrupt streams raise ``zlib.error``.
+    give a partial run). Corrupt streams raise ``zlib.error``; a stream that
+    would pass ``cap`` or expand more than :data:`MAX_EXPANSION_RATIO`-fold
+    raises :class:`DecompressionLimit` as soon as it shows (inflated in
+    :data:`GUNZIP_CHUNK_BYTES` steps, so a bomb costs milliseconds, not the cap).
     """
     if cap is None:
         cap = MAX_DECOMPRESSED_BYTES
@@ -68,11 +82,18 @@ def gunzip_capped(data: bytes, cap: int | None = None) -> tuple[bytes, str | Non
     d = zlib.decompressobj(wbits=31)
     buf = data
     while True:
-        chunk = d.decompress(buf, cap + 1 - len(out))
+        limit = min(GUNZIP_CHUNK_BYTES, cap + 1 - len(out))
+        chunk = d.decompress(buf, limit)
         out += chunk
         if len(out) > cap:
             raise DecompressionLimit(
                 f"gzip data expands beyond the {cap // (1024 * 1024)} MiB cap (possible gzip bomb)"
+            )
+        consumed = len(data) - len(d.unused_data if d.eof else d.unconsumed_tail)
+        if len(out) > RATIO_CHECK_MIN_BYTES and len(out) > MAX_EXPANSION_RATIO * max(consumed, 1):
+            raise DecompressionLimit(
+                f"gzip data expands more than {MAX_EXPANSION_RATIO}-fold "
+                f"({consumed:,} bytes gave {len(out):,} and counting): a gzip bomb, not read"
             )
         if d.eof:
             rest = d.unused_data
@@ -81,7 +102,7 @@ def gunzip_capped(data: bytes, cap: int | None = None) -> tuple[bytes, str | Non
                 buf = rest
                 continue
             return bytes(out), None
-        if d.unconsumed_tail:
+        if d.unconsumed_tail or len(chunk) == limit:  # more input, or output still pending
             buf = d.unconsumed_tail
             continue
         return bytes(out), (
