@@ -42,7 +42,7 @@ from hypothesis import strategies as st
 from kneeflags.parsers import fit_profile as prof
 from kneeflags.parsers.fit import NotFitError, decode_fit_fitparse
 from kneeflags.parsers.fit_decoded import FitDecoded
-from kneeflags.parsers.fit_fast import FastPathUnsupported, decode_fit_fast
+from kneeflags.parsers.fit_fast import RECORD_COLUMNS, FastPathUnsupported, decode_fit_fast
 from kneeflags.testing.fitwriter import (
     DeveloperField,
     FitEncoder,
@@ -607,6 +607,30 @@ def test_roundtrip_property(
     assert_records_equal_input(part.records, kept)
 
 
+_FUZZ_BASE = write_activity(
+    synthetic_run(START, 40, seed=3), compressed_timestamps=True, filler_every=4, laps=2
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    flips=st.lists(st.tuples(st.integers(0, len(_FUZZ_BASE) - 1), st.integers(0, 7)), max_size=6),
+    cut=st.integers(0, len(_FUZZ_BASE)),
+)
+def test_damaged_files_never_raise_anything_else(flips: list[tuple[int, int]], cut: int) -> None:
+    """Bit flips and cuts give parts, or one of the two documented exceptions."""
+    data = bytearray(_FUZZ_BASE)
+    for pos, bit in flips:
+        data[pos] ^= 1 << bit
+    try:
+        parts = decode_fit_fast(bytes(data[:cut]))
+    except (FastPathUnsupported, NotFitError):
+        return
+    for part in parts:
+        assert part.records.height <= 40 or part.problem is not None
+        assert set(part.records.columns) <= set(RECORD_COLUMNS)
+
+
 # --------------------------------------------------------------------------------------------
 # The profile subset
 # --------------------------------------------------------------------------------------------
@@ -625,6 +649,12 @@ def test_profile_subset_matches_fitparse_profile() -> None:
     for num, mspec in prof.MESSAGES.items():
         ref = MESSAGE_TYPES[num]
         assert mspec.name == ref.name
+        targets = {
+            c.num
+            for f in mspec.fields.values()
+            for c in (*f.components, *(c for sub in f.subfields for c in sub.components))
+        }
+        assert targets <= set(mspec.fields), f"{mspec.name}: component target outside the subset"
         for fnum, spec in mspec.fields.items():
             rf = ref.fields[fnum]
             assert (spec.name, spec.type, spec.scale, spec.offset) == (

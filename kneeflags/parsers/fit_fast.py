@@ -413,7 +413,7 @@ def _resolve_compressed(
             raise FastPathUnsupported("compressed-timestamp header on a message with a timestamp")
         _num, size, bnum = d.fields[ti]
         bt = prof.base_type(bnum)
-        if size != bt.size or bt.name in ("string", "byte") or bt.size == 8:
+        if size != bt.size or bt.name in ("string", "byte") or bt.size == 8 or bt.dtype[0] == "f":
             raise FastPathUnsupported(f"timestamp field of size {size} ({bt.name})")
         vals = _rows(u8, buf, d, offs, _struct_dtype(d, [ti]))[f"f{ti}"]
         ok = _valid_mask(vals, bt)
@@ -526,6 +526,8 @@ def _decode_records(
                         cols[name] = np.where(valid, _scaled(bits, comp.scale, comp.offset), np.nan)
                     continue
                 bt = _numeric(d, i, name)
+                if name in INT_COLUMNS and bt.dtype.startswith("f"):
+                    raise FastPathUnsupported(f"record field {name} has base type {bt.name}")
                 raw = rows[f"f{i}"]
                 valid = _valid_mask(raw, bt)
                 if comp is None:
@@ -677,9 +679,12 @@ def _component_raw(comp: prof.Component, raw: Any) -> Any:
     if isinstance(raw, tuple):
         if comp.bit_offset and comp.bit_offset >= len(raw) << 3:
             raise ValueError
+        if not all(isinstance(v, int) for v in raw):
+            # fitparse fails on this (TypeError): let the fallback report it
+            raise FastPathUnsupported(f"component {comp.name} of an array with invalid values")
         n = 0
         for v in reversed(raw):
-            n = (n << 8) + v  # a None inside an array makes fitparse fail too
+            n = (n << 8) + v
         raw = n
     if isinstance(raw, int):
         raw = (raw >> comp.bit_offset) & ((1 << comp.bits) - 1)
