@@ -32,7 +32,7 @@ from typing import Any
 
 from kneeflags.config import Config, load_config
 from kneeflags.findings import SEVERITY_RANK, Analysis
-from kneeflags.model import Problem
+from kneeflags.model import Problem, safe_text
 from kneeflags.report import render
 from kneeflags.report.atomic import atomic_write_text, folder_lock
 from kneeflags.report.model import (
@@ -73,9 +73,9 @@ def default_athlete_name(paths: Sequence[str | os.PathLike[str]]) -> str:
     if len(paths) == 1:
         p = Path(os.path.expanduser(str(paths[0])))
         if p.is_dir():
-            return p.resolve().name or "athlete"
+            return safe_text(p.resolve().name) or "athlete"
         if p.suffix.lower() == ".zip":
-            return p.stem or "athlete"
+            return safe_text(p.stem) or "athlete"
     return "athlete"
 
 
@@ -386,9 +386,9 @@ def find_athletes(
             except OSError:
                 continue
             if is_dir:
-                name = entry.name
+                name = safe_text(entry.name)
             elif is_file and entry.suffix.lower() == ".zip":
-                name = entry.name[: -len(".zip")]
+                name = safe_text(entry.name[: -len(".zip")])
             else:
                 loose += is_file and _looks_like_activity(entry.name)
                 continue
@@ -404,7 +404,7 @@ def find_athletes(
         if loose:
             notes.append(
                 Problem(
-                    path=str(base),
+                    path=safe_text(str(base)),
                     message=(
                         f"{loose} file(s) directly in this folder were not read: batch "
                         "reads one athlete per subfolder or .zip export"
@@ -477,7 +477,7 @@ def _failed_result(source: AthleteSource, message: str, tz: str | None) -> Any:
         weekly=pl.DataFrame(),
         activities=pl.DataFrame(),
     )
-    problem = Problem(path=source.path, message=f"could not be analysed: {message}")
+    problem = Problem(path=safe_text(source.path), message=f"could not be analysed: {message}")
     return PipelineResult(analysis=analysis, errors=[problem])
 
 

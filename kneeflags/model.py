@@ -121,6 +121,24 @@ FORMAT_RICHNESS: dict[str, int] = {"fit": 3, "tcx": 2, "gpx": 1}
 """Which record to keep when two files hold the same run (FIT over TCX over GPX)."""
 
 
+def safe_text(text: str) -> str:
+    """``text`` made encodable as UTF-8, for every report, log line and table cell.
+
+    File names that are not valid UTF-8 (Latin-1 names unpacked from an old zip) reach
+    Python as lone surrogates, which polars, JSON files and terminals all refuse: one
+    such name used to abort the whole run. Undecodable bytes are shown as ``\\xNN``.
+    """
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        pass
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # surrogates that did not come from file-name bytes
+        return text.encode("utf-8", "replace").decode("utf-8")
+
+
 @dataclass(frozen=True, slots=True)
 class SourceRef:
     """Where an activity came from: a file, or a member inside an archive.

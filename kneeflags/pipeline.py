@@ -41,7 +41,7 @@ from kneeflags.metrics.summary import (
     summaries_to_frames,
     summarize,
 )
-from kneeflags.model import Problem
+from kneeflags.model import Problem, safe_text
 from kneeflags.parsers import DECODERS
 from kneeflags.sources import SourceItem, iter_sources
 from kneeflags.timezones import validate_tz
@@ -259,10 +259,11 @@ def _assemble(
     for item, outcome in zip(items, outcomes, strict=True):
         if outcome is None:  # pragma: no cover - every index is filled above
             continue
-        where = str(item.ref)
+        where = safe_text(str(item.ref))
         for kind, message in outcome.problems:
             target = errors if kind == "error" else warnings
-            target.append(Problem(where, message, "error" if kind == "error" else "warning"))
+            problem_kind = "error" if kind == "error" else "warning"
+            target.append(Problem(where, safe_text(message), problem_kind))
         if outcome.activities.height:
             # A cache hit may come from another path: the current one is the truth.
             act_frames.append(outcome.activities.with_columns(source=pl.lit(where)))

@@ -73,7 +73,7 @@ from kneeflags.metrics.cadence import (
     weighted_median,
 )
 from kneeflags.metrics.grade import compute_grade
-from kneeflags.model import Activity, Sport
+from kneeflags.model import Activity, Sport, safe_text
 
 METRICS_VERSION = "1"
 """Part of every cache key for summaries: bump when summarize() output changes."""
@@ -238,7 +238,7 @@ def summarize(activity: Activity, config: Config | None = None) -> ActivitySumma
     prov = activity.provenance
     row: dict[str, Any] = {
         "activity_id": activity.activity_id,
-        "source": str(activity.source),
+        "source": safe_text(str(activity.source)),
         "format": activity.format,
         "name": activity.name,
         "sport": sport.value,
