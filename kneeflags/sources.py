@@ -442,9 +442,21 @@ def _file_items(path: str, hints: dict[str, Any] | None = None) -> Iterator[Sour
         yield SourceItem(SourceRef(path), _size(path), hints=hints)
 
 
+def _walk_error(exc: OSError) -> SourceItem:
+    where = exc.filename if isinstance(exc.filename, str) else "?"
+    return SourceItem(SourceRef(where), 0, error=f"folder could not be read: {exc.strerror or exc}")
+
+
 def _dir_items(root: str) -> Iterator[SourceItem]:
-    """Recursive, sorted walk; an unpacked Strava export gets its hints and skips routes/."""
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+    """Recursive, sorted walk; an unpacked Strava export gets its hints and skips routes/.
+
+    A subfolder that cannot be listed (permissions, removed mid-walk) is an error item:
+    ``os.walk`` on its own skips it silently, and its runs would vanish unreported.
+    """
+    failed: list[OSError] = []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False, onerror=failed.append):
+        while failed:
+            yield _walk_error(failed.pop(0))
         dirnames.sort()
         filenames.sort()
         strava_hints: dict[str, dict[str, str]] | None = None
@@ -466,17 +478,21 @@ def _dir_items(root: str) -> Iterator[SourceItem]:
                 _size(os.path.join(dirpath, "activities.csv")),
                 skip="Strava activities.csv (used for activity types and names)",
             )
-            for fname in _walk_files(os.path.join(dirpath, "activities")):
+            for fname in _walk_files(os.path.join(dirpath, "activities"), failed):
                 rel = os.path.relpath(fname, dirpath)
                 yield from _file_items(fname, strava_hints.get(_norm_key(rel)))
+            while failed:
+                yield _walk_error(failed.pop(0))
             dirnames.remove("activities")
             filenames = [f for f in filenames if f != "activities.csv"]
         for fname in filenames:
             yield from _file_items(os.path.join(dirpath, fname))
+    while failed:
+        yield _walk_error(failed.pop(0))
 
 
-def _walk_files(root: str) -> Iterator[str]:
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+def _walk_files(root: str, failed: list[OSError]) -> Iterator[str]:
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False, onerror=failed.append):
         dirnames.sort()
         for fname in sorted(filenames):
             yield os.path.join(dirpath, fname)
