@@ -280,5 +280,5 @@ def test_file_names_that_are_not_utf8_or_hold_newlines(tmp_path: Path) -> None:
     cron.no_traceback()  # every stderr line starts with "kneeflags: "
     assert cron.code == EXIT_INPUT
     assert len(cron.stderr.splitlines()) == 1, cron.stderr  # one error, one line
-    written = {p.suffix for p in (box.out / "cron").rglob("*") if not p.name.startswith(".")}
+    written = {p.suffix for p in (box.out / "cron").rglob("*.*") if not p.name.startswith(".")}
     assert written == {".md", ".html", ".json"}
