@@ -152,12 +152,28 @@ def _parse_fit(data: bytes, ref: SourceRef, sha: str, decoder: str, tz: str | No
 
 
 def _parse_xml(
-    kind: str, data: bytes, ref: SourceRef, sha: str, tz: str | None, hints: dict | None
+    kind: str,
+    data: bytes,
+    ref: SourceRef,
+    sha: str,
+    tz: str | None,
+    hints: dict | None,
+    decoder: str = "auto",
 ) -> LoadResult:
     if kind == "gpx":
-        from kneeflags.parsers.gpx import parse_gpx_activities
+        # The streaming extractor unless the reference decoders were asked for
+        # (``--decoder fitparse`` means "the reference libraries": gpxpy for GPX).
+        from kneeflags.parsers.gpx import build_gpx, parse_gpx
+        from kneeflags.parsers.xml_fast import parse_gpx_auto
 
-        return parse_gpx_activities(data, ref, sha, tz, hints)
+        if decoder == "fitparse":
+            return build_gpx(parse_gpx(data), ref, sha, tz, hints)
+        doc, note = parse_gpx_auto(data)
+        res = build_gpx(doc, ref, sha, tz, hints)
+        if note:
+            for act in res.activities:
+                act.provenance.notes.append(note)
+        return res
     from kneeflags.parsers.tcx import parse_tcx_activities
 
     return parse_tcx_activities(data, ref, sha, tz, hints)
@@ -288,14 +304,14 @@ def _parse(
     if kind == "fit":
         res = _parse_fit(data, ref, sha, decoder, tz)
     elif kind in ("gpx", "tcx"):
-        res = _parse_xml(kind, data, ref, sha, tz, hints)
+        res = _parse_xml(kind, data, ref, sha, tz, hints, decoder)
     elif (
         kind == "unknown" and xml_root(data) is not None and name.lower().endswith((".tcx", ".gpx"))
     ):
         # XML named like an activity but with an unexpected root: let the format's
         # parser give the precise XML error (or read it, if it is merely unusual).
         fmt = "tcx" if name.lower().endswith(".tcx") else "gpx"
-        res = _parse_xml(fmt, data, ref, sha, tz, hints)
+        res = _parse_xml(fmt, data, ref, sha, tz, hints, decoder)
     elif expected_activity(name):
         ext = strip_compression_suffix(name).rsplit(".", 1)[-1].upper()
         res.errors.append(

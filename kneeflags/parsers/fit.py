@@ -26,6 +26,7 @@ from fitparse import FitFile
 from fitparse.utils import FitEOFError, FitParseError
 
 from kneeflags.parsers.common import one_line
+from kneeflags.parsers.fit_crc import fit_crc
 from kneeflags.parsers.fit_decoded import FitDecoded, Message
 
 FIT_SIGNATURE = b".FIT"
@@ -57,28 +58,6 @@ _KEPT = {
 
 class NotFitError(ValueError):
     """The bytes do not start with a FIT header."""
-
-
-def _crc_table() -> tuple[int, ...]:
-    table = []
-    for i in range(256):
-        c = i
-        for _ in range(8):
-            c = (c >> 1) ^ 0xA001 if c & 1 else c >> 1
-        table.append(c)
-    return tuple(table)
-
-
-_CRC_TABLE = _crc_table()
-
-
-def fit_crc(data: bytes | memoryview) -> int:
-    """CRC-16 as the FIT SDK computes it (reflected 0xA001, init 0 = CRC-16/ARC)."""
-    crc = 0
-    table = _CRC_TABLE
-    for b in data:
-        crc = (crc >> 8) ^ table[(crc ^ b) & 0xFF]
-    return crc
 
 
 def is_fit(data: bytes) -> bool:
