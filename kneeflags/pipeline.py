@@ -43,6 +43,7 @@ from kneeflags.metrics.summary import (
 )
 from kneeflags.model import Problem, safe_text
 from kneeflags.parsers import DECODERS
+from kneeflags.parsers.common import one_line
 from kneeflags.sources import SourceItem, iter_sources
 from kneeflags.timezones import validate_tz
 
@@ -167,11 +168,19 @@ def process_item(item: SourceItem, decoder: str, tz: str | None, config: Config)
     """Parse one item and reduce it to summaries (runs in a worker process)."""
     res = load_item(item, decoder=decoder, tz=tz)
     problems = [(p.kind, p.message) for p in res.problems]
-    if res.skipped:
+    if res.skipped and not res.activities:  # (a chained FIT may hold both)
         return _Outcome(_sha_of(res), "skipped", problems, skip_reason=res.skipped[0].reason)
     if res.errors and not res.activities:
         return _Outcome(_sha_of(res), "error", problems)
-    acts, hist = summaries_to_frames([summarize(a, config) for a in res.activities])
+    summaries = []
+    for act in res.activities:
+        try:
+            summaries.append(summarize(act, config))
+        except Exception as exc:  # one activity's failure must not stop the run
+            problems.append(("error", f"could not analyse: {one_line(exc) or type(exc).__name__}"))
+    if not summaries:
+        return _Outcome(_sha_of(res), "error", problems)
+    acts, hist = summaries_to_frames(summaries)
     return _Outcome(_sha_of(res), "ok", problems, activities=acts, cadence=hist)
 
 
