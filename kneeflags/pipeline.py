@@ -18,6 +18,7 @@ same rule :func:`kneeflags.dedupe.dedupe` applies to activities.
 from __future__ import annotations
 
 import hashlib
+import logging
 import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Sequence
@@ -48,6 +49,8 @@ from kneeflags.sources import SourceItem, iter_sources
 from kneeflags.timezones import validate_tz
 
 ProgressCallback = Callable[[int, int], None]
+
+log = logging.getLogger("kneeflags.pipeline")
 
 PARALLEL_MIN_ITEMS = 4
 """Below this many files to parse, worker start-up costs more than it saves."""
@@ -168,6 +171,9 @@ def process_item(item: SourceItem, decoder: str, tz: str | None, config: Config)
     """Parse one item and reduce it to summaries (runs in a worker process)."""
     res = load_item(item, decoder=decoder, tz=tz)
     problems = [(p.kind, p.message) for p in res.problems]
+    # Provenance notes (e.g. "fast decoder fell back to fitparse") are for --debug only.
+    notes = dict.fromkeys(n for a in res.activities for n in a.provenance.notes)
+    problems += [("note", n) for n in notes]
     if res.skipped and not res.activities:  # (a chained FIT may hold both)
         return _Outcome(_sha_of(res), "skipped", problems, skip_reason=res.skipped[0].reason)
     if res.errors and not res.activities:
@@ -270,9 +276,12 @@ def _assemble(
             continue
         where = safe_text(str(item.ref))
         for kind, message in outcome.problems:
-            target = errors if kind == "error" else warnings
-            problem_kind = "error" if kind == "error" else "warning"
-            target.append(Problem(where, safe_text(message), problem_kind))
+            if kind == "note":
+                log.debug("%s: %s", where, safe_text(message))
+            elif kind == "error":
+                errors.append(Problem(where, safe_text(message), "error"))
+            else:
+                warnings.append(Problem(where, safe_text(message), "warning"))
         if outcome.activities.height:
             # A cache hit may come from another path: the current one is the truth.
             act_frames.append(outcome.activities.with_columns(source=pl.lit(where)))

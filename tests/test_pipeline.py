@@ -113,3 +113,33 @@ def test_missing_path_is_an_error_not_an_exception(tmp_path: Path) -> None:
     assert len(result.errors) == 1
     assert isinstance(result.analysis.weekly, pl.DataFrame)
     assert result.analysis.weekly.height == 0
+
+
+def test_fast_decoder_fallback_is_said_under_debug_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import UTC, datetime
+
+    from typer.testing import CliRunner
+
+    from kneeflags.cli import app
+    from kneeflags.parsers import fit_fast
+    from kneeflags.testing.fitwriter import fit_time, synthetic_run, write_activity
+
+    run = tmp_path / "run.fit"
+    start = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
+    run.write_bytes(write_activity(synthetic_run(fit_time(start), 1800, seed=3)))
+
+    def decline(data: bytes) -> list:
+        raise fit_fast.FastPathUnsupported("test-only reason")
+
+    monkeypatch.setattr(fit_fast, "decode_fit_fast", decline)
+    args = ["analyze", str(run), "--no-cache", "-j", "1", "--format", "json", "--tz", "UTC"]
+    quiet = CliRunner().invoke(app, args)
+    loud = CliRunner().invoke(app, [*args, "--debug"])
+    assert quiet.exit_code == 0 and loud.exit_code == 0
+    said = "fast decoder fell back to fitparse: test-only reason"
+    assert said not in quiet.stderr
+    assert said in loud.stderr and str(run) in loud.stderr
+    # The result is the reference decoder's, so it still counts the run.
+    assert '"runs": 1' in loud.stdout
