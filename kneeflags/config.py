@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import stat
 import tomllib
 from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
@@ -40,6 +41,10 @@ WEEKDAYS: tuple[str, ...] = (
     "saturday",
     "sunday",
 )
+
+
+MAX_CONFIG_BYTES = 1024 * 1024
+"""A config file is a few hundred bytes; anything over a MiB is not one."""
 
 
 class ConfigError(ValueError):
@@ -224,8 +229,16 @@ class Config:
         """Load overrides from a TOML file; unknown keys and wrong types are errors."""
         path = Path(path)
         try:
+            # stat first: opening a FIFO would block and /dev/zero would never end
+            if not stat.S_ISREG(path.stat().st_mode):
+                raise ConfigError(f"{path}: not a regular file")
             with path.open("rb") as fh:
-                data = tomllib.load(fh)
+                raw = fh.read(MAX_CONFIG_BYTES + 1)
+            if len(raw) > MAX_CONFIG_BYTES:
+                raise ConfigError(f"{path}: config file is over {MAX_CONFIG_BYTES:,} bytes")
+            data = tomllib.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise ConfigError(f"{path}: not valid TOML (not UTF-8 text)") from None
         except FileNotFoundError:
             raise ConfigError(f"{path}: config file not found") from None
         except tomllib.TOMLDecodeError as exc:
