@@ -140,7 +140,11 @@ def run_pipeline(
                 shas[i] = hashlib.sha256(items[i].read()).hexdigest()
             except Exception:  # unreadable: the parse step reports it properly
                 continue
-        found = cache.lookup(set(shas.values()))
+        try:
+            found = cache.lookup(set(shas.values()))
+        except Exception as exc:  # the cache only saves time: never fail a run over it
+            log.warning("parse cache not read (%s)", one_line(exc))
+            found = {}
         for i, sha in shas.items():
             entry = found.get(sha)
             if entry is not None:
@@ -161,7 +165,10 @@ def run_pipeline(
 
     if cache is not None:
         fresh = [outcomes[i] for i in to_parse]
-        cache.store([_to_cache(o) for o in fresh if o is not None and o.sha256])
+        try:
+            cache.store([_to_cache(o) for o in fresh if o is not None and o.sha256])
+        except Exception as exc:  # read-only or full cache folder: the report still counts
+            log.warning("parse cache not written (%s); results are complete", one_line(exc))
 
     return _assemble(items, outcomes, config, athlete, tz, hits)
 
