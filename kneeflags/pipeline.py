@@ -17,11 +17,15 @@ same rule :func:`kneeflags.dedupe.dedupe` applies to activities.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import multiprocessing
 import os
-from collections.abc import Callable, Iterable, Sequence
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,6 +59,54 @@ log = logging.getLogger("kneeflags.pipeline")
 PARALLEL_MIN_ITEMS = 4
 """Below this many files to parse, worker start-up costs more than it saves."""
 
+MAX_SECONDS_PER_FILE = 120.0
+"""Wall-clock cap on parsing and summarising one input file [eng].
+
+A 24-hour 1 Hz FIT takes about a second, the same as GPX a few; the cap is the backstop
+for inputs no size cap foresaw. Enforced with ``SIGALRM`` where kneeflags runs in a
+process's main thread (the CLI, its worker processes), so it interrupts Python code, not
+a single long C call; elsewhere (threads, Windows) it is not enforced. A file over the
+cap is an error naming it, never cached, and the run goes on."""
+
+
+class FileTimeLimit(BaseException):
+    """The per-file alarm. A ``BaseException`` so no parser's ``except Exception`` eats it."""
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    """Raise :class:`FileTimeLimit` in the block after ``seconds`` (see the cap's docs).
+
+    An alarm already armed by the caller is respected: if it is due first, no cap is
+    set; otherwise it is re-armed with its remaining time afterwards.
+    """
+    if (
+        seconds <= 0
+        or not hasattr(signal, "setitimer")
+        or threading.current_thread() is not threading.main_thread()
+    ):
+        yield
+        return
+    outer_delay = signal.getitimer(signal.ITIMER_REAL)[0]
+    if outer_delay and outer_delay <= seconds:
+        yield
+        return
+
+    def on_alarm(signum: int, frame: object) -> None:
+        raise FileTimeLimit
+
+    started = time.monotonic()
+    outer_handler = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, outer_handler)
+        if outer_delay:
+            left = outer_delay - (time.monotonic() - started)
+            signal.setitimer(signal.ITIMER_REAL, max(left, 0.001))
+
 
 @dataclass(slots=True)
 class PipelineResult:
@@ -83,6 +135,8 @@ class _Outcome:
     skip_reason: str = ""
     activities: pl.DataFrame = field(default_factory=pl.DataFrame)
     cadence: pl.DataFrame = field(default_factory=pl.DataFrame)
+    cacheable: bool = True
+    """False for outcomes of circumstance (the time cap), which a rerun may not repeat."""
 
 
 def run_pipeline(
@@ -166,7 +220,7 @@ def run_pipeline(
     if cache is not None:
         fresh = [outcomes[i] for i in to_parse]
         try:
-            cache.store([_to_cache(o) for o in fresh if o is not None and o.sha256])
+            cache.store([_to_cache(o) for o in fresh if o is not None and o.sha256 and o.cacheable])
         except Exception as exc:  # read-only or full cache folder: the report still counts
             log.warning("parse cache not written (%s); results are complete", one_line(exc))
 
@@ -175,7 +229,20 @@ def run_pipeline(
 
 # -- parsing -----------------------------------------------------------------
 def process_item(item: SourceItem, decoder: str, tz: str | None, config: Config) -> _Outcome:
-    """Parse one item and reduce it to summaries (runs in a worker process)."""
+    """Parse one item and reduce it to summaries (runs in a worker process).
+
+    Bounded by :data:`MAX_SECONDS_PER_FILE`: a file over it becomes an error.
+    """
+    cap = MAX_SECONDS_PER_FILE
+    try:
+        with _time_limit(cap):
+            return _process_item(item, decoder, tz, config)
+    except FileTimeLimit:
+        message = f"gave up after {cap:g} s (the time cap per file): not used"
+        return _Outcome(None, "error", [("error", message)], cacheable=False)
+
+
+def _process_item(item: SourceItem, decoder: str, tz: str | None, config: Config) -> _Outcome:
     res = load_item(item, decoder=decoder, tz=tz)
     problems = [(p.kind, p.message) for p in res.problems]
     # Provenance notes (e.g. "fast decoder fell back to fitparse") are for --debug only.
