@@ -29,6 +29,7 @@ import signal
 import stat
 import struct
 import subprocess
+import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -81,13 +82,18 @@ def hard_timeout(seconds: float, what: str = "kneeflags") -> Iterator[None]:
         fired.append(True)
         raise Hang(f"{what} did not finish within {seconds:g} s (hang)")
 
+    outer_delay = signal.getitimer(signal.ITIMER_REAL)[0]  # a guard around this one
+    started = time.monotonic()
     previous = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    signal.setitimer(signal.ITIMER_REAL, min(seconds, outer_delay) if outer_delay else seconds)
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+        if outer_delay:
+            left = outer_delay - (time.monotonic() - started)
+            signal.setitimer(signal.ITIMER_REAL, max(left, 0.001))
     if fired:
         raise Hang(f"{what} did not finish within {seconds:g} s (hang)")
 

@@ -223,6 +223,35 @@ def test_one_activity_failing_analysis_does_not_stop_the_others(
     run.check(good=GOOD, bad=["in/poison.fit"], bad_in="errors", codes={EXIT_INPUT})
 
 
+@pytest.mark.parametrize("how", ["sleeping", "spinning"])
+def test_time_cap_per_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str) -> None:
+    """A file that takes too long (blocked or looping) is an error; the run goes on."""
+    box = _box(tmp_path)
+    box.put("slow.fit", fit_run(4, seed=4))
+    box.freeze()
+    real = pipeline.load_item
+
+    def load_item(item, **kwargs):  # type: ignore[no-untyped-def]
+        if item.ref.path.endswith("slow.fit"):
+            if how == "sleeping":
+                time.sleep(60)
+            while True:  # a parser stuck in a loop
+                pass
+        return real(item, **kwargs)
+
+    monkeypatch.setattr(pipeline, "load_item", load_item)
+    monkeypatch.setattr(pipeline, "MAX_SECONDS_PER_FILE", 0.5)
+    t0 = time.monotonic()
+    run = analyze_json(box, None, timeout=20)
+    assert time.monotonic() - t0 < 10
+    run.check(good=GOOD, bad=["in/slow.fit"], bad_in="errors", codes={EXIT_INPUT})
+    assert "time cap" in " ".join(p["message"] for p in run.problems())
+    monkeypatch.undo()  # the timeout was not cached: a normal rerun reads the file
+    again = analyze_json(box)
+    again.check(good=[*GOOD, "in/slow.fit"], codes={EXIT_OK})
+    box.verify()
+
+
 # --- data safety: atomic writes, crashes, concurrent runs, broken cache --------------------
 
 
