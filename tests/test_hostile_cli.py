@@ -252,6 +252,41 @@ def test_time_cap_per_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how:
     box.verify()
 
 
+def test_batch_with_hostile_athletes(tmp_path: Path) -> None:
+    """A coach's folder: a hostile folder name, a zip bomb 'export', a loose file, a FIFO."""
+    from hostile import build_zip, stored, zeros_member
+
+    box = Sandbox(tmp_path)
+    box.put("ann/run.fit", fit_run(0, seed=1))
+    evil = '<img src=x onerror="alert(1)">'
+    box.put(f"{evil}/run.fit", fit_run(2, seed=2))
+    box.put("bob/run.fit", fit_run(3, seed=3))
+    box.put(
+        "bomb.zip",
+        build_zip([stored("ok.fit", fit_run(4, seed=4)), zeros_member("b.fit", 500 << 20)]),
+    )
+    box.put("loose.fit", fit_run(5, seed=5))
+    os.mkfifo(box.inputs / "pipe.zip")
+    box.freeze()
+    with chdir(box.root):
+        args = ["batch", "in", "--out-dir", "out", "--format", "json", "--output", "out/all.json"]
+        run = run_cli(
+            [*args, "--workers", "1", "--cache-dir", "cache", "--until", "2025-03-09"],
+            report=box.out / "all.json",
+        )
+    box.verify()
+    run.no_traceback()
+    assert run.code == EXIT_INPUT
+    assert run.doc is not None
+    names = sorted(a["athlete"] for a in run.doc["athletes"])
+    assert evil in names and "bomb" in names
+    assert any("b.fit" in p["path"] and "zip bomb" in p["message"] for p in run.doc["errors"])
+    index = (box.out / "index.html").read_text()
+    assert "<img" not in index and "&lt;img src=x" in index
+    for folder in box.out.iterdir():  # athlete folders are slugs inside out/
+        assert folder.resolve().parent == box.out.resolve()
+
+
 # --- data safety: atomic writes, crashes, concurrent runs, broken cache --------------------
 
 
