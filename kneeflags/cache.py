@@ -30,6 +30,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,9 @@ from pathlib import Path
 import polars as pl
 
 CACHE_FORMAT = 1
+
+CACHE_LOCK_TIMEOUT_S = 60.0
+"""How long a writer waits for another run's cache lock before leaving the cache as it is."""
 
 FILES_SCHEMA: dict[str, pl.DataType] = {
     "sha256": pl.String(),
@@ -145,15 +149,31 @@ class ParseCache:
 
     @contextlib.contextmanager
     def _lock(self) -> Iterator[None]:
-        """Serialise writers (two cron jobs); readers never wait."""
+        """Serialise writers (two cron jobs); readers never wait.
+
+        A writer waits at most :data:`CACHE_LOCK_TIMEOUT_S` (a stuck holder must not hang
+        a cron job), then raises ``TimeoutError``; the pipeline then skips the cache update.
+        """
         lock_path = self.dir / ".lock"
         with open(lock_path, "a+b") as handle:
             try:
                 import fcntl
-
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-            except (ImportError, OSError):  # pragma: no cover - non-POSIX
-                pass
+            except ImportError:  # pragma: no cover - non-POSIX: atomic renames still hold
+                yield
+                return
+            deadline = time.monotonic() + CACHE_LOCK_TIMEOUT_S
+            while True:
+                try:
+                    fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise TimeoutError(
+                            f"{lock_path}: held by another run for over {CACHE_LOCK_TIMEOUT_S:g} s"
+                        ) from None
+                    time.sleep(0.05)
+                except OSError:  # pragma: no cover - no locks on this file system
+                    break
             yield
 
 
