@@ -400,6 +400,32 @@ def _second_run_box(root: Path) -> tuple[Sandbox, dict[str, bytes]]:
     return box, previous
 
 
+def test_stuck_cache_lock_does_not_hang_the_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process holding the parse-cache lock for ever: the report is still written."""
+    import fcntl
+
+    import kneeflags.cache as cache
+
+    box = _box(tmp_path)
+    assert _cron(box).code == EXIT_OK
+    (lock_path,) = box.cache.rglob(".lock")
+    box.put("good-c.fit", fit_run(4, seed=3))  # something new to store
+    box.freeze()
+    monkeypatch.setattr(cache, "CACHE_LOCK_TIMEOUT_S", 0.3)
+    with open(lock_path, "a+b") as holder:
+        fcntl.flock(holder.fileno(), fcntl.LOCK_EX)
+        t0 = time.monotonic()
+        run = _cron(box)
+        assert time.monotonic() - t0 < 10
+    box.verify()
+    run.no_traceback()
+    assert run.code == EXIT_OK and "cache not written" in run.stderr
+    doc = json.loads((box.out / "reports" / "in" / f"{WEEK}.json").read_text())
+    assert len(doc["athletes"][0]["activities"]) == 3
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="POSIX only")
 def test_kill_9_in_the_middle_of_a_write_leaves_no_half_report(tmp_path: Path) -> None:
