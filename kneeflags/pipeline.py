@@ -25,8 +25,10 @@ import os
 import signal
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -282,25 +284,51 @@ def _parse_all(
     tz: str | None,
     config: Config,
     workers: int | None,
-) -> Iterable[tuple[int, _Outcome]]:
-    """Yield (index, outcome) for every index, in parallel when it pays off."""
+) -> Iterator[tuple[int, _Outcome]]:
+    """Yield (index, outcome) for every index (in completion order), in parallel when it pays.
+
+    The parent process is one of the ``workers``: it starts on the last chunks at once
+    while the worker processes are still starting (a spawned interpreter needs about
+    half a second before its first file), and the workers take chunks from the front.
+    Processes are spawned, not forked, because polars' thread pool does not survive
+    fork(). If the pool cannot be used at all (a script without a ``__main__`` guard,
+    a sandbox without process creation), what is left is parsed in this process.
+    """
     n_workers = min(workers or os.cpu_count() or 1, len(indices))
     if n_workers <= 1 or len(indices) < PARALLEL_MIN_ITEMS:
         for i in indices:
             yield i, process_item(items[i], decoder, tz, config)
         return
-    # Small chunks keep every core busy; "spawn" because polars' thread pool does not
-    # survive fork().
     size = max(1, min(16, len(indices) // (n_workers * 4)))
-    chunks = [
+    chunks = deque(
         [(i, items[i]) for i in indices[start : start + size]]
         for start in range(0, len(indices), size)
-    ]
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=n_workers, mp_context=context) as pool:
-        futures = [pool.submit(_process_chunk, c, decoder, tz, config) for c in chunks]
-        for future in futures:
-            yield from future.result()
+    )
+    done: set[int] = set()
+    try:
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=n_workers - 1, mp_context=context) as pool:
+            pending: set[Future[list[tuple[int, _Outcome]]]] = set()
+            while chunks or pending:
+                while chunks and len(pending) < 2 * (n_workers - 1):
+                    pending.add(pool.submit(_process_chunk, chunks.popleft(), decoder, tz, config))
+                if chunks:  # the parent's share, from the back
+                    for i, outcome in _process_chunk(chunks.pop(), decoder, tz, config):
+                        done.add(i)
+                        yield i, outcome
+                finished = {f for f in pending if f.done()}
+                if not chunks and not finished:
+                    finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    pending.discard(future)
+                    for i, outcome in future.result():
+                        done.add(i)
+                        yield i, outcome
+    except BrokenProcessPool as exc:
+        log.debug("worker processes unavailable (%s); parsing in this process", exc)
+        for i in indices:
+            if i not in done:
+                yield i, process_item(items[i], decoder, tz, config)
 
 
 # -- cache conversion ----------------------------------------------------------

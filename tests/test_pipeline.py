@@ -143,3 +143,29 @@ def test_fast_decoder_fallback_is_said_under_debug_only(
     assert said in loud.stderr and str(run) in loud.stderr
     # The result is the reference decoder's, so it still counts the run.
     assert '"runs": 1' in loud.stdout
+
+
+def test_broken_worker_pool_falls_back_to_this_process(
+    athlete: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A script without a __main__ guard (spawn re-imports it) must still get its analysis."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    import kneeflags.pipeline as pipeline
+
+    class NoPool:
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            pass
+
+        def __enter__(self) -> NoPool:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            return None
+
+        def submit(self, *args: object, **kwargs: object) -> None:
+            raise BrokenProcessPool("no processes here")
+
+    monkeypatch.setattr(pipeline, "ProcessPoolExecutor", NoPool)
+    result = run_pipeline([athlete], tz="Europe/London", athlete="sam", use_cache=False, workers=2)
+    _same_analysis(result.analysis, _reference(athlete))
