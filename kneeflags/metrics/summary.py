@@ -70,7 +70,7 @@ from kneeflags.metrics.cadence import (
     cadence_histogram,
     empty_hist,
     sample_weights,
-    weighted_median,
+    weighted_median_np,
 )
 from kneeflags.metrics.grade import compute_grade
 from kneeflags.model import Activity, Sport, safe_text
@@ -149,7 +149,11 @@ def _resolve_offset(activity: Activity, config: Config) -> tuple[int, str]:
 
 
 def _column(samples: pl.DataFrame, name: str) -> np.ndarray:
-    return samples.get_column(name).cast(pl.Float64).fill_null(np.nan).to_numpy()
+    """A sample column as float64 with NaN for nulls (the canonical schema is Float64)."""
+    col = samples.get_column(name)
+    if col.dtype != pl.Float64:
+        col = col.cast(pl.Float64)
+    return col.to_numpy().astype(np.float64, copy=False)
 
 
 def summarize(activity: Activity, config: Config | None = None) -> ActivitySummary:
@@ -225,12 +229,10 @@ def summarize(activity: Activity, config: Config | None = None) -> ActivitySumma
     cad_seconds = float(hist["seconds"].sum()) if hist.height else 0.0
     cad_median = spd_median = None
     if hist.height:
-        med = hist.select(
-            weighted_median(pl.col("spm"), pl.col("seconds")).alias("spm"),
-            weighted_median(pl.col("speed_bin"), pl.col("seconds")).alias("speed"),
-        )
-        cad_median = float(med["spm"][0])
-        spd_median = float(med["speed"][0]) + cfg.speed_bin_mps / 2.0
+        seconds = hist.get_column("seconds").to_numpy()
+        cad_median = weighted_median_np(hist.get_column("spm").to_numpy(), seconds)
+        speed_bin = weighted_median_np(hist.get_column("speed_bin").to_numpy(), seconds)
+        spd_median = None if speed_bin is None else speed_bin + cfg.speed_bin_mps / 2.0
 
     offset_s, offset_src = _resolve_offset(activity, config)
     start_utc = activity.start_utc.astimezone(UTC)
