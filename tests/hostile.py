@@ -61,8 +61,12 @@ DEFAULT_TIMEOUT_S = 60.0
 # hang guard
 
 
-class Hang(AssertionError):
-    """Raised (as a test failure) when a guarded block outlives its deadline."""
+class Hang(BaseException):
+    """Raised (as a test failure) when a guarded block outlives its deadline.
+
+    A ``BaseException`` so that no ``except Exception`` in the code under test can
+    swallow it and carry on into the next blocking call.
+    """
 
 
 @contextlib.contextmanager
@@ -85,7 +89,9 @@ def hard_timeout(seconds: float, what: str = "kneeflags") -> Iterator[None]:
     outer_delay = signal.getitimer(signal.ITIMER_REAL)[0]  # a guard around this one
     started = time.monotonic()
     previous = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, min(seconds, outer_delay) if outer_delay else seconds)
+    # re-fires every second: a second blocking call after a caught first alarm is cut too
+    first = min(seconds, outer_delay) if outer_delay else seconds
+    signal.setitimer(signal.ITIMER_REAL, first, 1.0)
     try:
         yield
     finally:

@@ -101,7 +101,7 @@ def test_gzip_bomb_is_refused_early(tmp_path: Path) -> None:
     bomb = gzip_zeros(2 * GIB)
     assert len(bomb) < 3 * MIB
     box = _box(tmp_path, {"bomb.fit.gz": bomb})
-    run = _timed(box, 5.0)
+    run = _timed(box, 2.0)
     run.check(good=[GOOD], bad=["in/bomb.fit.gz"], bad_in="errors", codes={EXIT_INPUT})
     assert "bomb" in _msgs(run, "bomb.fit.gz")
 

@@ -110,7 +110,7 @@ def test_random_bit_flips(victim: bytes, region: str) -> None:
     assert offsets
 
     @settings(
-        max_examples=15,
+        max_examples=25,
         deadline=None,
         derandomize=True,
         suppress_health_check=[HealthCheck.too_slow],

@@ -171,6 +171,20 @@ def _deny(monkeypatch: pytest.MonkeyPatch, name: str, victim: str) -> None:
         return real(path, *args, **kwargs)
 
     monkeypatch.setattr(os, name, guarded)
+    if name == "open":  # the built-in open() does not go through os.open
+        import builtins
+
+        real_open = builtins.open
+
+        def guarded_open(file, *args, **kwargs):  # type: ignore[no-untyped-def]
+            if (
+                isinstance(file, str | bytes | os.PathLike)
+                and os.path.basename(os.fsdecode(file)) == victim
+            ):
+                raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), os.fsdecode(file))
+            return real_open(file, *args, **kwargs)
+
+        monkeypatch.setattr(builtins, "open", guarded_open)
 
 
 def test_unreadable_file_simulated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
