@@ -55,7 +55,7 @@ def test_text_is_plain_fits_80_columns_and_keeps_the_section_order() -> None:
     ]
     assert order == sorted(order)
     assert "[HIGH] Weekly volume jump" in out
-    assert "Not used (1):" in out and "/runs/bad.fit: truncated FIT file" in out
+    assert "Not used (1):" in out and "/runs/bad.fit:\n    truncated FIT file" in out
     assert "3 file(s) skipped" in out
 
 
@@ -226,3 +226,16 @@ def test_csv_is_the_weekly_table() -> None:
     assert rows[0]["athlete"].startswith("'=")  # no spreadsheet formula injection
     assert "xt_cycling_minutes" in rows[0]
     assert rows[-2]["flag_rules"] == "volume-jump;low-cadence"  # high first
+
+
+def test_long_file_paths_are_never_folded_in_the_text_report() -> None:
+    """A path broken across lines cannot be copied from a terminal or a cron mail."""
+    from dataclasses import replace
+
+    from kneeflags.model import Problem
+
+    long_path = "/data/" + "/".join(["a-rather-long-folder-name"] * 5) + "/run.fit"
+    rep = make_report()
+    rep = replace(rep, errors=[Problem(long_path, "truncated FIT file: data ends early")])
+    out = to_text(rep)
+    assert f"{long_path}:" in out.splitlines()[out.splitlines().index("Not used (1):") + 1]

@@ -79,7 +79,8 @@ def render(report: Report, console: Console, *, verbose: bool = False) -> None:
         for part in athlete_parts(athlete, plain=plain):
             console.print(part)
     console.print()
-    console.print(problems_part(report.errors, report.warnings, report.skipped, verbose=verbose))
+    problems = problems_part(report.errors, report.warnings, report.skipped, verbose=verbose)
+    console.print(problems, crop=False)  # long paths overflow rather than fold
     console.print()
     console.print(Text(report.reminder, style="italic"), width=min(console.width, 80))
     console.print(Text(f"{report.generated_by}", style="dim"))
@@ -187,6 +188,16 @@ def bullet(text: str, *, indent: int = 0, mark: str = "*") -> RenderableType:
     return Padding(grid, (0, 0, 0, indent))
 
 
+def problem_bullet(problem: Problem) -> RenderableType:
+    """One file problem: the path whole on its own line, then the message, wrapped.
+
+    A path folded across two lines cannot be copied or grepped from a terminal or a
+    cron mail, so it is never wrapped (a long one overflows instead).
+    """
+    path = Text(f"  * {fmt.clean(problem.path)}:", no_wrap=True, overflow="ignore")
+    return Group(path, Padding(Text(fmt.clean(problem.message)), (0, 0, 0, 4)))
+
+
 def weekly_table(a: AthleteReport, *, plain: bool) -> RenderableType:
     if not a.weeks:
         return Text("No weeks with data in the window.")
@@ -253,13 +264,13 @@ def problems_part(
         parts.append(Text("All files were read without problems."))
     if errors:
         parts.append(Text(f"Not used ({len(errors)}):", style="bold red"))
-        parts.extend(bullet(fmt.clean(str(p)), indent=2) for p in errors)
+        parts.extend(problem_bullet(p) for p in errors)
     if warnings and not verbose and max_warnings == 0:
         parts.append(Text(f"{len(warnings)} file(s) used with caveats (--verbose lists them)."))
     elif warnings:
         parts.append(Text(f"Used with caveats ({len(warnings)}):", style="bold yellow"))
         shown = warnings if verbose else warnings[:max_warnings]
-        parts.extend(bullet(fmt.clean(str(p)), indent=2) for p in shown)
+        parts.extend(problem_bullet(p) for p in shown)
         if len(shown) < len(warnings):
             parts.append(
                 Padding(
@@ -342,7 +353,8 @@ def render_summary(
     console.print(
         problems_part(
             report.errors, report.warnings, report.skipped, verbose=verbose, max_warnings=0
-        )
+        ),
+        crop=False,
     )
     console.print()
     console.print(Text(report.reminder, style="italic"), width=min(console.width, 80))
