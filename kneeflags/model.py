@@ -52,6 +52,9 @@ SAMPLE_SCHEMA: dict[str, pl.DataType] = {
 """Fixed schema of an activity's sample table (see module docstring)."""
 
 
+_SCHEMA_ITEMS = list(SAMPLE_SCHEMA.items())
+
+
 def empty_samples() -> pl.DataFrame:
     """A zero-row frame with the canonical schema (activities with no records)."""
     return pl.DataFrame(schema=SAMPLE_SCHEMA)
@@ -64,15 +67,26 @@ def conform_samples(frame: pl.DataFrame) -> pl.DataFrame:
     missing ones as nulls and fixes dtypes and column order, so the contract
     holds by construction rather than by each parser's care.
     """
-    cols = []
-    for name, dtype in SAMPLE_SCHEMA.items():
-        if name in frame.columns:
-            cols.append(pl.col(name).cast(dtype, strict=False))
-        else:
-            cols.append(pl.lit(None, dtype=dtype).alias(name))
-    out = frame.select(cols) if frame.width else pl.DataFrame(schema=SAMPLE_SCHEMA)
-    if out.height and out["timestamp"].null_count() < out.height:
-        out = out.filter(pl.col("timestamp").is_not_null()).sort("timestamp", maintain_order=True)
+    if list(frame.schema.items()) == _SCHEMA_ITEMS:  # already canonical: check rows only
+        out = frame
+    else:
+        cols = []
+        for name, dtype in SAMPLE_SCHEMA.items():
+            if name in frame.columns:
+                cols.append(pl.col(name).cast(dtype, strict=False))
+            else:
+                cols.append(pl.lit(None, dtype=dtype).alias(name))
+        out = frame.select(cols) if frame.width else pl.DataFrame(schema=SAMPLE_SCHEMA)
+    if out.height:
+        ts = out.get_column("timestamp")
+        nulls = ts.null_count()
+        if nulls == out.height:
+            return out
+        if nulls:
+            out = out.filter(pl.col("timestamp").is_not_null())
+            ts = out.get_column("timestamp")
+        if not ts.is_sorted():
+            out = out.sort("timestamp", maintain_order=True)
     return out
 
 

@@ -235,6 +235,7 @@ def _samples_frame(records: pl.DataFrame, on_foot: bool) -> pl.DataFrame:
         .cast(pl.Datetime("us"))
         .dt.replace_time_zone("UTC")
         .alias("timestamp"),
+        pl.lit(None, dtype=pl.Float64).alias("elapsed_s"),  # set by finish_samples
         c("distance").cast(pl.Float64).alias("distance_m"),
         pl.coalesce(c("enhanced_altitude"), c("altitude")).cast(pl.Float64).alias("altitude_m"),
         pl.coalesce(c("enhanced_speed"), c("speed")).cast(pl.Float64).alias("speed_mps"),
@@ -291,9 +292,11 @@ def build_fit(
         records = dec.records
         n_relative = 0
         if records.height and "timestamp" in records.columns:
-            absolute = pl.col("timestamp") >= FIT_MIN_ABSOLUTE
-            n_relative = records.filter(~absolute & pl.col("timestamp").is_not_null()).height
-            records = records.filter(absolute)
+            ts = records.get_column("timestamp")
+            if ts.null_count() or (ts.min() or 0) < FIT_MIN_ABSOLUTE:  # rare: filter only then
+                absolute = pl.col("timestamp") >= FIT_MIN_ABSOLUTE
+                n_relative = records.filter(~absolute & pl.col("timestamp").is_not_null()).height
+                records = records.filter(absolute)
         elif records.height:
             records = records.clear()
         sessions = sorted(
@@ -335,8 +338,6 @@ def build_fit(
                 - 1
             )
             records = records.with_columns(pl.Series("_session", np.clip(idx, 0, None)))
-        else:
-            records = records.with_columns(pl.lit(0, dtype=pl.Int64).alias("_session"))
 
         for i, sess in enumerate(sessions):
             sport, detail = map_sport(sess.get("sport"), sess.get("sub_sport"))
@@ -344,7 +345,11 @@ def build_fit(
                 continue
             part = part_index
             part_index += 1
-            rec = records.filter(pl.col("_session") == i).drop("_session")
+            rec = (
+                records.filter(pl.col("_session") == i).drop("_session")
+                if "_session" in records.columns
+                else records  # one session (the usual case): no split to make
+            )
             start_raw = sess.get("start_time")
             if _is_absolute(start_raw):
                 start_utc = _fit_to_utc(int(start_raw))  # type: ignore[arg-type]
