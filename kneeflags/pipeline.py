@@ -34,7 +34,7 @@ from pathlib import Path
 
 import polars as pl
 
-from kneeflags import __version__, _warmup
+from kneeflags import __version__
 from kneeflags.analysis import analyze_frames
 from kneeflags.cache import FileEntry, ParseCache, cache_key, default_cache_dir
 from kneeflags.config import Config
@@ -306,10 +306,8 @@ def _parse_all(
     )
     done: set[int] = set()
     try:
-        pool = _warmup.take(n_workers - 1) or ProcessPoolExecutor(
-            max_workers=n_workers - 1, mp_context=multiprocessing.get_context("spawn")
-        )
-        with pool:
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=n_workers - 1, mp_context=context) as pool:
             pending: set[Future[list[tuple[int, _Outcome]]]] = set()
             while chunks or pending:
                 while chunks and len(pending) < 2 * (n_workers - 1):
