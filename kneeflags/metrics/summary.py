@@ -283,6 +283,12 @@ def summarize_all(
     return [summarize(a, config) for a in activities]
 
 
+def _as_hist_schema(frame: pl.DataFrame) -> pl.DataFrame:
+    if list(frame.schema.items()) == list(CADENCE_HIST_SCHEMA.items()):
+        return frame
+    return frame.select(list(CADENCE_HIST_SCHEMA)).cast(CADENCE_HIST_SCHEMA)  # type: ignore[arg-type]
+
+
 def summaries_to_frames(
     summaries: Sequence[ActivitySummary],
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -292,16 +298,18 @@ def summaries_to_frames(
     order the files were read in.
     """
     activities = pl.DataFrame(
-        [s.row for s in summaries], schema=ACTIVITY_SUMMARY_SCHEMA, orient="row"
-    ).sort("start_utc", "activity_id")
-    hists = [s.cadence_hist for s in summaries if s.cadence_hist.height]
-    hist = (
-        pl.concat(
-            [h.select(list(CADENCE_HIST_SCHEMA)).cast(CADENCE_HIST_SCHEMA) for h in hists]
-        ).sort("activity_id", "speed_bin", "spm")
-        if hists
-        else empty_hist()
+        {name: [s.row[name] for s in summaries] for name in ACTIVITY_SUMMARY_SCHEMA},
+        schema=ACTIVITY_SUMMARY_SCHEMA,
     )
+    if len(summaries) > 1:  # one file's single activity (the per-file path) needs no sort
+        activities = activities.sort("start_utc", "activity_id")
+    hists = [_as_hist_schema(s.cadence_hist) for s in summaries if s.cadence_hist.height]
+    if not hists:
+        hist = empty_hist()
+    elif len(hists) == 1:
+        hist = hists[0]  # cadence_histogram() already returns it sorted by (bin, spm)
+    else:
+        hist = pl.concat(hists).sort("activity_id", "speed_bin", "spm")
     return activities, hist
 
 
