@@ -26,10 +26,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import json
-import os
 import shutil
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -256,14 +255,9 @@ def _merge(old: pl.DataFrame | None, new: pl.DataFrame, replaced: list[str]) -> 
 
 
 def _atomic_write_parquet(frame: pl.DataFrame, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            frame.write_parquet(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    """Parquet bytes through the project's one atomic writer (temp file, fsync, rename)."""
+    from kneeflags.report.atomic import atomic_write_bytes
+
+    buffer = io.BytesIO()
+    frame.write_parquet(buffer)
+    atomic_write_bytes(path, buffer.getvalue())

@@ -27,23 +27,17 @@ from fitparse.utils import FitEOFError, FitParseError
 
 from kneeflags.parsers.common import one_line
 from kneeflags.parsers.fit_crc import fit_crc
-from kneeflags.parsers.fit_decoded import FitDecoded, Message
+from kneeflags.parsers.fit_decoded import (
+    RECORD_COLUMNS,
+    RECORD_FLOAT_COLUMNS,
+    RECORD_INT_COLUMNS,
+    FitDecoded,
+    Message,
+)
 
 FIT_SIGNATURE = b".FIT"
 MIN_HEADER_SIZE = 12
 
-RECORD_INT_COLUMNS = ("timestamp", "position_lat", "position_long")
-RECORD_FLOAT_COLUMNS = (
-    "distance",
-    "speed",
-    "enhanced_speed",
-    "altitude",
-    "enhanced_altitude",
-    "cadence",
-    "fractional_cadence",
-    "heart_rate",
-)
-_RECORD_COLUMNS = RECORD_INT_COLUMNS + RECORD_FLOAT_COLUMNS
 _DATE_TYPES = frozenset({"date_time", "local_date_time"})
 _KEPT = {
     "file_id": "file_ids",
@@ -136,7 +130,7 @@ def _decode_part(data: bytes, start: int, data_end: int, part_end: int) -> FitDe
     total = len(data)
     expected_end = data_end + 2
     chunk = data[start:part_end]
-    cols: dict[str, list[Any]] = {c: [] for c in _RECORD_COLUMNS}
+    cols: dict[str, list[Any]] = {c: [] for c in RECORD_COLUMNS}
     truncated = expected_end > total
     fit: FitFile | None = None
     eof = False
@@ -148,7 +142,7 @@ def _decode_part(data: bytes, start: int, data_end: int, part_end: int) -> FitDe
             name = msg.name
             if name == "record":
                 values = _fields_by_name(msg)
-                for c in _RECORD_COLUMNS:
+                for c in RECORD_COLUMNS:
                     fd = values.get(c)
                     if fd is None:
                         cols[c].append(None)

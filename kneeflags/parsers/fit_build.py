@@ -42,6 +42,7 @@ from kneeflags.model import (
     SourceRef,
     Sport,
 )
+from kneeflags.parsers import fit_profile
 from kneeflags.parsers.common import ON_FOOT_SPORTS, finish_samples
 from kneeflags.parsers.fit_decoded import FIT_EPOCH_UNIX, FIT_MIN_ABSOLUTE, FitDecoded, Message
 from kneeflags.timezones import offset_from_local_timestamp, resolve_offset
@@ -112,30 +113,6 @@ against fit-tool's current profile.
 """
 
 
-# FIT profile enums by number, for decoders that hand over raw ints.
-_SPORT_NAMES = {
-    0: "generic",
-    1: "running",
-    2: "cycling",
-    3: "transition",
-    4: "fitness_equipment",
-    5: "swimming",
-    10: "training",
-    11: "walking",
-    15: "rowing",
-    17: "hiking",
-}
-_SUB_SPORT_NAMES = {
-    0: "generic",
-    1: "treadmill",
-    2: "street",
-    3: "trail",
-    4: "track",
-    14: "indoor_rowing",
-    20: "strength_training",
-    45: "indoor_running",
-    58: "virtual_activity",
-}
 _RUN_SUB = {
     "treadmill": Sport.TREADMILL_RUNNING,
     "indoor_running": Sport.TREADMILL_RUNNING,
@@ -162,8 +139,9 @@ def _enum_name(value: object, table: dict[int, str]) -> str | None:
 
 def map_sport(sport: object, sub_sport: object) -> tuple[Sport, str]:
     """FIT ``sport``/``sub_sport`` (names or raw ints) -> (:class:`Sport`, ``"sport/sub"``)."""
-    s = _enum_name(sport, _SPORT_NAMES)
-    sub = _enum_name(sub_sport, _SUB_SPORT_NAMES)
+    # Decoders that hand over raw ints get the profile's names (fit_profile.TYPES).
+    s = _enum_name(sport, fit_profile.TYPES["sport"])
+    sub = _enum_name(sub_sport, fit_profile.TYPES["sub_sport"])
     detail = f"{s or 'unknown'}/{sub or 'generic'}"
     if s == "running":
         return _RUN_SUB.get(sub or "", Sport.RUNNING), detail

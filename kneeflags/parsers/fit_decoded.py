@@ -44,6 +44,20 @@ FIT_MIN_ABSOLUTE = 0x10000000
 
 Message = dict[str, Any]
 
+RECORD_INT_COLUMNS: tuple[str, ...] = ("timestamp", "position_lat", "position_long")
+RECORD_FLOAT_COLUMNS: tuple[str, ...] = (
+    "distance",
+    "speed",
+    "enhanced_speed",
+    "altitude",
+    "enhanced_altitude",
+    "cadence",
+    "fractional_cadence",
+    "heart_rate",
+)
+RECORD_COLUMNS: tuple[str, ...] = RECORD_INT_COLUMNS + RECORD_FLOAT_COLUMNS
+"""The ``records`` columns both decoders may produce, in frame order (see above)."""
+
 
 @dataclass(slots=True)
 class FitDecoded:

@@ -44,7 +44,7 @@ import polars as pl
 from kneeflags.parsers import fit_profile as prof
 from kneeflags.parsers.fit import NotFitError
 from kneeflags.parsers.fit_crc import crc_bytewise, fit_crc
-from kneeflags.parsers.fit_decoded import FitDecoded, Message
+from kneeflags.parsers.fit_decoded import RECORD_COLUMNS, FitDecoded, Message
 
 DECODER_NAME = "fast"
 
@@ -68,20 +68,6 @@ _WANTED = {
 }
 """Non-record messages decoded one by one, and the FitDecoded list each goes to."""
 
-RECORD_COLUMNS = (
-    "timestamp",
-    "position_lat",
-    "position_long",
-    "distance",
-    "speed",
-    "enhanced_speed",
-    "altitude",
-    "enhanced_altitude",
-    "cadence",
-    "fractional_cadence",
-    "heart_rate",
-)
-"""Record columns this decoder produces, in frame order (fit_decoded's list)."""
 
 INT_COLUMNS = frozenset({"timestamp", "position_lat", "position_long"})
 
