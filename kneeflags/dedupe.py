@@ -72,15 +72,8 @@ def run_key(act: Activity, token: int = 0) -> RunKey:
     )
 
 
-def richness(act: Activity) -> tuple[int, int, int]:
-    """Sort key, higher is richer: format rank, samples, non-partial."""
-    return run_key(act).richness
-
-
-def same_run(a: RunKey | Activity, b: RunKey | Activity) -> str | None:
+def same_run(a: RunKey, b: RunKey) -> str | None:
     """Why ``a`` and ``b`` are the same outing, or ``None`` when they are not."""
-    a = a if isinstance(a, RunKey) else run_key(a)
-    b = b if isinstance(b, RunKey) else run_key(b)
     if a.source == b.source:
         return None
     dt = abs(a.start - b.start)

@@ -55,7 +55,7 @@ without a usable altitude profile. ``cadence_hist`` holds running samples only
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -274,13 +274,6 @@ def summarize(activity: Activity, config: Config | None = None) -> ActivitySumma
         "n_samples": n,
     }
     return ActivitySummary(row=row, cadence_hist=hist)
-
-
-def summarize_all(
-    activities: Iterable[Activity], config: Config | None = None
-) -> list[ActivitySummary]:
-    config = config or Config()
-    return [summarize(a, config) for a in activities]
 
 
 def _as_hist_schema(frame: pl.DataFrame) -> pl.DataFrame:

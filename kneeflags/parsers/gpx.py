@@ -303,17 +303,6 @@ def build_gpx(
     return out
 
 
-def parse_gpx_activities(
-    data: bytes,
-    ref: SourceRef,
-    sha256: str,
-    tz: str | None = None,
-    hints: dict | None = None,
-) -> LoadResult:
-    """Bytes -> activities via gpxpy (decode + build)."""
-    return build_gpx(parse_gpx(data), ref, sha256, tz, hints)
-
-
 __all__ = [
     "GPX_POINT_SCHEMA",
     "GpxDocument",
@@ -323,5 +312,4 @@ __all__ = [
     "guard_xml",
     "infer_sport",
     "parse_gpx",
-    "parse_gpx_activities",
 ]
