@@ -64,14 +64,33 @@ def cache_key(**parts: object) -> str:
 
 @dataclass(slots=True)
 class FileEntry:
-    """What the cache remembers about one input content (by sha256)."""
+    """What the cache remembers about one input content (by sha256), besides its rows."""
 
     sha256: str
     status: str
     problems: list[tuple[str, str]] = field(default_factory=list)
     skip_reason: str = ""
+
+
+@dataclass(slots=True)
+class CacheHits:
+    """What a lookup found: one entry per known content hash, and their rows in bulk.
+
+    The rows stay two frames with a ``sha256`` column (summaries in
+    ``ACTIVITY_SUMMARY_SCHEMA``, cadence histogram rows) rather than one small frame per
+    file: a warm run over thousands of files then joins them in one step.
+    """
+
+    entries: dict[str, FileEntry] = field(default_factory=dict)
     summaries: pl.DataFrame = field(default_factory=pl.DataFrame)
     cadence: pl.DataFrame = field(default_factory=pl.DataFrame)
+
+    def rows_of(self, sha: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """(summary rows, cadence rows) of one content hash (for tests and debugging)."""
+        return tuple(  # type: ignore[return-value]
+            frame.filter(pl.col("sha256") == sha) if frame.height else frame
+            for frame in (self.summaries, self.cadence)
+        )
 
 
 class ParseCache:
@@ -82,43 +101,54 @@ class ParseCache:
         self.dir = self.root / f"v{CACHE_FORMAT}" / key
 
     # -- reading ---------------------------------------------------------
-    def lookup(self, shas: set[str]) -> dict[str, FileEntry]:
+    def lookup(self, shas: set[str]) -> CacheHits:
         """Entries for the given content hashes; anything unreadable is a miss."""
         if not shas:
-            return {}
+            return CacheHits()
         files = _read_table(self.dir / "files.parquet", FILES_SCHEMA)
         if files is None or files.is_empty():
-            return {}
+            return CacheHits()
         files = files.filter(pl.col("sha256").is_in(list(shas)))
         if files.is_empty():
-            return {}
+            return CacheHits()
         summaries = _read_table(self.dir / "summaries.parquet")
         cadence = _read_table(self.dir / "cadence.parquet")
         needs_tables = files.filter(pl.col("status") == "ok").height > 0
         if needs_tables and (summaries is None or cadence is None):
-            return {}
-        out: dict[str, FileEntry] = {}
-        summaries_by = _partition(summaries, "sha256")
-        cadence_by = _partition(cadence, "sha256")
+            return CacheHits()
+        entries: dict[str, FileEntry] = {}
         for row in files.iter_rows(named=True):
             try:
                 problems = [(str(k), str(m)) for k, m in json.loads(row["problems"] or "[]")]
             except (ValueError, TypeError):
                 continue  # corrupt row: treat as a miss
             sha = row["sha256"]
-            out[sha] = FileEntry(
+            entries[sha] = FileEntry(
                 sha256=sha,
                 status=row["status"],
                 problems=problems,
                 skip_reason=row["skip_reason"] or "",
-                summaries=summaries_by.get(sha, pl.DataFrame()),
-                cadence=cadence_by.get(sha, pl.DataFrame()),
             )
-        return out
+        found = list(entries)
+        return CacheHits(
+            entries=entries,
+            summaries=_rows_for(summaries, found),
+            cadence=_rows_for(cadence, found),
+        )
 
     # -- writing ---------------------------------------------------------
-    def store(self, entries: list[FileEntry]) -> None:
-        """Merge ``entries`` into the consolidated tables, atomically."""
+    def store(
+        self,
+        entries: list[FileEntry],
+        summaries: pl.DataFrame | None = None,
+        cadence: pl.DataFrame | None = None,
+    ) -> None:
+        """Merge ``entries`` and their rows into the consolidated tables, atomically.
+
+        ``summaries`` and ``cadence`` carry a ``sha256`` column naming the entry each row
+        belongs to; rows of hashes not in ``entries`` are not stored, and the same content
+        given twice is stored once.
+        """
         entries = list({e.sha256: e for e in reversed(entries)}.values())[::-1]  # one per content
         if not entries:
             return
@@ -133,8 +163,13 @@ class ParseCache:
             },
             schema=FILES_SCHEMA,
         )
-        new_summaries = _concat([e.summaries for e in entries if e.summaries.height])
-        new_cadence = _concat([e.cadence for e in entries if e.cadence.height])
+        # Two paths with the same content: one copy of its rows (only ``source`` differs).
+        new_summaries = _rows_for(summaries, new_shas)
+        if {"sha256", "activity_id"} <= set(new_summaries.columns):
+            new_summaries = new_summaries.unique(
+                ["sha256", "activity_id"], keep="first", maintain_order=True
+            )
+        new_cadence = _rows_for(cadence, new_shas).unique(maintain_order=True)
         with self._lock():
             tables = {
                 "files.parquet": (_read_table(self.dir / "files.parquet", FILES_SCHEMA), new_files),
@@ -226,19 +261,11 @@ def _read_table(path: Path, schema: dict[str, pl.DataType] | None = None) -> pl.
     return frame
 
 
-def _partition(frame: pl.DataFrame | None, by: str) -> dict[str, pl.DataFrame]:
-    if frame is None or frame.is_empty():
-        return {}
-    return {
-        str(key[0]): part
-        for key, part in frame.partition_by(by, as_dict=True, maintain_order=True).items()
-    }
-
-
-def _concat(frames: list[pl.DataFrame]) -> pl.DataFrame:
-    if not frames:
+def _rows_for(frame: pl.DataFrame | None, shas: list[str]) -> pl.DataFrame:
+    """The rows of ``frame`` whose ``sha256`` is one of ``shas`` (empty frame if none)."""
+    if frame is None or frame.is_empty() or "sha256" not in frame.columns:
         return pl.DataFrame()
-    return pl.concat(frames, how="diagonal_relaxed")
+    return frame.filter(pl.col("sha256").is_in(shas))
 
 
 def _merge(old: pl.DataFrame | None, new: pl.DataFrame, replaced: list[str]) -> pl.DataFrame | None:

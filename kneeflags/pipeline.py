@@ -36,17 +36,18 @@ import polars as pl
 
 from kneeflags import __version__
 from kneeflags.analysis import analyze_frames
-from kneeflags.cache import FileEntry, ParseCache, cache_key, default_cache_dir
+from kneeflags.cache import CacheHits, FileEntry, ParseCache, cache_key, default_cache_dir
 from kneeflags.config import Config
 from kneeflags.dedupe import RunKey, dedupe_keys
 from kneeflags.findings import Analysis
 from kneeflags.ingest import load_item
-from kneeflags.metrics.cadence import empty_hist
+from kneeflags.metrics.cadence import CADENCE_HIST_SCHEMA, empty_hist
 from kneeflags.metrics.summary import (
     ACTIVITY_SUMMARY_SCHEMA,
     METRICS_VERSION,
-    summaries_to_frames,
+    ActivitySummary,
     summarize,
+    tagged_frames,
 )
 from kneeflags.model import Problem, safe_text
 from kneeflags.parsers import DECODERS
@@ -126,19 +127,19 @@ class PipelineResult:
 class _Outcome:
     """One input item after parsing (or after a cache hit): small and picklable.
 
-    ``activities`` holds the item's summary rows (``ACTIVITY_SUMMARY_SCHEMA``) and
-    ``cadence`` its histogram rows: frames, not objects, so that thousands of cached
-    files assemble with a few concatenations.
+    A fresh parse carries its :class:`ActivitySummary` objects (a row and arrays each, no
+    polars frame: frames are built once for all files, not once per file); a cache hit
+    carries none, its rows stay in the bulk :class:`~kneeflags.cache.CacheHits` frames.
     """
 
     sha256: str | None
     status: str  # ok | error | skipped
     problems: list[tuple[str, str]] = field(default_factory=list)
     skip_reason: str = ""
-    activities: pl.DataFrame = field(default_factory=pl.DataFrame)
-    cadence: pl.DataFrame = field(default_factory=pl.DataFrame)
+    summaries: list[ActivitySummary] = field(default_factory=list)
     cacheable: bool = True
     """False for outcomes of circumstance (the time cap), which a rerun may not repeat."""
+    from_cache: bool = False
 
 
 def run_pipeline(
@@ -180,7 +181,7 @@ def run_pipeline(
             to_parse.append(i)
 
     cache = None
-    hits = 0
+    hits = CacheHits()
     shas: dict[int, str] = {}
     if use_cache and to_parse:
         key = cache_key(
@@ -197,15 +198,15 @@ def run_pipeline(
             except Exception:  # unreadable: the parse step reports it properly
                 continue
         try:
-            found = cache.lookup(set(shas.values()))
+            hits = cache.lookup(set(shas.values()))
         except Exception as exc:  # the cache only saves time: never fail a run over it
             log.warning("parse cache not read (%s)", one_line(exc))
-            found = {}
         for i, sha in shas.items():
-            entry = found.get(sha)
+            entry = hits.entries.get(sha)
             if entry is not None:
-                outcomes[i] = _from_cache(entry)
-                hits += 1
+                outcomes[i] = _Outcome(
+                    sha, entry.status, entry.problems, entry.skip_reason, from_cache=True
+                )
         to_parse = [i for i in to_parse if outcomes[i] is None]
 
     done = len(items) - len(to_parse)
@@ -219,14 +220,19 @@ def run_pipeline(
         if progress is not None:
             progress(done, len(items))
 
+    fresh_acts, fresh_hist = _fresh_frames(outcomes, to_parse)
     if cache is not None:
-        fresh = [outcomes[i] for i in to_parse]
+        entries = [
+            FileEntry(o.sha256, o.status, o.problems, o.skip_reason)
+            for o in (outcomes[i] for i in to_parse)
+            if o is not None and o.sha256 and o.cacheable
+        ]
         try:
-            cache.store([_to_cache(o) for o in fresh if o is not None and o.sha256 and o.cacheable])
+            cache.store(entries, fresh_acts.drop("_item"), fresh_hist)
         except Exception as exc:  # read-only or full cache folder: the report still counts
             log.warning("parse cache not written (%s); results are complete", one_line(exc))
 
-    return _assemble(items, outcomes, config, athlete, tz, hits)
+    return _assemble(items, outcomes, (fresh_acts, fresh_hist), hits, config, athlete, tz)
 
 
 # -- parsing -----------------------------------------------------------------
@@ -262,8 +268,7 @@ def _process_item(item: SourceItem, decoder: str, tz: str | None, config: Config
             problems.append(("error", f"could not analyse: {one_line(exc) or type(exc).__name__}"))
     if not summaries:
         return _Outcome(_sha_of(res), "error", problems)
-    acts, hist = summaries_to_frames(summaries)
-    return _Outcome(_sha_of(res), "ok", problems, activities=acts, cadence=hist)
+    return _Outcome(_sha_of(res), "ok", problems, summaries=summaries)
 
 
 def _sha_of(res: object) -> str | None:
@@ -331,52 +336,60 @@ def _parse_all(
                 yield i, process_item(items[i], decoder, tz, config)
 
 
-# -- cache conversion ----------------------------------------------------------
-def _to_cache(outcome: _Outcome) -> FileEntry:
-    assert outcome.sha256 is not None
-    sha = pl.lit(outcome.sha256)
-    has_rows = outcome.activities.height > 0
-    return FileEntry(
-        sha256=outcome.sha256,
-        status=outcome.status,
-        problems=outcome.problems,
-        skip_reason=outcome.skip_reason,
-        summaries=outcome.activities.with_columns(sha256=sha) if has_rows else pl.DataFrame(),
-        cadence=outcome.cadence.with_columns(sha256=sha) if has_rows else pl.DataFrame(),
-    )
-
-
-def _from_cache(entry: FileEntry) -> _Outcome:
-    def rows(frame: pl.DataFrame) -> pl.DataFrame:
-        return frame.drop("sha256") if "sha256" in frame.columns else frame
-
-    return _Outcome(
-        entry.sha256,
-        entry.status,
-        entry.problems,
-        entry.skip_reason,
-        activities=rows(entry.summaries),
-        cadence=rows(entry.cadence),
-    )
-
-
 # -- assembly --------------------------------------------------------------------
+def _fresh_frames(
+    outcomes: Sequence[_Outcome | None], indices: Sequence[int]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """All freshly parsed summaries as two frames, tagged with input index and content hash.
+
+    One frame construction for the whole run, whatever the number of files.
+    """
+    summaries: list[ActivitySummary] = []
+    item: list[int] = []
+    sha: list[str | None] = []
+    for i in indices:
+        outcome = outcomes[i]
+        if outcome is None:  # pragma: no cover - every index is filled by then
+            continue
+        summaries += outcome.summaries
+        item += [i] * len(outcome.summaries)
+        sha += [outcome.sha256] * len(outcome.summaries)
+    return tagged_frames(
+        summaries,
+        {"_item": pl.Series(item, dtype=pl.Int64), "sha256": pl.Series(sha, dtype=pl.String)},
+    )
+
+
+def _cached_frames(
+    outcomes: Sequence[_Outcome | None], hits: CacheHits
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The cached rows of every input that hit, tagged with its input index (a join)."""
+    keys = [(i, o.sha256) for i, o in enumerate(outcomes) if o is not None and o.from_cache]
+    if not keys or not hits.summaries.height:
+        return pl.DataFrame(), pl.DataFrame()
+    wanted = pl.DataFrame(
+        {"_item": [i for i, _ in keys], "sha256": [s for _, s in keys]},
+        schema={"_item": pl.Int64, "sha256": pl.String},
+    )
+    acts = wanted.join(hits.summaries, on="sha256", how="inner")
+    return acts, hits.cadence
+
+
 def _assemble(
     items: Sequence[SourceItem],
     outcomes: Sequence[_Outcome | None],
+    fresh: tuple[pl.DataFrame, pl.DataFrame],
+    hits: CacheHits,
     config: Config,
     athlete: str,
     tz: str | None,
-    hits: int,
 ) -> PipelineResult:
     errors: list[Problem] = []
     warnings: list[Problem] = []
-    act_frames: list[pl.DataFrame] = []
-    hist_frames: list[pl.DataFrame] = []
-    for item, outcome in zip(items, outcomes, strict=True):
+    wheres = [safe_text(str(item.ref)) for item in items]
+    for where, outcome in zip(wheres, outcomes, strict=True):
         if outcome is None:  # pragma: no cover - every index is filled above
             continue
-        where = safe_text(str(item.ref))
         for kind, message in outcome.problems:
             if kind == "note":
                 log.debug("%s: %s", where, safe_text(message))
@@ -384,16 +397,22 @@ def _assemble(
                 errors.append(Problem(where, safe_text(message), "error"))
             else:
                 warnings.append(Problem(where, safe_text(message), "warning"))
-        if outcome.activities.height:
-            # A cache hit may come from another path: the current one is the truth.
-            act_frames.append(outcome.activities.with_columns(source=pl.lit(where)))
-            if outcome.cadence.height:
-                hist_frames.append(outcome.cadence)
-    acts = (
-        pl.concat(act_frames, how="vertical_relaxed")
-        if act_frames
-        else pl.DataFrame(schema=ACTIVITY_SUMMARY_SCHEMA)
-    )
+
+    cached_acts, cached_hist = _cached_frames(outcomes, hits)
+    columns = [*ACTIVITY_SUMMARY_SCHEMA, "_item"]
+    act_frames = [f.select(columns) for f in (cached_acts, fresh[0]) if f.height]
+    hist_frames = [f.select(list(CADENCE_HIST_SCHEMA)) for f in (cached_hist, fresh[1]) if f.height]
+    if act_frames:
+        acts = (
+            pl.concat(act_frames, how="vertical_relaxed")
+            # Input order, then each file's own order: the first copy of a run wins below.
+            .sort("_item", "start_utc", "activity_id", maintain_order=True)
+        )
+        # A cache hit may come from another path: the current one is the truth.
+        source = pl.Series("source", wheres, dtype=pl.String).gather(acts.get_column("_item"))
+        acts = acts.with_columns(source).drop("_item")
+    else:
+        acts = pl.DataFrame(schema=ACTIVITY_SUMMARY_SCHEMA)
     hist = pl.concat(hist_frames, how="vertical_relaxed") if hist_frames else empty_hist()
 
     # The same content under two paths has the same activity ids: keep the first.
@@ -418,7 +437,7 @@ def _assemble(
         warnings=warnings,
         skipped=sum(1 for o in outcomes if o is not None and o.status == "skipped"),
         files_read=sum(1 for o in outcomes if o is not None and o.status == "ok"),
-        cache_hits=hits,
+        cache_hits=sum(1 for o in outcomes if o is not None and o.from_cache),
     )
 
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
+import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from synth import descend, flat, hills, local, make_run
 
 from kneeflags.config import Config, MetricsConfig
-from kneeflags.metrics.grade import compute_grade, descent_with_hysteresis
+from kneeflags.metrics.grade import _rolling_median, compute_grade, descent_with_hysteresis
 from kneeflags.metrics.summary import summarize
 from kneeflags.model import Sport
 
@@ -96,3 +99,39 @@ def test_grade_config_is_respected() -> None:
     run = make_run(local(2026, 1, 6), km=10, altitude=descend(0.06, 0.5))
     cfg = Config.from_dict({"metrics": {"downhill_grade_pct": -7.0}})
     assert summarize(run, cfg).row["downhill_km"] == pytest.approx(0.0, abs=0.05)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    values=st.lists(
+        st.floats(min_value=-1e4, max_value=1e4, allow_nan=False) | st.integers(-50, 50),
+        min_size=1,
+        max_size=40,
+    ),
+    k=st.sampled_from([1, 3, 5, 7, 9]),
+)
+def test_rolling_median_matches_polars_exactly(values: list[float], k: int) -> None:
+    """The numpy despiker must give polars' numbers bit for bit (cached summaries stay valid)."""
+    h = np.asarray(values, dtype=np.float64)
+    ours = _rolling_median(h, k)
+    if k <= 1 or h.size < k:
+        assert ours is h
+        return
+    theirs = pl.Series(h).rolling_median(window_size=k, center=True, min_samples=1).to_numpy()
+    assert ours.tobytes() == theirs.tobytes()
+
+
+def test_per_sample_grade_is_optional() -> None:
+    run = make_run(local(2026, 1, 6), km=5, altitude=hills(amplitude_m=20.0, wavelength_m=800.0))
+    cfg = Config().metrics
+    ts = run.samples["timestamp"].dt.epoch("us").cast(pl.Float64).to_numpy() / 1e6
+    d = run.samples["distance_m"].to_numpy()
+    h = run.samples["altitude_m"].to_numpy()
+    full = compute_grade(ts, d, h, barometric=False, cfg=cfg)
+    lean = compute_grade(ts, d, h, barometric=False, cfg=cfg, per_sample=False)
+    assert lean.sample_grade_pct is None and full.sample_grade_pct is not None
+    assert (lean.graded_km, lean.downhill_km, lean.elevation_loss_m) == (
+        full.graded_km,
+        full.downhill_km,
+        full.elevation_loss_m,
+    )

@@ -143,7 +143,7 @@ def _terrain(day: int, km: float, downhill_km: float | None, uid: str) -> Activi
     if downhill_km is not None:
         row.update(graded_km=km, downhill_km=downhill_km, steep_km=0.0, elevation_loss_m=0.0)
         row["has_elevation"] = True
-    return ActivitySummary(row=row, cadence_hist=s.cadence_hist)
+    return ActivitySummary(row=row, hist=s.hist)
 
 
 @pytest.mark.parametrize(

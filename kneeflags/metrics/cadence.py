@@ -19,6 +19,9 @@ comparison of ``cadence-drop``) is computed from these rows, so the cache needs 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 import numpy as np
 import polars as pl
 
@@ -68,6 +71,85 @@ def running_mask(
     return mask
 
 
+@dataclass(frozen=True, slots=True)
+class CadenceHist:
+    """One activity's histogram as three aligned arrays, sorted by (speed bin, spm).
+
+    Arrays rather than a frame because this is built once per file on the cold path, where a
+    polars frame costs more to set up than the arithmetic; many of them become one frame at
+    once (:func:`hist_frame`).
+    """
+
+    speed_bin: np.ndarray
+    """Lower edge of the speed bin, m/s (float64)."""
+    spm: np.ndarray
+    """Cadence in whole steps per minute (int64)."""
+    seconds: np.ndarray
+    """Running seconds in that cell (float64)."""
+
+    @property
+    def size(self) -> int:
+        return int(self.spm.size)
+
+    @classmethod
+    def empty(cls) -> CadenceHist:
+        return cls(np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros(0))
+
+    @classmethod
+    def from_frame(cls, frame: pl.DataFrame) -> CadenceHist:
+        """From rows of :data:`CADENCE_HIST_SCHEMA` (one activity's), in any order."""
+        if frame.height == 0:
+            return cls.empty()
+        rows = frame.sort("speed_bin", "spm")
+        return cls(
+            rows.get_column("speed_bin").cast(pl.Float64).to_numpy(),
+            rows.get_column("spm").cast(pl.Int64).to_numpy(),
+            rows.get_column("seconds").cast(pl.Float64).to_numpy(),
+        )
+
+    def frame(self, activity_id: str) -> pl.DataFrame:
+        return hist_frame([activity_id], [self])
+
+
+def hist_frame(activity_ids: Sequence[str], hists: Sequence[CadenceHist]) -> pl.DataFrame:
+    """Many activities' histograms as one :data:`CADENCE_HIST_SCHEMA` frame (input order)."""
+    sizes = [h.size for h in hists]
+    if not sum(sizes):
+        return empty_hist()
+    per_row = np.repeat(np.arange(len(sizes)), sizes)
+    return pl.DataFrame(
+        {
+            "activity_id": pl.Series(list(activity_ids), dtype=pl.String).gather(per_row),
+            "speed_bin": np.concatenate([h.speed_bin for h in hists]),
+            "spm": np.concatenate([h.spm for h in hists]),
+            "seconds": np.concatenate([h.seconds for h in hists]),
+        },
+        schema=CADENCE_HIST_SCHEMA,
+    )
+
+
+def cadence_hist_arrays(
+    ts_s: np.ndarray,
+    speed: np.ndarray,
+    spm: np.ndarray,
+    grade_pct: np.ndarray | None,
+    cfg: MetricsConfig,
+) -> CadenceHist:
+    """Time-weighted (speed bin, spm) histogram of one run's running samples."""
+    weights = sample_weights(ts_s, cfg.max_sample_weight_s)
+    mask = running_mask(ts_s, speed, spm, grade_pct, cfg) & (weights > 0)
+    if not mask.any():
+        return CadenceHist.empty()
+    # Group (speed bin, spm) with numpy: a polars group-by/sort costs more in set-up than
+    # the arithmetic itself for one activity.
+    bin_index = np.floor(speed[mask] / cfg.speed_bin_mps).astype(np.int64)
+    spm_whole = np.rint(spm[mask]).astype(np.int64)
+    keys = bin_index * 100_000 + spm_whole  # spm < 100,000 always; sorts as (bin, spm)
+    uniq, inverse = np.unique(keys, return_inverse=True)
+    seconds = np.bincount(inverse, weights=weights[mask], minlength=uniq.size)
+    return CadenceHist((uniq // 100_000) * cfg.speed_bin_mps, uniq % 100_000, seconds)
+
+
 def cadence_histogram(
     activity_id: str,
     ts_s: np.ndarray,
@@ -76,27 +158,8 @@ def cadence_histogram(
     grade_pct: np.ndarray | None,
     cfg: MetricsConfig,
 ) -> pl.DataFrame:
-    """Time-weighted (speed bin, spm) histogram of one run's running samples."""
-    weights = sample_weights(ts_s, cfg.max_sample_weight_s)
-    mask = running_mask(ts_s, speed, spm, grade_pct, cfg) & (weights > 0)
-    if not mask.any():
-        return empty_hist()
-    # Group (speed bin, spm) with numpy: this runs once per activity on the cold path,
-    # where a polars group-by/sort costs more in set-up than the arithmetic itself.
-    bin_index = np.floor(speed[mask] / cfg.speed_bin_mps).astype(np.int64)
-    spm_whole = np.rint(spm[mask]).astype(np.int64)
-    keys = bin_index * 100_000 + spm_whole  # spm < 100,000 always; sorts as (bin, spm)
-    uniq, inverse = np.unique(keys, return_inverse=True)
-    seconds = np.bincount(inverse, weights=weights[mask], minlength=uniq.size)
-    return pl.DataFrame(
-        {
-            "activity_id": np.full(uniq.size, activity_id, dtype=object),
-            "speed_bin": (uniq // 100_000) * cfg.speed_bin_mps,
-            "spm": uniq % 100_000,
-            "seconds": seconds,
-        },
-        schema=CADENCE_HIST_SCHEMA,
-    )
+    """:func:`cadence_hist_arrays` as a :data:`CADENCE_HIST_SCHEMA` frame."""
+    return cadence_hist_arrays(ts_s, speed, spm, grade_pct, cfg).frame(activity_id)
 
 
 def weighted_median_np(values: np.ndarray, weights: np.ndarray) -> float | None:

