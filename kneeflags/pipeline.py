@@ -304,36 +304,44 @@ def _parse_all(
         for i in indices:
             yield i, process_item(items[i], decoder, tz, config)
         return
-    size = max(1, min(16, len(indices) // (n_workers * 4)))
+    # Small chunks: the run ends when the slowest process ends, at most a chunk after the
+    # other; 4 one-hour FIT files are ~15 ms, a few hundred microseconds of it hand-over.
+    size = max(1, min(4, len(indices) // (n_workers * 4)))
     chunks = deque(
         [(i, items[i]) for i in indices[start : start + size]]
         for start in range(0, len(indices), size)
     )
     done: set[int] = set()
+    pool: ProcessPoolExecutor | None = None
     try:
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=n_workers - 1, mp_context=context) as pool:
-            pending: set[Future[list[tuple[int, _Outcome]]]] = set()
-            while chunks or pending:
-                while chunks and len(pending) < 2 * (n_workers - 1):
-                    pending.add(pool.submit(_process_chunk, chunks.popleft(), decoder, tz, config))
-                if chunks:  # the parent's share, from the back
-                    for i, outcome in _process_chunk(chunks.pop(), decoder, tz, config):
-                        done.add(i)
-                        yield i, outcome
-                finished = {f for f in pending if f.done()}
-                if not chunks and not finished:
-                    finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    pending.discard(future)
-                    for i, outcome in future.result():
-                        done.add(i)
-                        yield i, outcome
+        pool = ProcessPoolExecutor(max_workers=n_workers - 1, mp_context=context)
+        pending: set[Future[list[tuple[int, _Outcome]]]] = set()
+        while chunks or pending:
+            while chunks and len(pending) < 2 * (n_workers - 1):
+                pending.add(pool.submit(_process_chunk, chunks.popleft(), decoder, tz, config))
+            if chunks:  # the parent's share, from the back
+                for i, outcome in _process_chunk(chunks.pop(), decoder, tz, config):
+                    done.add(i)
+                    yield i, outcome
+            finished = {f for f in pending if f.done()}
+            if not chunks and not finished:
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                pending.discard(future)
+                for i, outcome in future.result():
+                    done.add(i)
+                    yield i, outcome
     except BrokenProcessPool as exc:
         log.debug("worker processes unavailable (%s); parsing in this process", exc)
         for i in indices:
             if i not in done:
                 yield i, process_item(items[i], decoder, tz, config)
+    finally:
+        if pool is not None:
+            # Every result is in (or the caller stopped early): let the workers wind down
+            # while the report is built instead of waiting ~0.1 s for them to exit here.
+            pool.shutdown(wait=False, cancel_futures=True)
 
 
 # -- assembly --------------------------------------------------------------------
