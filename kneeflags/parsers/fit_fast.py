@@ -208,15 +208,18 @@ _RUN_JUMP = 16
 def _walk(buf: bytes, u8: np.ndarray, start: int, end: int) -> _Walk:
     """Find every message boundary between ``start`` and ``end`` (one FIT part's data).
 
-    The loop does the least possible per data message (a table lookup of its size and one
-    append); long runs of one message type are skipped with :func:`_run_count`, and which
-    definition each message uses is worked out afterwards, vectorised.
+    The loop does the least possible per data message (two table lookups, by header byte, of
+    its size and definition, and two appends); long runs of one message type are skipped
+    with :func:`_run_count` and kept as (start, count, step) ranges, expanded by numpy.
     """
     defs: list[_Def] = []
     sizes = [0] * 256  # data-message size by header byte under the current definitions
-    starts: list[int] = []
-    append = starts.append
-    def_events: list[tuple[int, int, int]] = []  # (local type, def index, messages before it)
+    def_by_header = [0] * 256  # index into defs, by header byte
+    pieces: list[np.ndarray] = []  # message offsets, in file order
+    piece_defs: list[np.ndarray] = []
+    starts: list[int] = []  # single messages since the last run
+    start_defs: list[int] = []
+    append, append_def = starts.append, start_defs.append
     pos = start
     last_h = -1
     rep = 0
@@ -226,13 +229,19 @@ def _walk(buf: bytes, u8: np.ndarray, start: int, end: int) -> _Walk:
         size = sizes[h]
         if size:
             append(pos)
+            append_def(def_by_header[h])
             pos += size
             if h == last_h:
                 rep += 1
                 if rep == _RUN_JUMP:
                     m = _run_count(u8, pos, size, end, h)
                     if m:
-                        starts.extend(range(pos, pos + m * size, size))
+                        pieces.append(np.asarray(starts, dtype=np.int64))
+                        piece_defs.append(np.asarray(start_defs, dtype=np.int64))
+                        starts.clear()
+                        start_defs.clear()
+                        pieces.append(np.arange(pos, pos + m * size, size, dtype=np.int64))
+                        piece_defs.append(np.full(m, def_by_header[h], dtype=np.int64))
                         pos += m * size
                     rep = 0
             else:
@@ -249,31 +258,27 @@ def _walk(buf: bytes, u8: np.ndarray, start: int, end: int) -> _Walk:
             break
         d, pos = parsed
         lt = h & 0x0F
-        def_events.append((lt, len(defs), len(starts)))
+        di = len(defs)
         defs.append(d)
         for hb in (lt, lt | 0x10, lt | 0x20, lt | 0x30):
             sizes[hb] = d.size
+            def_by_header[hb] = di
         if lt < 4:
             base = 0x80 | (lt << 5)
             sizes[base : base + 32] = [d.size] * 32
+            def_by_header[base : base + 32] = [di] * 32
         last_h = -1
+    pieces.append(np.asarray(starts, dtype=np.int64))
+    piece_defs.append(np.asarray(start_defs, dtype=np.int64))
+    arr = np.concatenate(pieces)
+    def_of = np.concatenate(piece_defs)
     if pos > end:  # the last message runs past the end of the data
-        pos = starts.pop()
+        pos = int(arr[-1])
+        arr, def_of = arr[:-1], def_of[:-1]
         reason = "truncated"
-    arr = np.asarray(starts, dtype=np.int64)
-    hdr = u8[arr]
-    comp = hdr >= 0x80
-    local = np.where(comp, (hdr >> 5) & 3, hdr & 0x0F)
-    def_of = np.zeros(arr.size, dtype=np.int64)
-    index = np.arange(arr.size)
-    for lt in {e[0] for e in def_events}:
-        sel = local == lt
-        if not sel.any():
-            continue
-        ev = [(di, before) for t, di, before in def_events if t == lt]
-        which = np.searchsorted([b for _d, b in ev], index[sel], side="right") - 1
-        def_of[sel] = np.asarray([d for d, _b in ev])[which]
-    for di in np.unique(def_of).tolist():
+    comp = u8[arr] >= 0x80
+    used = np.bincount(def_of, minlength=len(defs)) if def_of.size else np.zeros(len(defs))
+    for di in np.flatnonzero(used).tolist():
         if defs[di].bad:
             raise FastPathUnsupported(f"{defs[di].bad} (fitparse cannot read it either)")
     return _Walk(defs=defs, starts=arr, def_of=def_of, comp=comp, stop_pos=pos, stop_reason=reason)
