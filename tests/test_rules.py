@@ -70,6 +70,21 @@ def test_baseline_is_the_larger_of_last_week_and_the_mean() -> None:
     assert [f.week_start for f in _flags(acts, "volume-jump")] == [date(2026, 2, 2)]
 
 
+def test_weeks_before_the_first_run_are_not_zero_km_history() -> None:
+    # A ride logged a week before running starts must not make 0 km weeks the baseline:
+    # 5 km, nothing, 5 km is no jump, ride or no ride (found by a hypothesis property).
+    runs = [
+        make_run(MONDAY + timedelta(days=7), km=5.0, with_samples=False, uid="r1"),
+        make_run(MONDAY + timedelta(days=21), km=5.0, with_samples=False, uid="r2"),
+    ]
+    ride = make_ride(MONDAY, with_samples=False, uid="ride")
+    assert _severities(runs, "volume-jump") == []
+    assert _severities([ride, *runs], "volume-jump") == []
+    weekly = analyze([ride, *runs]).weekly
+    assert weekly["baseline_km"].to_list()[:2] == [None, None]
+    assert weekly["baseline_km"][-1] == pytest.approx(2.5)
+
+
 def test_first_week_and_return_from_a_long_break_have_no_baseline() -> None:
     acts = weekly_runs([30, 0, 0, 0, 0, 30])
     assert _severities(acts, "volume-jump") == []

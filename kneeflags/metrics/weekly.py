@@ -19,8 +19,9 @@ longest_run_km             Float64   longest run of the week (0 when no run)
 change_pct                 Float64   run_km vs the previous week, %; null when the
                                      previous week had no running or is not in the data
 baseline_km                Float64   ``volume-jump`` baseline: max(previous week, mean of
-                                     the previous 4 weeks present in the data); null for
-                                     the first week
+                                     the previous 4 weeks present in the data); null up
+                                     to the first week with a run (earlier weeks are
+                                     unknown running history, not 0 km)
 graded_km                  Float64   km of runs with a usable altitude profile and a
                                      valid grade: the downhill share's denominator
 downhill_km                Float64   km at grade ≤ −5 %; null when no run of the week has
@@ -195,6 +196,11 @@ def weekly_table(
 
     vj = config.rules.volume_jump
     prev = pl.col("run_km").shift(1)
+    # Weeks before the first recorded run (present only because a ride or a walk was) are
+    # unknown running history, not weeks of 0 km: they must not lower the baseline, or
+    # logging a bike ride would turn a runner's normal week into a "jump".
+    running_history = pl.when(pl.col("runs").cum_sum() > 0).then(pl.col("run_km"))
+    prev_known = running_history.shift(1)
     table = (
         weeks.join(runs, on="week_start", how="left")
         .join(cad, on="week_start", how="left")
@@ -210,8 +216,8 @@ def weekly_table(
         .with_columns(
             pl.when(prev > 0).then((pl.col("run_km") / prev - 1.0) * 100.0).alias("change_pct"),
             pl.max_horizontal(
-                prev,
-                prev.rolling_mean(window_size=vj.baseline_weeks, min_samples=1),
+                prev_known,
+                prev_known.rolling_mean(window_size=vj.baseline_weeks, min_samples=1),
             ).alias("baseline_km"),
             pl.when(pl.col("graded_km") > 0)
             .then(pl.col("downhill_km") / pl.col("graded_km"))
