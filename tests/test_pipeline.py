@@ -157,14 +157,11 @@ def test_broken_worker_pool_falls_back_to_this_process(
         def __init__(self, *args: object, **kwargs: object) -> None:
             pass
 
-        def __enter__(self) -> NoPool:
-            return self
-
-        def __exit__(self, *exc: object) -> None:
-            return None
-
         def submit(self, *args: object, **kwargs: object) -> None:
             raise BrokenProcessPool("no processes here")
+
+        def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+            return None
 
     monkeypatch.setattr(pipeline, "ProcessPoolExecutor", NoPool)
     result = run_pipeline([athlete], tz="Europe/London", athlete="sam", use_cache=False, workers=2)

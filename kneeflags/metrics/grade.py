@@ -61,7 +61,7 @@ def _median_sorted(values: np.ndarray) -> float:
 def _rolling_median(h: np.ndarray, k: int) -> np.ndarray:
     """Centred rolling median over ``k`` (odd) points; the window shrinks at the ends.
 
-    Numbers identical to polars' ``rolling_median(k, center=True, min_samples=1)`` (tested),
+    Numbers equal to polars' ``rolling_median(k, center=True, min_samples=1)`` (tested),
     at half its cost on a run's ~2,000 grid points: the interior is one vectorised median
     over a strided window view, the ``k - 1`` end points are done one by one.
     """

@@ -21,7 +21,7 @@ import io
 import struct
 from typing import Any
 
-import polars as pl
+import numpy as np
 from fitparse import FitFile
 from fitparse.utils import FitEOFError, FitParseError
 
@@ -29,10 +29,9 @@ from kneeflags.parsers.common import one_line
 from kneeflags.parsers.fit_crc import fit_crc
 from kneeflags.parsers.fit_decoded import (
     RECORD_COLUMNS,
-    RECORD_FLOAT_COLUMNS,
-    RECORD_INT_COLUMNS,
     FitDecoded,
     Message,
+    column_from_values,
 )
 
 FIT_SIGNATURE = b".FIT"
@@ -183,13 +182,11 @@ def _decode_part(data: bytes, start: int, data_end: int, part_end: int) -> FitDe
         if not dec.crc_ok and dec.problem is None:
             dec.problem = "FIT CRC mismatch (data read anyway)"
 
-    schema = {c: pl.Int64 for c in RECORD_INT_COLUMNS} | {
-        c: pl.Float64 for c in RECORD_FLOAT_COLUMNS
-    }
     if cols["timestamp"]:
-        present = {c: v for c, v in cols.items() if any(x is not None for x in v)}
-        present.setdefault("timestamp", cols["timestamp"])
-        dec.records = pl.DataFrame(present, schema={c: schema[c] for c in present}, strict=False)
+        arrays = {c: column_from_values(v) for c, v in cols.items()}
+        dec.record_columns = {
+            c: a for c, a in arrays.items() if c == "timestamp" or not np.isnan(a).all()
+        }
     return dec
 
 

@@ -33,6 +33,7 @@ import numpy as np
 import polars as pl
 
 from kneeflags.model import (
+    SAMPLE_SCHEMA,
     Activity,
     ElevationSource,
     LoadResult,
@@ -198,29 +199,41 @@ def _is_absolute(raw: object) -> bool:
     return isinstance(raw, int | np.integer) and int(raw) >= FIT_MIN_ABSOLUTE
 
 
-def _samples_frame(records: pl.DataFrame, on_foot: bool) -> pl.DataFrame:
-    """Raw record columns -> canonical columns (units converted, enhanced preferred)."""
-    cols = set(records.columns)
+def _samples_frame(records: dict[str, np.ndarray], on_foot: bool) -> pl.DataFrame:
+    """Raw record columns -> canonical columns (units converted, enhanced preferred).
 
-    def c(name: str) -> pl.Expr:
-        return pl.col(name) if name in cols else pl.lit(None, dtype=pl.Float64)
+    Plain numpy on the decoder's arrays and one frame at the end: this runs once per
+    activity on the cold path, where a polars expression graph costs more to set up than
+    the arithmetic.
+    """
+    n = len(records["timestamp"])
+    missing = np.full(n, np.nan)
 
-    cadence = c("cadence") + c("fractional_cadence").fill_null(0.0)
+    def c(name: str) -> np.ndarray:
+        return records.get(name, missing)
+
+    def first_valid(preferred: np.ndarray, other: np.ndarray) -> np.ndarray:
+        return np.where(np.isnan(preferred), other, preferred)
+
+    cadence = c("cadence") + np.nan_to_num(c("fractional_cadence"), nan=0.0)
     if on_foot:
         cadence = cadence * 2.0
-    return records.select(
-        ((pl.col("timestamp") + FIT_EPOCH_UNIX) * 1_000_000)
-        .cast(pl.Datetime("us"))
-        .dt.replace_time_zone("UTC")
-        .alias("timestamp"),
-        pl.lit(None, dtype=pl.Float64).alias("elapsed_s"),  # set by finish_samples
-        c("distance").cast(pl.Float64).alias("distance_m"),
-        pl.coalesce(c("enhanced_altitude"), c("altitude")).cast(pl.Float64).alias("altitude_m"),
-        pl.coalesce(c("enhanced_speed"), c("speed")).cast(pl.Float64).alias("speed_mps"),
-        cadence.cast(pl.Float64).alias("cadence_spm"),
-        c("heart_rate").cast(pl.Float64).alias("heart_rate"),
-        (c("position_lat").cast(pl.Float64) * SEMICIRCLE_TO_DEG).alias("lat"),
-        (c("position_long").cast(pl.Float64) * SEMICIRCLE_TO_DEG).alias("lon"),
+    stamps = (records["timestamp"].astype(np.int64) + FIT_EPOCH_UNIX) * 1_000_000
+    columns = {
+        "distance_m": c("distance"),
+        "altitude_m": first_valid(c("enhanced_altitude"), c("altitude")),
+        "speed_mps": first_valid(c("enhanced_speed"), c("speed")),
+        "cadence_spm": cadence,
+        "heart_rate": c("heart_rate"),
+        "lat": c("position_lat") * SEMICIRCLE_TO_DEG,
+        "lon": c("position_long") * SEMICIRCLE_TO_DEG,
+    }
+    return pl.DataFrame(
+        [
+            pl.Series("timestamp", stamps, dtype=pl.Int64).cast(SAMPLE_SCHEMA["timestamp"]),
+            pl.Series("elapsed_s", missing, dtype=pl.Float64, nan_to_null=True),  # set later
+            *(pl.Series(k, v, dtype=pl.Float64, nan_to_null=True) for k, v in columns.items()),
+        ]
     )
 
 
@@ -267,23 +280,25 @@ def build_fit(
             continue
         if dec.problem:
             out.warnings.append(Problem(path, dec.problem, "warning"))
-        records = dec.records
+        records = dec.record_columns
         n_relative = 0
-        if records.height and "timestamp" in records.columns:
-            ts = records.get_column("timestamp")
-            if ts.null_count() or (ts.min() or 0) < FIT_MIN_ABSOLUTE:  # rare: filter only then
-                absolute = pl.col("timestamp") >= FIT_MIN_ABSOLUTE
-                n_relative = records.filter(~absolute & pl.col("timestamp").is_not_null()).height
-                records = records.filter(absolute)
-        elif records.height:
-            records = records.clear()
+        if records and "timestamp" in records:
+            ts = records["timestamp"]
+            with np.errstate(invalid="ignore"):
+                absolute = ts >= FIT_MIN_ABSOLUTE  # NaN (no timestamp) is not absolute either
+            if not absolute.all():  # rare: filter only then
+                n_relative = int((~absolute & ~np.isnan(ts)).sum())
+                records = {k: v[absolute] for k, v in records.items()}
+        else:
+            records = {}
+        n_records = len(records["timestamp"]) if records else 0
         sessions = sorted(
             (s for s in dec.sessions if s.get("start_time") is not None or len(dec.sessions) == 1),
             key=lambda s: int(v) if isinstance(v := s.get("start_time"), int | np.integer) else 0,
         )
         notes: list[str] = []
         if not sessions:
-            if not records.height:
+            if not n_records:
                 if n_relative:
                     out.errors.append(
                         Problem(
@@ -306,16 +321,14 @@ def build_fit(
         starts = [
             int(s["start_time"]) if _is_absolute(s.get("start_time")) else None for s in sessions
         ]
-        if len(sessions) > 1 and records.height and all(v is not None for v in starts):
-            idx = (
-                np.searchsorted(
-                    np.asarray(starts, dtype=np.int64),
-                    records["timestamp"].to_numpy(),
-                    side="right",
-                )
-                - 1
+        session_of: np.ndarray | None = None
+        if len(sessions) > 1 and n_records and all(v is not None for v in starts):
+            session_of = np.clip(
+                np.searchsorted(np.asarray(starts, dtype=np.float64), records["timestamp"], "right")
+                - 1,
+                0,
+                None,
             )
-            records = records.with_columns(pl.Series("_session", np.clip(idx, 0, None)))
 
         for i, sess in enumerate(sessions):
             sport, detail = map_sport(sess.get("sport"), sess.get("sub_sport"))
@@ -323,16 +336,17 @@ def build_fit(
                 continue
             part = part_index
             part_index += 1
-            rec = (
-                records.filter(pl.col("_session") == i).drop("_session")
-                if "_session" in records.columns
-                else records  # one session (the usual case): no split to make
-            )
+            if session_of is None:  # one session (the usual case): no split to make
+                rec = records
+            else:
+                mine = session_of == i
+                rec = {k: v[mine] for k, v in records.items()}
+            rec_n = len(rec["timestamp"]) if rec else 0
             start_raw = sess.get("start_time")
             if _is_absolute(start_raw):
                 start_utc = _fit_to_utc(int(start_raw))  # type: ignore[arg-type]
-            elif rec.height:
-                start_utc = _fit_to_utc(int(rec["timestamp"].min()))  # type: ignore[arg-type]
+            elif rec_n:
+                start_utc = _fit_to_utc(int(rec["timestamp"].min()))
             else:
                 out.errors.append(
                     Problem(
@@ -343,11 +357,11 @@ def build_fit(
                     )
                 )
                 continue
-            if n_relative and rec.height == 0:
+            if n_relative and rec_n == 0:
                 notes.append(f"{n_relative} records with device-relative timestamps dropped")
             on_foot = sport in ON_FOOT_SPORTS
             start_us = int(start_utc.timestamp() * 1_000_000)
-            if rec.height:
+            if rec_n:
                 samples, dist_source = finish_samples(_samples_frame(rec, on_foot), start_us)
             else:
                 samples, dist_source = finish_samples(pl.DataFrame(), start_us)

@@ -19,21 +19,28 @@ Conventions (identical for both decoders):
   ``time_created``) are raw ints: seconds since the FIT epoch
   1989-12-31T00:00:00Z. Values below 0x10000000 are device-relative
   (no real date) and the builder treats them so.
-* ``records`` is a polars frame with one row per ``record`` message, in file
-  order, holding any of these columns (absent columns simply missing):
-  ``timestamp`` (Int64, raw FIT seconds, compressed timestamps already
-  resolved), ``position_lat``/``position_long`` (Int64 semicircles),
-  ``distance`` (m), ``speed``/``enhanced_speed`` (m/s),
+* ``record_columns`` holds one numpy float64 array per column of the
+  ``record`` messages, one element per message in file order, NaN for invalid
+  values; a column no message carries is simply missing, and ``timestamp`` is
+  always there when any is. Columns: ``timestamp`` (raw FIT seconds,
+  compressed timestamps already resolved), ``position_lat``/``position_long``
+  (semicircles), ``distance`` (m), ``speed``/``enhanced_speed`` (m/s),
   ``altitude``/``enhanced_altitude`` (m), ``cadence`` (rpm),
-  ``fractional_cadence`` (rpm), ``heart_rate`` (bpm), all Float64 except the
-  Int64 ones, nulls for invalid values.
+  ``fractional_cadence`` (rpm), ``heart_rate`` (bpm). Arrays, not a frame:
+  the builder works on them with numpy and builds the one canonical sample
+  frame per activity, so a file costs one frame construction, not two.
+  ``records`` is the same data as a polars frame (Int64 for the integer
+  columns, Float64 otherwise, nulls for invalid values), for tests and
+  debugging.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 FIT_EPOCH_UNIX = 631065600
@@ -71,10 +78,37 @@ class FitDecoded:
     events: list[Message] = field(default_factory=list)
     sports: list[Message] = field(default_factory=list)
     """``sport`` messages (#12); optional, used only when a file has no session (truncated)."""
-    records: pl.DataFrame = field(default_factory=pl.DataFrame)
+    record_columns: dict[str, np.ndarray] = field(default_factory=dict)
+    """Record messages column by column (see the module docstring)."""
     decoder: str = ""
     partial: bool = False
     """True when the data ended early; the complete records before the break are kept."""
     problem: str | None = None
     """One-line description of what went wrong (truncation, CRC mismatch), if anything."""
     crc_ok: bool | None = None
+
+    @property
+    def records(self) -> pl.DataFrame:
+        """``record_columns`` as a frame (see the module docstring)."""
+        return records_frame(self.record_columns)
+
+
+def records_frame(columns: Mapping[str, np.ndarray]) -> pl.DataFrame:
+    """Record columns (float64, NaN = invalid) as a frame in :data:`RECORD_COLUMNS` order."""
+    series = []
+    for name in RECORD_COLUMNS:
+        if name not in columns:
+            continue
+        s = pl.Series(name, columns[name], dtype=pl.Float64, nan_to_null=True)
+        series.append(s.cast(pl.Int64) if name in RECORD_INT_COLUMNS else s)
+    return pl.DataFrame(series)
+
+
+def column_from_values(values: Sequence[Any]) -> np.ndarray:
+    """A record column from decoded Python values: numbers kept, anything else (None, a
+    string or tuple from a damaged field) NaN, as a corrupt field must cost only itself."""
+    out = np.full(len(values), np.nan)
+    for i, v in enumerate(values):
+        if isinstance(v, int | float) and not isinstance(v, bool):
+            out[i] = v
+    return out

@@ -39,7 +39,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import polars as pl
 
 from kneeflags.parsers import fit_profile as prof
 from kneeflags.parsers.fit import NotFitError
@@ -429,7 +428,7 @@ def _numeric(d: _Def, i: int, what: str) -> prof.BaseType:
 
 def _decode_records(
     walk: _Walk, u8: np.ndarray, buf: bytes, resolved: tuple[np.ndarray, np.ndarray] | None
-) -> pl.DataFrame:
+) -> dict[str, np.ndarray]:
     groups: list[tuple[np.ndarray, dict[str, np.ndarray]]] = []
     acc_jobs: list[tuple[int, str, np.ndarray, np.ndarray, np.ndarray]] = []
     resets: list[int] = []
@@ -482,7 +481,7 @@ def _decode_records(
                 cols["timestamp"] = _lookup_ts(resolved, offs).astype(np.float64)
             groups.append((offs, cols))
     if not groups:
-        return pl.DataFrame()
+        return {}
     if acc_jobs:
         _accumulate(groups, acc_jobs, np.asarray(sorted(resets), dtype=np.int64))
     return _assemble(groups)
@@ -536,7 +535,8 @@ def _accumulate(
         start += j_offs.size
 
 
-def _assemble(groups: list[tuple[np.ndarray, dict[str, np.ndarray]]]) -> pl.DataFrame:
+def _assemble(groups: list[tuple[np.ndarray, dict[str, np.ndarray]]]) -> dict[str, np.ndarray]:
+    """The groups' columns merged into file order (see ``FitDecoded.record_columns``)."""
     names = [c for c in RECORD_COLUMNS if any(c in cols for _o, cols in groups)]
     if len(groups) == 1:
         _offs, cols = groups[0]
@@ -548,16 +548,12 @@ def _assemble(groups: list[tuple[np.ndarray, dict[str, np.ndarray]]]) -> pl.Data
         for n in names:
             parts = [c[n] if n in c else np.full(o.size, np.nan) for o, c in groups]
             data[n] = np.concatenate(parts)[order]
-    series = []
+    rows = len(next(iter(data.values())))
+    out = {"timestamp": data.get("timestamp", np.full(rows, np.nan))}
     for n in names:
-        if n != "timestamp" and np.isnan(data[n]).all():
-            continue  # all invalid: absent, as the fitparse decoder leaves it
-        s = pl.Series(n, data[n], dtype=pl.Float64, nan_to_null=True)
-        series.append(s.cast(pl.Int64) if n in INT_COLUMNS else s)
-    if "timestamp" not in names:
-        rows = len(next(iter(data.values())))
-        series.insert(0, pl.Series("timestamp", [None] * rows, dtype=pl.Int64))
-    return pl.DataFrame(series)
+        if n != "timestamp" and not np.isnan(data[n]).all():  # all invalid: absent
+            out[n] = np.asarray(data[n], dtype=np.float64)
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -716,11 +712,10 @@ def _decode_part(
         # Settings, monitoring, workouts...: nothing below file_id is needed (as in fit.py).
         first = file_ids[0][0]
         out.file_ids = [m for o, m in file_ids if o <= first]
-        out.records = pl.DataFrame()
         return out, walk, False
     for attr, items in found.items():
         setattr(out, attr, [m for _o, m in items])
-    out.records = _decode_records(walk, u8, buf, resolved)
+    out.record_columns = _decode_records(walk, u8, buf, resolved)
     return out, walk, True
 
 
@@ -767,7 +762,7 @@ def decode_fit_fast(data: bytes | bytearray | memoryview) -> list[FitDecoded]:
             header_crc_ok = stored in (0, crc_bytewise(buf[pos : pos + 12]))
         walk_end = min(data_end, n)
         if data_start > n:
-            part = FitDecoded(decoder=DECODER_NAME, records=pl.DataFrame())
+            part = FitDecoded(decoder=DECODER_NAME)
             walk_stop, reason = n, "truncated"
         else:
             part, walk, activity = _decode_part(buf, u8, data_start, walk_end)
