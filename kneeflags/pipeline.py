@@ -17,14 +17,10 @@ same rule :func:`kneeflags.dedupe.dedupe` applies to activities.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
 import multiprocessing
 import os
-import signal
-import threading
-import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -40,13 +36,11 @@ from kneeflags.cache import CacheHits, FileEntry, ParseCache, cache_key, default
 from kneeflags.config import Config
 from kneeflags.dedupe import RunKey, dedupe_keys
 from kneeflags.findings import Analysis
-from kneeflags.ingest import load_item
 from kneeflags.metrics.cadence import CADENCE_HIST_SCHEMA, empty_hist
 from kneeflags.metrics.summary import (
     ACTIVITY_SUMMARY_SCHEMA,
     METRICS_VERSION,
     ActivitySummary,
-    summarize,
     tagged_frames,
 )
 from kneeflags.model import Problem, safe_text
@@ -54,6 +48,7 @@ from kneeflags.parsers import DECODERS
 from kneeflags.parsers.common import one_line
 from kneeflags.sources import SourceItem, iter_sources
 from kneeflags.timezones import validate_tz
+from kneeflags.worker import FileOutcome, process_chunk, process_item
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -61,54 +56,6 @@ log = logging.getLogger("kneeflags.pipeline")
 
 PARALLEL_MIN_ITEMS = 4
 """Below this many files to parse, worker start-up costs more than it saves."""
-
-MAX_SECONDS_PER_FILE = 120.0
-"""Wall-clock cap on parsing and summarising one input file [eng].
-
-A 24-hour 1 Hz FIT takes about a second, the same as GPX a few; the cap is the backstop
-for inputs no size cap foresaw. Enforced with ``SIGALRM`` where kneeflags runs in a
-process's main thread (the CLI, its worker processes), so it interrupts Python code, not
-a single long C call; elsewhere (threads, Windows) it is not enforced. A file over the
-cap is an error naming it, never cached, and the run goes on."""
-
-
-class FileTimeLimit(BaseException):
-    """The per-file alarm. A ``BaseException`` so no parser's ``except Exception`` eats it."""
-
-
-@contextlib.contextmanager
-def _time_limit(seconds: float) -> Iterator[None]:
-    """Raise :class:`FileTimeLimit` in the block after ``seconds`` (see the cap's docs).
-
-    An alarm already armed by the caller is respected: if it is due first, no cap is
-    set; otherwise it is re-armed with its remaining time afterwards.
-    """
-    if (
-        seconds <= 0
-        or not hasattr(signal, "setitimer")
-        or threading.current_thread() is not threading.main_thread()
-    ):
-        yield
-        return
-    outer_delay = signal.getitimer(signal.ITIMER_REAL)[0]
-    if outer_delay and outer_delay <= seconds:
-        yield
-        return
-
-    def on_alarm(signum: int, frame: object) -> None:
-        raise FileTimeLimit
-
-    started = time.monotonic()
-    outer_handler = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, outer_handler)
-        if outer_delay:
-            left = outer_delay - (time.monotonic() - started)
-            signal.setitimer(signal.ITIMER_REAL, max(left, 0.001))
 
 
 @dataclass(slots=True)
@@ -121,25 +68,6 @@ class PipelineResult:
     skipped: int = 0
     files_read: int = 0
     cache_hits: int = 0
-
-
-@dataclass(slots=True)
-class _Outcome:
-    """One input item after parsing (or after a cache hit): small and picklable.
-
-    A fresh parse carries its :class:`ActivitySummary` objects (a row and arrays each, no
-    polars frame: frames are built once for all files, not once per file); a cache hit
-    carries none, its rows stay in the bulk :class:`~kneeflags.cache.CacheHits` frames.
-    """
-
-    sha256: str | None
-    status: str  # ok | error | skipped
-    problems: list[tuple[str, str]] = field(default_factory=list)
-    skip_reason: str = ""
-    summaries: list[ActivitySummary] = field(default_factory=list)
-    cacheable: bool = True
-    """False for outcomes of circumstance (the time cap), which a rerun may not repeat."""
-    from_cache: bool = False
 
 
 def run_pipeline(
@@ -170,13 +98,13 @@ def run_pipeline(
         config = _with_timezone(config, tz)
 
     items = list(iter_sources(paths))
-    outcomes: list[_Outcome | None] = [None] * len(items)
+    outcomes: list[FileOutcome | None] = [None] * len(items)
     to_parse: list[int] = []
     for i, item in enumerate(items):
         if item.error:
-            outcomes[i] = _Outcome(None, "error", [("error", item.error)])
+            outcomes[i] = FileOutcome(None, "error", [("error", item.error)])
         elif item.skip:
-            outcomes[i] = _Outcome(None, "skipped", skip_reason=item.skip)
+            outcomes[i] = FileOutcome(None, "skipped", skip_reason=item.skip)
         else:
             to_parse.append(i)
 
@@ -204,7 +132,7 @@ def run_pipeline(
         for i, sha in shas.items():
             entry = hits.entries.get(sha)
             if entry is not None:
-                outcomes[i] = _Outcome(
+                outcomes[i] = FileOutcome(
                     sha, entry.status, entry.problems, entry.skip_reason, from_cache=True
                 )
         to_parse = [i for i in to_parse if outcomes[i] is None]
@@ -236,52 +164,6 @@ def run_pipeline(
 
 
 # -- parsing -----------------------------------------------------------------
-def process_item(item: SourceItem, decoder: str, tz: str | None, config: Config) -> _Outcome:
-    """Parse one item and reduce it to summaries (runs in a worker process).
-
-    Bounded by :data:`MAX_SECONDS_PER_FILE`: a file over it becomes an error.
-    """
-    cap = MAX_SECONDS_PER_FILE
-    try:
-        with _time_limit(cap):
-            return _process_item(item, decoder, tz, config)
-    except FileTimeLimit:
-        message = f"gave up after {cap:g} s (the time cap per file): not used"
-        return _Outcome(None, "error", [("error", message)], cacheable=False)
-
-
-def _process_item(item: SourceItem, decoder: str, tz: str | None, config: Config) -> _Outcome:
-    res = load_item(item, decoder=decoder, tz=tz)
-    problems = [(p.kind, p.message) for p in res.problems]
-    # Provenance notes (e.g. "fast decoder fell back to fitparse") are for --debug only.
-    notes = dict.fromkeys(n for a in res.activities for n in a.provenance.notes)
-    problems += [("note", n) for n in notes]
-    if res.skipped and not res.activities:  # (a chained FIT may hold both)
-        return _Outcome(_sha_of(res), "skipped", problems, skip_reason=res.skipped[0].reason)
-    if res.errors and not res.activities:
-        return _Outcome(_sha_of(res), "error", problems)
-    summaries = []
-    for act in res.activities:
-        try:
-            summaries.append(summarize(act, config))
-        except Exception as exc:  # one activity's failure must not stop the run
-            problems.append(("error", f"could not analyse: {one_line(exc) or type(exc).__name__}"))
-    if not summaries:
-        return _Outcome(_sha_of(res), "error", problems)
-    return _Outcome(_sha_of(res), "ok", problems, summaries=summaries)
-
-
-def _sha_of(res: object) -> str | None:
-    acts = getattr(res, "activities", [])
-    return acts[0].sha256 if acts else None
-
-
-def _process_chunk(
-    chunk: Sequence[tuple[int, SourceItem]], decoder: str, tz: str | None, config: Config
-) -> list[tuple[int, _Outcome]]:
-    return [(i, process_item(item, decoder, tz, config)) for i, item in chunk]
-
-
 def _parse_all(
     items: Sequence[SourceItem],
     indices: Sequence[int],
@@ -289,7 +171,7 @@ def _parse_all(
     tz: str | None,
     config: Config,
     workers: int | None,
-) -> Iterator[tuple[int, _Outcome]]:
+) -> Iterator[tuple[int, FileOutcome]]:
     """Yield (index, outcome) for every index (in completion order), in parallel when it pays.
 
     The parent process is one of the ``workers``: it starts on the last chunks at once
@@ -316,12 +198,12 @@ def _parse_all(
     try:
         context = multiprocessing.get_context("spawn")
         pool = ProcessPoolExecutor(max_workers=n_workers - 1, mp_context=context)
-        pending: set[Future[list[tuple[int, _Outcome]]]] = set()
+        pending: set[Future[list[tuple[int, FileOutcome]]]] = set()
         while chunks or pending:
             while chunks and len(pending) < 2 * (n_workers - 1):
-                pending.add(pool.submit(_process_chunk, chunks.popleft(), decoder, tz, config))
+                pending.add(pool.submit(process_chunk, chunks.popleft(), decoder, tz, config))
             if chunks:  # the parent's share, from the back
-                for i, outcome in _process_chunk(chunks.pop(), decoder, tz, config):
+                for i, outcome in process_chunk(chunks.pop(), decoder, tz, config):
                     done.add(i)
                     yield i, outcome
             finished = {f for f in pending if f.done()}
@@ -346,7 +228,7 @@ def _parse_all(
 
 # -- assembly --------------------------------------------------------------------
 def _fresh_frames(
-    outcomes: Sequence[_Outcome | None], indices: Sequence[int]
+    outcomes: Sequence[FileOutcome | None], indices: Sequence[int]
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """All freshly parsed summaries as two frames, tagged with input index and content hash.
 
@@ -369,7 +251,7 @@ def _fresh_frames(
 
 
 def _cached_frames(
-    outcomes: Sequence[_Outcome | None], hits: CacheHits
+    outcomes: Sequence[FileOutcome | None], hits: CacheHits
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The cached rows of every input that hit, tagged with its input index (a join)."""
     keys = [(i, o.sha256) for i, o in enumerate(outcomes) if o is not None and o.from_cache]
@@ -385,7 +267,7 @@ def _cached_frames(
 
 def _assemble(
     items: Sequence[SourceItem],
-    outcomes: Sequence[_Outcome | None],
+    outcomes: Sequence[FileOutcome | None],
     fresh: tuple[pl.DataFrame, pl.DataFrame],
     hits: CacheHits,
     config: Config,

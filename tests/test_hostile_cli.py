@@ -41,6 +41,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import kneeflags.pipeline as pipeline
+import kneeflags.worker as worker
 
 _hang_guard = alarm_fixture(120)
 
@@ -210,14 +211,14 @@ def test_one_activity_failing_analysis_does_not_stop_the_others(
     box = _box(tmp_path)
     box.put("poison.fit", fit_run(4, seed=4))
     box.freeze()
-    real = pipeline.summarize
+    real = worker.summarize
 
     def summarize(activity, config):  # type: ignore[no-untyped-def]
         if str(activity.source).endswith("poison.fit"):
             raise ValueError("simulated metric failure")
         return real(activity, config)
 
-    monkeypatch.setattr(pipeline, "summarize", summarize)
+    monkeypatch.setattr(worker, "summarize", summarize)
     run = analyze_json(box, None, "--no-cache")
     box.verify()
     run.check(good=GOOD, bad=["in/poison.fit"], bad_in="errors", codes={EXIT_INPUT})
@@ -229,7 +230,7 @@ def test_time_cap_per_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how:
     box = _box(tmp_path)
     box.put("slow.fit", fit_run(4, seed=4))
     box.freeze()
-    real = pipeline.load_item
+    real = worker.load_item
 
     def load_item(item, **kwargs):  # type: ignore[no-untyped-def]
         if item.ref.path.endswith("slow.fit"):
@@ -239,8 +240,8 @@ def test_time_cap_per_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how:
                 pass
         return real(item, **kwargs)
 
-    monkeypatch.setattr(pipeline, "load_item", load_item)
-    monkeypatch.setattr(pipeline, "MAX_SECONDS_PER_FILE", 0.5)
+    monkeypatch.setattr(worker, "load_item", load_item)
+    monkeypatch.setattr(worker, "MAX_SECONDS_PER_FILE", 0.5)
     t0 = time.monotonic()
     run = analyze_json(box, None, timeout=20)
     assert time.monotonic() - t0 < 10

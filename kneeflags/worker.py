@@ -1,0 +1,135 @@
+"""What a worker process runs: one input file in, its summaries (or its problems) out.
+
+Kept apart from :mod:`kneeflags.pipeline` so that a spawned worker imports only what
+parsing and summarising need (the parsers, numpy, polars), not the cache, the rules or
+the reports: every module less is start-up time the second core spends idle while the
+parent has already begun on the files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+from kneeflags.config import Config
+from kneeflags.ingest import load_item
+from kneeflags.metrics.summary import ActivitySummary, summarize
+from kneeflags.parsers.common import one_line
+from kneeflags.sources import SourceItem
+
+MAX_SECONDS_PER_FILE = 120.0
+"""Wall-clock cap on parsing and summarising one input file [eng].
+
+A 24-hour 1 Hz FIT takes about a second, the same as GPX a few; the cap is the backstop
+for inputs no size cap foresaw. Enforced with ``SIGALRM`` where kneeflags runs in a
+process's main thread (the CLI, its worker processes), so it interrupts Python code, not
+a single long C call; elsewhere (threads, Windows) it is not enforced. A file over the
+cap is an error naming it, never cached, and the run goes on."""
+
+
+class FileTimeLimit(BaseException):
+    """The per-file alarm. A ``BaseException`` so no parser's ``except Exception`` eats it."""
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    """Raise :class:`FileTimeLimit` in the block after ``seconds`` (see the cap's docs).
+
+    An alarm already armed by the caller is respected: if it is due first, no cap is
+    set; otherwise it is re-armed with its remaining time afterwards.
+    """
+    if (
+        seconds <= 0
+        or not hasattr(signal, "setitimer")
+        or threading.current_thread() is not threading.main_thread()
+    ):
+        yield
+        return
+    outer_delay = signal.getitimer(signal.ITIMER_REAL)[0]
+    if outer_delay and outer_delay <= seconds:
+        yield
+        return
+
+    def on_alarm(signum: int, frame: object) -> None:
+        raise FileTimeLimit
+
+    started = time.monotonic()
+    outer_handler = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, outer_handler)
+        if outer_delay:
+            left = outer_delay - (time.monotonic() - started)
+            signal.setitimer(signal.ITIMER_REAL, max(left, 0.001))
+
+
+@dataclass(slots=True)
+class FileOutcome:
+    """One input item after parsing (or after a cache hit): small and picklable.
+
+    A fresh parse carries its :class:`ActivitySummary` objects (a row and arrays each, no
+    polars frame: frames are built once for all files, by the parent, not once per file);
+    a cache hit carries none, its rows stay in the bulk ``CacheHits`` frames.
+    """
+
+    sha256: str | None
+    status: str  # ok | error | skipped
+    problems: list[tuple[str, str]] = field(default_factory=list)
+    skip_reason: str = ""
+    summaries: list[ActivitySummary] = field(default_factory=list)
+    cacheable: bool = True
+    """False for outcomes of circumstance (the time cap), which a rerun may not repeat."""
+    from_cache: bool = False
+
+
+def process_item(item: SourceItem, decoder: str, tz: str | None, config: Config) -> FileOutcome:
+    """Parse one item and reduce it to summaries (in a worker process or the parent).
+
+    Bounded by :data:`MAX_SECONDS_PER_FILE`: a file over it becomes an error.
+    """
+    cap = MAX_SECONDS_PER_FILE
+    try:
+        with _time_limit(cap):
+            return _process_item(item, decoder, tz, config)
+    except FileTimeLimit:
+        message = f"gave up after {cap:g} s (the time cap per file): not used"
+        return FileOutcome(None, "error", [("error", message)], cacheable=False)
+
+
+def _process_item(item: SourceItem, decoder: str, tz: str | None, config: Config) -> FileOutcome:
+    res = load_item(item, decoder=decoder, tz=tz)
+    problems = [(p.kind, p.message) for p in res.problems]
+    # Provenance notes (e.g. "fast decoder fell back to fitparse") are for --debug only.
+    notes = dict.fromkeys(n for a in res.activities for n in a.provenance.notes)
+    problems += [("note", n) for n in notes]
+    if res.skipped and not res.activities:  # (a chained FIT may hold both)
+        return FileOutcome(_sha_of(res), "skipped", problems, skip_reason=res.skipped[0].reason)
+    if res.errors and not res.activities:
+        return FileOutcome(_sha_of(res), "error", problems)
+    summaries = []
+    for act in res.activities:
+        try:
+            summaries.append(summarize(act, config))
+        except Exception as exc:  # one activity's failure must not stop the run
+            problems.append(("error", f"could not analyse: {one_line(exc) or type(exc).__name__}"))
+    if not summaries:
+        return FileOutcome(_sha_of(res), "error", problems)
+    return FileOutcome(_sha_of(res), "ok", problems, summaries=summaries)
+
+
+def _sha_of(res: object) -> str | None:
+    acts = getattr(res, "activities", [])
+    return acts[0].sha256 if acts else None
+
+
+def process_chunk(
+    chunk: Sequence[tuple[int, SourceItem]], decoder: str, tz: str | None, config: Config
+) -> list[tuple[int, FileOutcome]]:
+    return [(i, process_item(item, decoder, tz, config)) for i, item in chunk]
