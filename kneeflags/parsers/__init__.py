@@ -111,10 +111,14 @@ def gunzip_capped(data: bytes, cap: int | None = None) -> tuple[bytes, str | Non
 
 
 def decode_fit(data: bytes, decoder: str = "auto") -> tuple[list[FitDecoded], str | None]:
-    """Run the chosen FIT decoder; returns the parts and a fallback note (auto mode) if any."""
-    from kneeflags.parsers.fit import decode_fit_fitparse
+    """Run the chosen FIT decoder; returns the parts and a fallback note (auto mode) if any.
 
+    fitparse itself is imported only when it decodes (a worker process on the fast path
+    never loads it).
+    """
     if decoder == "fitparse":
+        from kneeflags.parsers.fit import decode_fit_fitparse
+
         return decode_fit_fitparse(data), None
     if decoder not in ("auto", "fast"):
         raise ValueError(f"unknown decoder {decoder!r} (choose from {', '.join(DECODERS)})")
@@ -126,6 +130,8 @@ def decode_fit(data: bytes, decoder: str = "auto") -> tuple[list[FitDecoded], st
     except ImportError as exc:
         if decoder == "fast":
             raise RuntimeError("the fast FIT decoder is not available in this build") from exc
+        from kneeflags.parsers.fit import decode_fit_fitparse
+
         return decode_fit_fitparse(data), None
     try:
         return decode_fit_fast(data), None
@@ -137,6 +143,8 @@ def decode_fit(data: bytes, decoder: str = "auto") -> tuple[list[FitDecoded], st
         if decoder == "fast":
             raise
         note = f"fast decoder fell back to fitparse: {type(exc).__name__}: {one_line(exc, 160)}"
+    from kneeflags.parsers.fit import decode_fit_fitparse
+
     return decode_fit_fitparse(data), note
 
 

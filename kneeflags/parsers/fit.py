@@ -31,6 +31,7 @@ from kneeflags.parsers.fit_decoded import (
     RECORD_COLUMNS,
     FitDecoded,
     Message,
+    NotFitError,
     column_from_values,
 )
 
@@ -47,10 +48,6 @@ _KEPT = {
     "event": "events",
     "sport": "sports",
 }
-
-
-class NotFitError(ValueError):
-    """The bytes do not start with a FIT header."""
 
 
 def is_fit(data: bytes) -> bool:

@@ -51,6 +51,11 @@ FIT_MIN_ABSOLUTE = 0x10000000
 
 Message = dict[str, Any]
 
+
+class NotFitError(ValueError):
+    """The bytes do not start with a FIT header (raised by both decoders)."""
+
+
 RECORD_INT_COLUMNS: tuple[str, ...] = ("timestamp", "position_lat", "position_long")
 RECORD_FLOAT_COLUMNS: tuple[str, ...] = (
     "distance",

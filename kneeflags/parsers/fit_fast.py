@@ -41,9 +41,8 @@ from typing import Any
 import numpy as np
 
 from kneeflags.parsers import fit_profile as prof
-from kneeflags.parsers.fit import NotFitError
 from kneeflags.parsers.fit_crc import crc_bytewise, fit_crc
-from kneeflags.parsers.fit_decoded import RECORD_COLUMNS, FitDecoded, Message
+from kneeflags.parsers.fit_decoded import RECORD_COLUMNS, FitDecoded, Message, NotFitError
 
 DECODER_NAME = "fast"
 
@@ -726,8 +725,8 @@ def _add_problem(part: FitDecoded, text: str) -> None:
 def decode_fit_fast(data: bytes | bytearray | memoryview) -> list[FitDecoded]:
     """Decode a FIT file (possibly several chained FIT files) into one FitDecoded per part.
 
-    Raises :class:`~kneeflags.parsers.fit.NotFitError` (as the fitparse decoder does) when the
-    data does not start with a FIT header, and
+    Raises :class:`~kneeflags.parsers.fit_decoded.NotFitError` (as the fitparse decoder
+    does) when the data does not start with a FIT header, and
     :class:`FastPathUnsupported` when fitparse must decode the file instead. Everything else
     (truncation, CRC mismatch, junk after the data) is reported in the parts' ``problem``.
     """
