@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from synth import local, make_run, make_walk
 
 from kneeflags.config import MetricsConfig
@@ -84,3 +86,38 @@ def test_run_without_cadence_sensor() -> None:
     s = summarize(make_run(local(2026, 1, 6), km=5, cadence_spm=None))
     assert s.row["has_cadence"] is False
     assert s.cadence_hist.height == 0
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    n=st.integers(min_value=1, max_value=900),
+    seed=st.integers(min_value=0, max_value=2**32 - 1),
+    spread=st.sampled_from([1.0, 15.0, 400.0]),
+)
+def test_histogram_grouping_is_the_same_dense_or_sorted(n: int, seed: int, spread: float) -> None:
+    """The bincount grouping (usual runs) and the sorting one (corrupt, wide-spread values)
+    must give the same cells in the same (speed bin, spm) order with the same seconds."""
+    from unittest import mock
+
+    import kneeflags.metrics.cadence as cadence
+
+    rng = np.random.default_rng(seed)
+    cfg = MetricsConfig()
+    ts = np.cumsum(rng.choice([1.0, 1.0, 2.0, 5.0, 12.0], n)) + 1000.0
+    speed = rng.normal(3.0, 0.8, n)
+    spm = rng.normal(165.0, spread, n)
+    speed[rng.random(n) < 0.05] = np.nan
+    spm[rng.random(n) < 0.05] = np.inf
+    dense = cadence.cadence_hist_arrays(ts, speed, spm, None, cfg)
+    with mock.patch.object(cadence, "_MAX_DENSE_CELLS", 0):
+        sorted_ = cadence.cadence_hist_arrays(ts, speed, spm, None, cfg)
+    assert np.array_equal(dense.speed_bin, sorted_.speed_bin)
+    assert np.array_equal(dense.spm, sorted_.spm)
+    assert np.allclose(dense.seconds, sorted_.seconds, rtol=1e-12, atol=0.0)
+    keys = list(zip(dense.speed_bin.tolist(), dense.spm.tolist(), strict=True))
+    assert keys == sorted(set(keys))
+    assert dense.seconds.sum() == pytest.approx(
+        sample_weights(ts, cfg.max_sample_weight_s)[
+            running_mask(ts, speed, spm, None, cfg) & np.isfinite(speed) & np.isfinite(spm)
+        ].sum()
+    )

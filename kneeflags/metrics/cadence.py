@@ -36,6 +36,10 @@ CADENCE_HIST_SCHEMA: dict[str, pl.DataType] = {
 """One row per (activity, speed bin lower edge in m/s, cadence in whole spm): running seconds."""
 
 
+_MAX_DENSE_CELLS = 1_000_000
+"""Above this many (bin, spm) cells between a run's extremes, group by sorting instead."""
+
+
 def empty_hist() -> pl.DataFrame:
     return pl.DataFrame(schema=CADENCE_HIST_SCHEMA)
 
@@ -138,16 +142,28 @@ def cadence_hist_arrays(
     """Time-weighted (speed bin, spm) histogram of one run's running samples."""
     weights = sample_weights(ts_s, cfg.max_sample_weight_s)
     mask = running_mask(ts_s, speed, spm, grade_pct, cfg) & (weights > 0)
+    mask &= np.isfinite(speed) & np.isfinite(spm)  # a corrupt infinity has no bin
     if not mask.any():
         return CadenceHist.empty()
     # Group (speed bin, spm) with numpy: a polars group-by/sort costs more in set-up than
-    # the arithmetic itself for one activity.
+    # the arithmetic itself for one activity. Cells are numbered (bin, spm) in order over
+    # the few bins and cadences a run spans, so one bincount groups them without a sort.
     bin_index = np.floor(speed[mask] / cfg.speed_bin_mps).astype(np.int64)
     spm_whole = np.rint(spm[mask]).astype(np.int64)
-    keys = bin_index * 100_000 + spm_whole  # spm < 100,000 always; sorts as (bin, spm)
-    uniq, inverse = np.unique(keys, return_inverse=True)
-    seconds = np.bincount(inverse, weights=weights[mask], minlength=uniq.size)
-    return CadenceHist((uniq // 100_000) * cfg.speed_bin_mps, uniq % 100_000, seconds)
+    w = weights[mask]
+    b0, s0 = int(bin_index.min()), int(spm_whole.min())
+    n_spm = int(spm_whole.max()) - s0 + 1
+    n_cells = (int(bin_index.max()) - b0 + 1) * n_spm
+    if n_cells <= _MAX_DENSE_CELLS:
+        cell = (bin_index - b0) * n_spm + (spm_whole - s0)
+        used = np.flatnonzero(np.bincount(cell, minlength=n_cells))
+        seconds = np.bincount(cell, weights=w, minlength=n_cells)[used]
+        return CadenceHist((used // n_spm + b0) * cfg.speed_bin_mps, used % n_spm + s0, seconds)
+    # Implausibly spread values (corrupt data): sort instead of a huge dense table.
+    keys = np.stack((bin_index, spm_whole))
+    uniq, inverse = np.unique(keys, axis=1, return_inverse=True)
+    seconds = np.bincount(inverse.ravel(), weights=w, minlength=uniq.shape[1])
+    return CadenceHist(uniq[0] * cfg.speed_bin_mps, uniq[1], seconds)
 
 
 def cadence_histogram(

@@ -75,7 +75,7 @@ from kneeflags.metrics.cadence import (
 from kneeflags.metrics.grade import compute_grade
 from kneeflags.model import Activity, Sport, safe_text
 
-METRICS_VERSION = "1"
+METRICS_VERSION = "2"
 """Part of every cache key for summaries: bump when summarize() output changes."""
 
 ACTIVITY_SUMMARY_SCHEMA: dict[str, pl.DataType] = {
