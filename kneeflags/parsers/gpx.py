@@ -16,7 +16,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-import gpxpy
 import numpy as np
 import polars as pl
 from defusedxml import ElementTree as DefusedET
@@ -139,7 +138,13 @@ def _utc_us(t: datetime | None) -> int | None:
 
 
 def parse_gpx(data: bytes) -> GpxDocument:
-    """Decode GPX bytes with gpxpy into a :class:`GpxDocument` (after the defusedxml guard)."""
+    """Decode GPX bytes with gpxpy into a :class:`GpxDocument` (after the defusedxml guard).
+
+    gpxpy is imported here, not with the module: the streaming extractor reads almost every
+    file, and a worker process should not pay ~30 ms to load the reference it rarely needs.
+    """
+    import gpxpy
+
     guard_xml(data)
     text = _strip_bom(data).decode("utf-8", errors="replace")
     gpx = gpxpy.parse(text)
