@@ -156,7 +156,7 @@ def run_pipeline(
             if o is not None and o.sha256 and o.cacheable
         ]
         try:
-            cache.store(entries, fresh_acts.drop("_item"), fresh_hist)
+            cache.store(entries, fresh_acts.drop("_item", strict=False), fresh_hist)
         except Exception as exc:  # read-only or full cache folder: the report still counts
             log.warning("parse cache not written (%s); results are complete", one_line(exc))
 
@@ -244,6 +244,8 @@ def _fresh_frames(
         summaries += outcome.summaries
         item += [i] * len(outcome.summaries)
         sha += [outcome.sha256] * len(outcome.summaries)
+    if not summaries:  # a warm run: nothing to build
+        return pl.DataFrame(), pl.DataFrame()
     return tagged_frames(
         summaries,
         {"_item": pl.Series(item, dtype=pl.Int64), "sha256": pl.Series(sha, dtype=pl.String)},
