@@ -248,3 +248,64 @@ def test_tz_source_label_is_recorded(make_gpx) -> None:
     assert act.utc_offset_source == "config" and act.utc_offset_s == 7200
     (sys_act,) = gpx(make_gpx(START), tz_source="config").activities
     assert sys_act.utc_offset_source == "system"
+
+
+# --------------------------------------------------------------------------- TCX parser choice
+
+
+def _tcx_both_ways(data: bytes, monkeypatch: pytest.MonkeyPatch) -> tuple[object, object]:
+    """The same bytes through the C ElementTree path and through defusedxml."""
+    import kneeflags.parsers.tcx as tcx_module
+
+    fast = parse_source(data, TCX)
+    with monkeypatch.context() as m:
+        m.setattr(tcx_module, "_plain_xml", lambda body: False)
+        reference = parse_source(data, TCX)
+    return fast, reference
+
+
+def _same_tcx_result(fast, reference) -> None:  # type: ignore[no-untyped-def]
+    from polars.testing import assert_frame_equal
+
+    assert [p.message for p in fast.problems] == [p.message for p in reference.problems]
+    assert len(fast.activities) == len(reference.activities)
+    for a, b in zip(fast.activities, reference.activities, strict=True):
+        assert (a.sport, a.start_utc, a.distance_m, a.timer_s) == (
+            b.sport,
+            b.start_utc,
+            b.distance_m,
+            b.timer_s,
+        )
+        assert_frame_equal(a.samples, b.samples)
+        assert a.provenance.decoder == "etree" and b.provenance.decoder == "defusedxml"
+
+
+def test_tcx_c_parser_matches_defusedxml_on_the_corpus(
+    corpus_dir, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = sorted(corpus_dir.rglob("*.tcx"))
+    assert len(files) >= 10
+    for path in files:
+        data = path.read_bytes()
+        fast, reference = _tcx_both_ways(data, monkeypatch)
+        if fast.activities or reference.activities:
+            _same_tcx_result(fast, reference)
+        else:
+            assert [p.message for p in fast.problems] == [p.message for p in reference.problems]
+
+
+def test_tcx_declarations_and_odd_encodings_go_through_defusedxml(make_tcx) -> None:
+    text = make_tcx(START)
+    plain = tcx(text)
+    assert plain.activities[0].provenance.decoder == "etree"
+    # A harmless DTD is still refused, as defusedxml refuses every DTD.
+    head, _, rest = text.partition("?>")
+    with_dtd = f"{head}?>\n<!DOCTYPE TrainingCenterDatabase>{rest}"
+    refused = tcx(with_dtd)
+    assert refused.activities == [] and "DTD" in refused.errors[0].message
+    # UTF-16 cannot be screened byte-wise: defusedxml reads it, with the same result.
+    utf16 = tcx(text.replace('encoding="UTF-8"', 'encoding="UTF-16"').encode("utf-16"))
+    assert utf16.activities[0].provenance.decoder == "defusedxml"
+    from polars.testing import assert_frame_equal
+
+    assert_frame_equal(utf16.activities[0].samples, plain.activities[0].samples)

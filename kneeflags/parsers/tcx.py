@@ -1,8 +1,14 @@
 """Garmin TrainingCenterDatabase v2 (TCX) -> canonical activities.
 
-Parsed with defusedxml's ElementTree (no DTDs, no entities), matching
-elements by *local name* so the many namespace prefixes in the wild (``ns3:``,
-``tpx:``, default namespaces, none at all) do not matter. Tolerates leading
+Security first, then speed: a document with a DTD or an entity declaration is
+refused (defusedxml's rules: no DTDs, no entities, no external references).
+Without either, expat can expand nothing but the five predefined entities, so
+such a document (the usual case) is parsed by the standard library's C
+ElementTree; anything else (a declaration present, an encoding that is not
+ASCII-compatible) goes through defusedxml, which refuses or parses it exactly
+as before. Elements are matched by *local name* so the many namespace prefixes
+in the wild (``ns3:``, ``tpx:``, default namespaces, none at all) do not
+matter. Tolerates leading
 whitespace and a UTF-8 BOM before the XML declaration, and files holding
 several ``<Activity>`` elements (one canonical activity each).
 
@@ -15,7 +21,9 @@ samples (:func:`~kneeflags.parsers.common.decide_cadence_unit`).
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
+from xml.etree import ElementTree as StdET
 
 import polars as pl
 from defusedxml import ElementTree as DefusedET
@@ -44,10 +52,30 @@ _FLOAT_FIELDS = {
 }
 
 
+@lru_cache(maxsize=4096)  # called for every element; a file has a few dozen distinct tags
 def _local(tag: Any) -> str:
     if not isinstance(tag, str):
         return ""
     return tag.rsplit("}", 1)[-1] if tag.startswith("{") else tag.rsplit(":", 1)[-1]
+
+
+_DECLARATIONS = (b"<!DOCTYPE", b"<!ENTITY")
+
+
+def _plain_xml(body: bytes) -> bool:
+    """True when ``body`` can go to the C parser: an ASCII-compatible encoding (so the
+    declarations below would appear as these bytes) and no DTD or entity declaration."""
+    if not body.startswith(b"<") or body[1:2] == b"\x00":  # UTF-16/32: not checkable here
+        return False
+    return not any(token in body for token in _DECLARATIONS)
+
+
+def parse_tree(body: bytes) -> tuple[Any, str]:
+    """(root element, parser used); raises ``ParseError`` for malformed XML and defusedxml's
+    errors for DTDs, entities and external references (see the module docstring)."""
+    if _plain_xml(body):
+        return StdET.fromstring(body), "etree"
+    return DefusedET.fromstring(body, forbid_dtd=True), "defusedxml"
 
 
 def _to_float(text: str | None) -> float | None:
@@ -132,8 +160,8 @@ def parse_tcx_activities(
     if body.startswith(b"\xef\xbb\xbf"):
         body = body[3:]
     try:
-        root = DefusedET.fromstring(body.lstrip(), forbid_dtd=True)
-    except DefusedET.ParseError as exc:
+        root, parser = parse_tree(body.lstrip())
+    except StdET.ParseError as exc:
         out.errors.append(Problem(path, f"malformed TCX (XML error: {one_line(exc, 160)})"))
         return out
     except Exception as exc:  # DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
@@ -239,7 +267,7 @@ def parse_tcx_activities(
                     elevation_source="unknown" if has_ele else "none",
                     distance_source=dist_source,  # type: ignore[arg-type]
                     partial=False,
-                    decoder="defusedxml",
+                    decoder=parser,
                     notes=notes,
                 ),
             )
