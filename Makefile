@@ -24,7 +24,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check kneeflags tests benchmarks
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench.py
+	$(BIN)/python benchmarks/bench.py --memory-files 3000
 
 sample-data: $(STAMP)
 	$(BIN)/python sample_data/generate.py

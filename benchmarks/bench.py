@@ -223,6 +223,10 @@ def main(argv: list[str] | None = None) -> int:
             f"peak RSS {rss / 1024:.0f} MiB"
         )
 
+    per_rep = "; ".join(
+        f"{a:.1f} / {b:.2f} / {c:.2f}" for a, b, c in zip(base_t, cold_t, warm_t, strict=True)
+    )
+    cold_each = ", ".join(f"{a / b:.0f}×" for a, b in zip(base_t, cold_t, strict=True))
     lines = [
         "# kneeflags benchmark results",
         "",
@@ -233,6 +237,9 @@ def main(argv: list[str] | None = None) -> int:
         "| measurement | median seconds | speed-up vs (a) |",
         "|---|---:|---:|",
         *[f"| {name} | {seconds:.2f} | {ratio:.1f}× |" for name, seconds, ratio in rows],
+        "",
+        f"Per repetition, seconds (a / b / c): {per_rep}. Cold speed-up per repetition: "
+        f"{cold_each}; the spread is the machine's noise (a shared VM's speed drifts).",
         "",
         memory_line,
         "",
