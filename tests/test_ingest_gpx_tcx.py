@@ -309,3 +309,13 @@ def test_tcx_declarations_and_odd_encodings_go_through_defusedxml(make_tcx) -> N
     from polars.testing import assert_frame_equal
 
     assert_frame_equal(utf16.activities[0].samples, plain.activities[0].samples)
+
+
+def test_tcx_trackpoints_are_read_as_they_stream_past(make_tcx) -> None:
+    """Only an empty element per point stays in memory on the streaming path."""
+    from kneeflags.parsers.tcx import _local, read_document
+
+    root, rows, parser = read_document(make_tcx(START).encode())
+    points = [el for el in root.iter() if _local(el.tag) == "Trackpoint"]
+    assert parser == "etree" and len(points) > 10 and len(rows) == len(points)
+    assert all(len(tp) == 0 and id(tp) in rows for tp in points)

@@ -6,7 +6,9 @@ Without either, expat can expand nothing but the five predefined entities, so
 such a document (the usual case) is parsed by the standard library's C
 ElementTree; anything else (a declaration present, an encoding that is not
 ASCII-compatible) goes through defusedxml, which refuses or parses it exactly
-as before. Elements are matched by *local name* so the many namespace prefixes
+as before. Trackpoints are read as the parser streams past them and their
+children dropped, so memory holds one small element per point. Elements are
+matched by *local name* so the many namespace prefixes
 in the wild (``ns3:``, ``tpx:``, default namespaces, none at all) do not
 matter. Tolerates leading
 whitespace and a UTF-8 BOM before the XML declaration, and files holding
@@ -70,14 +72,6 @@ def _plain_xml(body: bytes) -> bool:
     return not any(token in body for token in _DECLARATIONS)
 
 
-def parse_tree(body: bytes) -> tuple[Any, str]:
-    """(root element, parser used); raises ``ParseError`` for malformed XML and defusedxml's
-    errors for DTDs, entities and external references (see the module docstring)."""
-    if _plain_xml(body):
-        return StdET.fromstring(body), "etree"
-    return DefusedET.fromstring(body, forbid_dtd=True), "defusedxml"
-
-
 def _to_float(text: str | None) -> float | None:
     if text is None:
         return None
@@ -105,42 +99,85 @@ def _child(el: Any, name: str) -> Any | None:
     return None
 
 
-def _trackpoints(activity: Any) -> pl.DataFrame:
-    cols: dict[str, list[Any]] = {
-        "timestamp": [],
-        "lat": [],
-        "lon": [],
-        "altitude_m": [],
-        "distance_m": [],
-        "speed_mps": [],
-        "heart_rate": [],
-        "run_cadence": [],
-        "cadence": [],
-    }
-    for tp in activity.iter():
-        if _local(tp.tag) != "Trackpoint":
-            continue
-        row: dict[str, Any] = {}
-        for el in tp.iter():
-            name = _local(el.tag)
-            if name == "Time":
-                t = parse_time(el.text)
-                row["timestamp"] = None if t is None else int(t.timestamp() * 1_000_000)
-            elif name == "Value":  # HeartRateBpm/Value
-                row["heart_rate"] = _to_float(el.text)
-            elif name in _FLOAT_FIELDS:
-                row[_FLOAT_FIELDS[name]] = _to_float(el.text)
-        for key, values in cols.items():
-            values.append(row.get(key))
+_COLUMNS = (
+    "timestamp",
+    "lat",
+    "lon",
+    "altitude_m",
+    "distance_m",
+    "speed_mps",
+    "heart_rate",
+    "run_cadence",
+    "cadence",
+)
+
+
+def _trackpoint_row(tp: Any) -> tuple[Any, ...]:
+    """One ``<Trackpoint>`` as values in :data:`_COLUMNS` order (the last of a name wins)."""
+    row: dict[str, Any] = {}
+    for el in tp.iter():
+        name = _local(el.tag)
+        if name == "Time":
+            t = parse_time(el.text)
+            row["timestamp"] = None if t is None else int(t.timestamp() * 1_000_000)
+        elif name == "Value":  # HeartRateBpm/Value
+            row["heart_rate"] = _to_float(el.text)
+        elif name in _FLOAT_FIELDS:
+            row[_FLOAT_FIELDS[name]] = _to_float(el.text)
+    return tuple(row.get(key) for key in _COLUMNS)
+
+
+def _trackpoints(activity: Any, rows: dict[int, tuple[Any, ...]]) -> pl.DataFrame:
+    """The activity's trackpoints in document order (``rows``: those read while streaming)."""
+    points = [
+        rows[id(tp)] if id(tp) in rows else _trackpoint_row(tp)
+        for tp in activity.iter()
+        if _local(tp.tag) == "Trackpoint"
+    ]
+    cols = list(zip(*points, strict=True)) if points else [()] * len(_COLUMNS)
     frame = pl.DataFrame(
         {
             k: pl.Series(v, dtype=pl.Int64 if k == "timestamp" else pl.Float64)
-            for k, v in cols.items()
+            for k, v in zip(_COLUMNS, cols, strict=True)
         }
     )
     return frame.with_columns(
         pl.col("timestamp").cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
     )
+
+
+_CHUNK = 1 << 16
+"""Bytes fed to the streaming parser at a time."""
+
+
+def read_document(body: bytes) -> tuple[Any, dict[int, tuple[Any, ...]], str]:
+    """(root element, trackpoint rows by element id, parser used).
+
+    A screened document (see the module docstring) is streamed: each ``<Trackpoint>`` is
+    read when it ends and its children are dropped, so memory holds one small element per
+    point instead of a dozen. Anything else is parsed whole by defusedxml (rows are then read
+    from the tree). Raises ``ParseError`` for malformed XML and defusedxml's errors for DTDs,
+    entities and external references.
+    """
+    if not _plain_xml(body):
+        return DefusedET.fromstring(body, forbid_dtd=True), {}, "defusedxml"
+    parser = StdET.XMLPullParser(events=("end",))
+    rows: dict[int, tuple[Any, ...]] = {}
+    ended: list[Any] = [None]
+
+    def take_events() -> None:
+        for _event, el in parser.read_events():
+            if _local(el.tag) == "Trackpoint":
+                rows[id(el)] = _trackpoint_row(el)
+                el.clear()  # keeps the (empty) element alive: its id stays its own
+            ended[0] = el
+
+    for start in range(0, max(len(body), 1), _CHUNK):
+        parser.feed(body[start : start + _CHUNK])
+        take_events()
+    parser.close()
+    take_events()
+    return ended[0], rows, "etree"  # the last element to end is the root
 
 
 def parse_tcx_activities(
@@ -160,7 +197,7 @@ def parse_tcx_activities(
     if body.startswith(b"\xef\xbb\xbf"):
         body = body[3:]
     try:
-        root, parser = parse_tree(body.lstrip())
+        root, rows, parser = read_document(body.lstrip())
     except StdET.ParseError as exc:
         out.errors.append(Problem(path, f"malformed TCX (XML error: {one_line(exc, 160)})"))
         return out
@@ -206,7 +243,7 @@ def parse_tcx_activities(
             name_el = _child(creator, "Name")
             device = (name_el.text or "").strip() if name_el is not None else None
 
-        tps = _trackpoints(act_el)
+        tps = _trackpoints(act_el, rows)
         run_cad = tps["run_cadence"]
         use_run = run_cad.null_count() < tps.height
         frame = tps.with_columns(
