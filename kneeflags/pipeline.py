@@ -176,7 +176,7 @@ def _parse_all(
 
     The parent process is one of the ``workers``: it starts on the last chunks at once
     while the worker processes are still starting (a spawned interpreter needs about
-    half a second before its first file), and the workers take chunks from the front.
+    0.3 s of imports before its first file), and the workers take chunks from the front.
     Processes are spawned, not forked, because polars' thread pool does not survive
     fork(). If the pool cannot be used at all (a script without a ``__main__`` guard,
     a sandbox without process creation), what is left is parsed in this process.
@@ -187,7 +187,7 @@ def _parse_all(
             yield i, process_item(items[i], decoder, tz, config)
         return
     # Small chunks: the run ends when the slowest process ends, at most a chunk after the
-    # other; 4 one-hour FIT files are ~15 ms, a few hundred microseconds of it hand-over.
+    # other; 4 one-hour FIT files are ~12 ms, a few hundred microseconds of it hand-over.
     size = max(1, min(4, len(indices) // (n_workers * 4)))
     chunks = deque(
         [(i, items[i]) for i in indices[start : start + size]]
