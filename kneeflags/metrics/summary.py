@@ -291,22 +291,18 @@ def summaries_to_frames(
     then (speed bin, spm), so the result never depends on the order the files were read in.
     One frame construction for any number of summaries: the cost is per call, not per row.
     """
-    activities = pl.DataFrame(
-        {name: [s.row[name] for s in summaries] for name in ACTIVITY_SUMMARY_SCHEMA},
-        schema=ACTIVITY_SUMMARY_SCHEMA,
-    )
-    ordered = list(summaries)
-    if len(summaries) > 1:
-        activities = activities.sort("start_utc", "activity_id")
-        ordered.sort(key=lambda s: s.activity_id)  # each histogram is sorted already
-    return activities, hist_frame([s.activity_id for s in ordered], [s.hist for s in ordered])
+    if len(summaries) <= 1:  # one file's single activity needs no sort
+        return tagged_frames(summaries, {})
+    # By id, the histograms concatenate in order (each one is sorted already).
+    activities, hist = tagged_frames(sorted(summaries, key=lambda s: s.activity_id), {})
+    return activities.sort("start_utc", "activity_id"), hist
 
 
 def tagged_frames(
     summaries: Sequence[ActivitySummary], tags: Mapping[str, pl.Series]
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Like :func:`summaries_to_frames`, but rows keep the order given and both frames gain
-    one column per tag (one value per summary, e.g. the input file it came from).
+    """Summaries as frames, rows in the order given, both frames gaining one column per tag
+    (one value per summary, e.g. the input file it came from).
 
     This is how the pipeline turns every freshly parsed file into frames in one go.
     """
