@@ -1,0 +1,99 @@
+"""``kneeflags analyze``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from kneeflags.cli.application import app
+from kneeflags.cli.common import (
+    EXIT_CODES_HELP,
+    AthleteOpt,
+    CacheDirOpt,
+    ConfigOpt,
+    DebugOpt,
+    Decoder,
+    DecoderOpt,
+    FailOnOpt,
+    NoCacheOpt,
+    OutputFormat,
+    PathsArg,
+    QuietOpt,
+    TzOpt,
+    WeeksOpt,
+    WorkersOpt,
+    cli_config,
+    exit_code,
+    note,
+    progress_bar,
+    setup_logging,
+    write_report,
+)
+
+ANALYZE_HELP = (
+    "Analyse one athlete's files and print the report.\n\n"
+    "Flags come first, grouped by condition (ITBS, PFPS) and severity, each with its "
+    "evidence and advice; then the weekly table of the report window, file problems and "
+    "the reminder to see a clinician."
+)
+
+
+@app.command(help=ANALYZE_HELP, epilog=EXIT_CODES_HELP)
+def analyze(
+    paths: PathsArg,
+    format: Annotated[
+        OutputFormat, typer.Option("--format", "-f", help="Report format.")
+    ] = OutputFormat.text,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", metavar="FILE", help="Write here (default: stdout)."),
+    ] = None,
+    tz: TzOpt = None,
+    weeks: WeeksOpt = 12,
+    until: Annotated[
+        datetime | None,
+        typer.Option(
+            "--until",
+            metavar="DATE",
+            formats=["%Y-%m-%d"],
+            help="End the report window with the week of DATE (YYYY-MM-DD) instead of the "
+            "week of the latest activity.",
+        ),
+    ] = None,
+    config: ConfigOpt = None,
+    athlete: AthleteOpt = None,
+    fail_on: FailOnOpt = None,
+    no_cache: NoCacheOpt = False,
+    cache_dir: CacheDirOpt = None,
+    decoder: DecoderOpt = Decoder.auto,
+    workers: WorkersOpt = None,
+    debug: DebugOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """``kneeflags analyze``: see :data:`ANALYZE_HELP`."""
+    setup_logging(debug, quiet)
+    from kneeflags.journeys import analyze_paths
+
+    cfg = cli_config(config)
+    with progress_bar(not quiet, "Reading files") as progress:
+        report = analyze_paths(
+            paths,
+            tz=tz,
+            config=cfg,  # type: ignore[arg-type]
+            athlete=athlete,
+            decoder=decoder.value,
+            cache_dir=cache_dir,
+            use_cache=not no_cache,
+            workers=workers,
+            weeks=weeks,
+            until=until.date() if until else None,
+            progress=progress,  # type: ignore[arg-type]
+        )
+    write_report(report, format.value, output)
+    code = exit_code(report, fail_on)
+    if report.errors and format is not OutputFormat.text and output is None:
+        note(f"{len(report.errors)} file(s) could not be read (listed in the report)", quiet)
+    raise typer.Exit(code)

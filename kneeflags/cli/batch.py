@@ -1,0 +1,148 @@
+"""``kneeflags batch``."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from kneeflags.cli.application import app
+from kneeflags.cli.common import (
+    EXIT_CODES_HELP,
+    BatchFormat,
+    CacheDirOpt,
+    ConfigOpt,
+    DebugOpt,
+    Decoder,
+    DecoderOpt,
+    FailOnOpt,
+    NoCacheOpt,
+    QuietOpt,
+    TzOpt,
+    WeeksOpt,
+    WorkersOpt,
+    cli_config,
+    emit,
+    exit_code,
+    note,
+    progress_bar,
+    setup_logging,
+)
+
+BATCH_HELP = (
+    "Analyse a coach's athletes in parallel and print a ranked summary.\n\n"
+    "Each immediate subfolder or .zip export of DIR is one athlete, named after it. "
+    "Athletes are ranked by this week's highest flag severity, then the number of flags; "
+    "each row shows this week's km and change, cadence and downhill share. All athletes "
+    "share one window, ending with the week of the latest activity of any of them."
+)
+
+
+@app.command(help=BATCH_HELP, epilog=EXIT_CODES_HELP)
+def batch(
+    dirs: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="DIR",
+            help="Folders whose immediate subfolders and .zip exports are one athlete each.",
+            show_default=False,
+        ),
+    ],
+    out_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--out-dir",
+            metavar="DIR",
+            help="Also write each athlete's reports (DIR/<athlete>/<YYYY>-W<ww>.md, .html, "
+            ".json) and DIR/index.html linking them.",
+        ),
+    ] = None,
+    format: Annotated[
+        BatchFormat,
+        typer.Option(
+            "--format", "-f", help="Summary format; json holds every athlete in one document."
+        ),
+    ] = BatchFormat.text,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", metavar="FILE", help="Write the summary here."),
+    ] = None,
+    weeks: WeeksOpt = 12,
+    until: Annotated[
+        datetime | None,
+        typer.Option(
+            "--until",
+            metavar="DATE",
+            formats=["%Y-%m-%d"],
+            help="End every athlete's window with the week of DATE (default: the week of "
+            "the latest activity of any athlete).",
+        ),
+    ] = None,
+    tz: TzOpt = None,
+    config: ConfigOpt = None,
+    fail_on: FailOnOpt = None,
+    no_cache: NoCacheOpt = False,
+    cache_dir: CacheDirOpt = None,
+    decoder: DecoderOpt = Decoder.auto,
+    workers: WorkersOpt = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="List every file warning.")
+    ] = False,
+    debug: DebugOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """``kneeflags batch``: see :data:`BATCH_HELP`."""
+    setup_logging(debug, quiet)
+    from kneeflags.journeys import UsageProblem, run_batch
+
+    cfg = cli_config(config)
+    try:
+        with progress_bar(not quiet, "Athletes") as progress:
+            result = run_batch(
+                dirs,
+                out_dir=out_dir,
+                tz=tz,
+                config=cfg,  # type: ignore[arg-type]
+                weeks=weeks,
+                until=until.date() if until else None,
+                decoder=decoder.value,
+                cache_dir=cache_dir,
+                use_cache=not no_cache,
+                workers=workers,
+                progress=progress,  # type: ignore[arg-type]
+            )
+    except UsageProblem as exc:
+        raise typer.BadParameter(str(exc), param_hint="'DIR...'") from None
+    rep = result.report
+    fmt_value = format.value
+    if fmt_value == "text":
+        from kneeflags.report.text import make_console, render_summary, summary_to_text
+
+        if (output is None or str(output) == "-") and sys.stdout.isatty():
+            console = make_console()
+            console.width = min(console.width, 100)
+            render_summary(rep, result.ranked, console, verbose=verbose)
+        else:
+            emit(summary_to_text(rep, result.ranked, verbose=verbose) + "\n", output)
+    elif fmt_value == "markdown":
+        from kneeflags.report.markdown import render_summary_markdown
+
+        emit(render_summary_markdown(rep, result.ranked), output)
+    elif fmt_value == "csv":
+        from kneeflags.report.csvout import render_summary_csv
+
+        emit(render_summary_csv(rep, result.ranked), output)
+    else:
+        from kneeflags.report.jsonout import render_json
+
+        emit(render_json(rep), output)
+    if out_dir is not None and verbose:
+        changed = len(result.written)
+        note(f"{len(result.paths)} report files in {out_dir} ({changed} changed)", False)
+    code = exit_code(rep, fail_on)
+    if rep.errors and fmt_value != "text":
+        note(f"{len(rep.errors)} file(s) could not be read (listed in the report)", quiet)
+    raise typer.Exit(code)

@@ -1,0 +1,340 @@
+"""What every command shares: exit codes, option types and validators, and the plumbing
+(logging set-up, config loading, progress bar, writing a document, the exit code).
+
+A command module imports from here and stays a thin call of a library function.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+import warnings
+from collections.abc import Iterator
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+EXIT_OK = 0
+EXIT_INPUT = 1
+EXIT_USAGE = 2
+EXIT_FAIL_ON = 3
+
+EXIT_CODES_HELP = """\
+[b]Exit codes[/b]
+  0  success
+  1  some input files could not be read (the report covers all the others)
+  2  usage error (unknown option, bad value, unreadable config file)
+  3  the --fail-on threshold was reached (takes precedence over 1)"""
+
+
+class OutputFormat(StrEnum):
+    text = "text"
+    markdown = "markdown"
+    html = "html"
+    json = "json"
+    csv = "csv"
+
+
+class BatchFormat(StrEnum):
+    text = "text"
+    markdown = "markdown"
+    json = "json"
+    csv = "csv"
+
+
+class Decoder(StrEnum):
+    auto = "auto"
+    fast = "fast"
+    fitparse = "fitparse"
+
+
+class FailOn(StrEnum):
+    watch = "watch"
+    high = "high"
+
+
+class RulesFormat(StrEnum):
+    text = "text"
+    markdown = "markdown"
+    json = "json"
+
+
+# ---------------------------------------------------------------------------------------
+# option validation
+
+
+def check_tz(value: str | None) -> str | None:
+    if value is None:
+        return None
+    from kneeflags.timezones import validate_tz
+
+    try:
+        validate_tz(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    return value
+
+
+def check_weeks(value: int) -> int:
+    if value < 1 or value > 520:
+        raise typer.BadParameter("must be between 1 and 520")
+    return value
+
+
+def check_week_label(value: str | None) -> str | None:
+    if value is None:
+        return None
+    from kneeflags.journeys import UsageProblem, parse_week
+
+    try:
+        parse_week(value)
+    except UsageProblem as exc:
+        raise typer.BadParameter(str(exc).removeprefix("--week ")) from None
+    return value
+
+
+def check_workers(value: int | None) -> int | None:
+    if value is not None and value < 1:
+        raise typer.BadParameter("must be at least 1")
+    return value
+
+
+PathsArg = Annotated[
+    list[str],
+    typer.Argument(
+        metavar="PATH",
+        help="Activity files (.fit .gpx .tcx, also .gz), folders, Strava/Garmin export "
+        "ZIPs, or quoted globs such as '~/runs/**/*.fit'.",
+        show_default=False,
+    ),
+]
+TzOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--tz",
+        metavar="ZONE",
+        callback=check_tz,
+        help="IANA time zone for files that carry no UTC offset (default: config, "
+        "then this machine's zone).",
+    ),
+]
+WeeksOpt = Annotated[
+    int,
+    typer.Option(
+        "--weeks",
+        metavar="N",
+        callback=check_weeks,
+        help="Weeks shown in the report; earlier data still serves as baseline.",
+    ),
+]
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--config", metavar="FILE", help="TOML file overriding rule thresholds and week start."
+    ),
+]
+AthleteOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--athlete",
+        metavar="NAME",
+        help="Athlete name in the report (default: the folder or ZIP given, else 'athlete').",
+    ),
+]
+NoCacheOpt = Annotated[
+    bool, typer.Option("--no-cache", help="Neither read nor write the parse cache.")
+]
+CacheDirOpt = Annotated[
+    Path | None,
+    typer.Option("--cache-dir", metavar="DIR", help="Parse cache folder (default: user cache)."),
+]
+DecoderOpt = Annotated[
+    Decoder,
+    typer.Option(
+        "--decoder",
+        help="FIT decoder: fast (columnar), fitparse (reference), auto (fast, falling back).",
+    ),
+]
+DebugOpt = Annotated[bool, typer.Option("--debug", help="Show debug logs and full tracebacks.")]
+QuietOpt = Annotated[
+    bool, typer.Option("--quiet", "-q", help="No progress bar and no notes on stderr.")
+]
+FailOnOpt = Annotated[
+    FailOn | None,
+    typer.Option(
+        "--fail-on",
+        help="Exit with code 3 when the report's last week (or the athlete as a whole) has "
+        "a flag of this severity or higher.",
+    ),
+]
+WorkersOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--workers",
+        "-j",
+        metavar="N",
+        callback=check_workers,
+        help="Worker processes (default: one per CPU core).",
+    ),
+]
+
+
+# ---------------------------------------------------------------------------------------
+# plumbing
+
+
+def setup_logging(debug: bool, quiet: bool) -> None:
+    """Log kneeflags' own messages to stderr: all with --debug, errors only with --quiet.
+
+    Only the ``kneeflags`` logger is configured (never the root logger), and library
+    warnings are silenced unless --debug: deprecation chatter is not for users.
+    """
+    level = logging.DEBUG if debug else logging.ERROR if quiet else logging.WARNING
+    logger = logging.getLogger("kneeflags")
+    for handler in [h for h in logger.handlers if getattr(h, "_kneeflags_cli", False)]:
+        logger.removeHandler(handler)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("kneeflags: %(levelname)s: %(message)s"))
+    handler._kneeflags_cli = True  # type: ignore[attr-defined]
+    logger.addHandler(handler)
+    logger.setLevel(level)
+    # Libraries' log warnings (e.g. matplotlib on an unwritable cache folder) would
+    # otherwise reach stderr through logging's last-resort handler and break the
+    # "silent on success" promise of the cron command; --debug shows them.
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if getattr(h, "_kneeflags_cli", False)]:
+        root.removeHandler(old)
+    lib: logging.Handler
+    if debug:
+        lib = logging.StreamHandler(sys.stderr)
+        lib.setLevel(logging.WARNING)
+        lib.setFormatter(logging.Formatter("kneeflags: %(name)s: %(levelname)s: %(message)s"))
+        lib.addFilter(lambda record: not record.name.startswith("kneeflags"))
+    else:
+        lib = logging.NullHandler()
+    lib._kneeflags_cli = True  # type: ignore[attr-defined]
+    root.addHandler(lib)
+    if not debug:
+        warnings.filterwarnings("ignore")
+
+
+def cli_config(path: Path | None) -> object:
+    from kneeflags.config import ConfigError, load_config
+    from kneeflags.timezones import validate_tz
+
+    try:
+        cfg = load_config(path.expanduser() if path else None)
+        validate_tz(cfg.timezone)
+    except (ConfigError, ValueError) as exc:
+        where = f"{path}: " if path and str(path) not in str(exc) else ""
+        raise typer.BadParameter(f"{where}{exc}", param_hint="'--config'") from None
+    return cfg
+
+
+def stderr_console():  # -> rich Console
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, markup=False, emoji=False)
+
+
+@contextlib.contextmanager
+def progress_bar(enabled: bool, label: str) -> Iterator[object]:
+    """A rich progress bar on stderr, or ``None`` when stderr is not a terminal."""
+    if not enabled or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    with Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=stderr_console(),
+        transient=True,
+    ) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total or None)
+
+        yield update
+
+
+def note(message: str, quiet: bool) -> None:
+    if not quiet:
+        print(f"kneeflags: {message}", file=sys.stderr)
+
+
+def emit(text: str, output: Path | None) -> None:
+    """Write a rendered document to ``output`` (atomically) or to stdout."""
+    if output is None or str(output) == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    from kneeflags.report.atomic import atomic_write_text
+
+    atomic_write_text(output.expanduser(), text)
+
+
+def exit_code(report: object, fail_on: FailOn | None) -> int:
+    if fail_on is not None and report.reached(fail_on.value):  # type: ignore[attr-defined]
+        return EXIT_FAIL_ON
+    if report.errors:  # type: ignore[attr-defined]
+        return EXIT_INPUT
+    return EXIT_OK
+
+
+def print_current_flags(report: object, fail_on: FailOn) -> None:
+    """What made --fail-on trigger, for the cron mail (stdout)."""
+    from kneeflags.findings import SEVERITY_RANK
+    from kneeflags.report import fmt
+
+    floor = SEVERITY_RANK[fail_on.value]
+    for a in report.athletes:  # type: ignore[attr-defined]
+        hits = [f for f in a.current_flags if SEVERITY_RANK.get(f.severity, 0) >= floor]
+        if not hits:
+            continue
+        print(
+            f"kneeflags: {fmt.clean(a.athlete)}, week {a.window.week_label}: "
+            f"{len(hits)} flag(s) at or above {fail_on.value}"
+        )
+        for f in hits:
+            print(f"  [{f.severity.upper()}] {f.rule}: {fmt.clean(f.evidence)}")
+
+
+def print_errors(report: object) -> None:
+    """Unreadable files, one line each on stderr.
+
+    Printed even with --quiet: they are why the exit code is 1 and what the cron mail says.
+    """
+    from kneeflags.report import fmt
+
+    for p in report.errors:  # type: ignore[attr-defined]
+        print(f"kneeflags: {fmt.clean(p.path)}: {fmt.clean(p.message)}", file=sys.stderr)
+
+
+def write_report(report: object, fmt: str, output: Path | None) -> None:
+    from kneeflags.report import render
+
+    if fmt == "text" and (output is None or str(output) == "-") and sys.stdout.isatty():
+        from rich.console import Console
+
+        from kneeflags.report.text import render as render_text
+
+        console = Console(highlight=False, markup=False, emoji=False)
+        console.width = min(console.width, 100)
+        render_text(report, console)  # type: ignore[arg-type]
+        return
+    emit(render(report, fmt), output)  # type: ignore[arg-type]
+
+
+def describe_exception(exc: BaseException) -> str:
+    """One line: the message (OSError names its file), else the exception type."""
+    if isinstance(exc, OSError) and exc.filename:
+        reason = exc.strerror or str(exc)
+        return f"{exc.filename}: {reason}"
+    text = " ".join(str(exc).split())
+    return text if text else type(exc).__name__
