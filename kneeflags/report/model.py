@@ -25,8 +25,9 @@ import polars as pl
 from kneeflags import __version__
 from kneeflags.findings import CLINICIAN_REMINDER, SEVERITY_RANK, Analysis, Flag
 from kneeflags.model import Problem
+from kneeflags.plan.model import Plan
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 """Version of the JSON document (``schema.json``): bump the major on breaking changes."""
 
 GENERATOR = "kneeflags"
@@ -224,6 +225,8 @@ class AthleteReport:
     skipped: int = 0
     has_data: bool = True
     """False when no activity at all could be read for this athlete."""
+    plan: Plan | None = None
+    """Next week's plan (prevention, or return to running during a knee episode)."""
 
     @property
     def current_flags(self) -> tuple[Flag, ...]:
@@ -332,8 +335,14 @@ def build_athlete_report(
     window: Window | None = None,
     config: Any | None = None,
     rule_titles: dict[str, str] | None = None,
+    plan: Plan | None = None,
 ) -> AthleteReport:
-    """Cut ``analysis`` down to the report window and group its flags for reading."""
+    """Cut ``analysis`` down to the report window and group its flags for reading.
+
+    ``plan``: next week's plan when a producer other than prevention made it (the
+    return-to-running protocol for an open knee episode); by default the prevention
+    plan is computed from the data up to the end of the window's last week.
+    """
     thresholds = Thresholds.from_config(config)
     win = window or make_window(analysis, weeks=weeks, until=until, thresholds=thresholds)
     flags = tuple(
@@ -347,6 +356,8 @@ def build_athlete_report(
     in_window_ids = {a.activity_id for a in activities if a.is_running}
     cadence = _cadence_seconds(analysis.cadence_hist, in_window_ids)
     titles = rule_titles if rule_titles is not None else load_rule_titles()
+    if plan is None and analysis.activities.height > 0:
+        plan = _prevention_plan(analysis, win, config)
     return AthleteReport(
         athlete=analysis.athlete,
         timezone=analysis.timezone,
@@ -363,6 +374,20 @@ def build_athlete_report(
         warnings=_sorted_problems(warnings),
         skipped=int(skipped),
         has_data=analysis.activities.height > 0,
+        plan=plan,
+    )
+
+
+def _prevention_plan(analysis: Analysis, win: Window, config: Any | None) -> Plan:
+    from kneeflags.config import Config
+    from kneeflags.plan.prevention import prevention_plan
+
+    return prevention_plan(
+        analysis.weekly,
+        analysis.activities,
+        analysis.cadence_hist,
+        win.last_week,
+        config if isinstance(config, Config) else None,
     )
 
 
