@@ -18,6 +18,7 @@ from kneeflags.cli.common import (
     DebugOpt,
     Decoder,
     DecoderOpt,
+    JournalOpt,
     NoCacheOpt,
     PathsArg,
     QuietOpt,
@@ -26,6 +27,7 @@ from kneeflags.cli.common import (
     cli_config,
     emit,
     exit_code,
+    journal_errors,
     print_errors,
     progress_bar,
     setup_logging,
@@ -67,6 +69,7 @@ def plan(
         ),
     ] = None,
     config: ConfigOpt = None,
+    journal: JournalOpt = None,
     athlete: AthleteOpt = None,
     no_cache: NoCacheOpt = False,
     cache_dir: CacheDirOpt = None,
@@ -81,7 +84,7 @@ def plan(
     from kneeflags.report.planout import render_plan
 
     cfg = cli_config(config)
-    with progress_bar(not quiet, "Reading files") as progress:
+    with journal_errors(), progress_bar(not quiet, "Reading files") as progress:
         report = analyze_paths(
             paths,
             tz=tz,
@@ -94,6 +97,7 @@ def plan(
             weeks=1,
             until=until.date() if until else None,
             progress=progress,  # type: ignore[arg-type]
+            journal=journal,
         )
     emit(render_plan(report, format.value), output)
     print_errors(report)

@@ -342,8 +342,7 @@ def add_entries(journal: Journal, entries: Sequence[SymptomEntry], *, today: dat
             if key in existing:
                 ids.append(int(existing[key]))  # type: ignore[arg-type]
                 continue
-            db[TABLE].insert(entry.to_row())
-            new_id = int(db[TABLE].last_pk)
+            new_id = int(db[TABLE].insert(entry.to_row()).last_rowid)
             existing[key] = new_id
             ids.append(new_id)
     return ids

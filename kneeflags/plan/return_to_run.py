@@ -15,7 +15,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from kneeflags.findings import CLINICIAN_REMINDER
+import polars as pl
+
+from kneeflags.config import Config
+from kneeflags.findings import CLINICIAN_REMINDER, Flag
 from kneeflags.journal.episodes import Episode
 from kneeflags.journal.symptoms import SymptomEntry
 from kneeflags.plan.model import Plan, PlanReason
@@ -313,3 +316,58 @@ def next_week_start(last_day: date, week_start_index: int) -> date:
     """First day of the week after the one holding ``last_day``."""
     this = last_day - timedelta(days=(last_day.weekday() - week_start_index) % 7)
     return this + timedelta(days=7)
+
+
+@dataclass(frozen=True, slots=True)
+class JournalReview:
+    """What the knee journal adds to one athlete's report window."""
+
+    episodes: tuple[Episode, ...]
+    """Every episode up to the window's last day (open and closed)."""
+    flags: tuple[Flag, ...]
+    """``rtr-*`` breaches of those episodes (all weeks; the report windows them)."""
+    returns: tuple[ReturnStatus, ...]
+    """The episodes still open on the window's last day, as the report shows them."""
+    entries: tuple[SymptomEntry, ...]
+    """The athlete's journal entries dated inside the window."""
+    plan: Plan | None
+    """The return plan of the open episode that leads (ITBS first, then PFPS, then site
+    unclear: the stricter protocol governs when two are open), else ``None``."""
+
+
+def review_journal(
+    activities: pl.DataFrame,
+    entries: Sequence[SymptomEntry],
+    *,
+    first_day: date,
+    last_day: date,
+    config: Config | None = None,
+    labels: dict[str, str] | None = None,
+) -> JournalReview:
+    """Episodes, breaches and the return plan for the report window ``first_day``..
+    ``last_day``; nothing dated after ``last_day`` is used (no look-ahead)."""
+    from kneeflags.journal.episodes import derive_episodes, runs_from_activities
+    from kneeflags.rules.return_to_run import return_flags
+
+    cfg = config or Config()
+    proto = cfg.rules.return_to_run
+    wsi = cfg.week_start_index
+    episodes = derive_episodes(
+        entries,
+        runs_from_activities(activities),
+        as_of=last_day,
+        config=proto,
+        week_start_index=wsi,
+    )
+    flags = tuple(return_flags(episodes, cfg))
+    week = next_week_start(last_day, wsi)
+    order = {"ITBS": 0, "PFPS": 1, "unclear": 2}
+    opened = sorted((e for e in episodes if e.is_open), key=lambda e: (order[e.condition], e.start))
+    returns = tuple(return_status(e, week, last_day, proto, labels=labels) for e in opened)
+    return JournalReview(
+        episodes=tuple(episodes),
+        flags=flags,
+        returns=returns,
+        entries=recent_entries(entries, first_day, last_day),
+        plan=returns[0].plan if returns else None,
+    )
