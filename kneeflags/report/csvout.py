@@ -96,6 +96,7 @@ def render_summary_csv(report: Report, ranked: Sequence[int]) -> str:
             "cadence_spm_median",
             "downhill_share",
             "files_not_read",
+            "return_phase",
         ]
     )
     from kneeflags.report.jsonout import KM, PCT, SHARE, SPM, num
@@ -116,6 +117,7 @@ def render_summary_csv(report: Report, ranked: Sequence[int]) -> str:
                 _cell(num(s.cadence_spm_median, SPM)),
                 _cell(num(s.downhill_share, SHARE)),
                 len(a.errors),
+                _cell(a.returns[0].phase if a.returns else None),
             ]
         )
     return buf.getvalue()

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from kneeflags.model import Problem
 from kneeflags.plan.model import Plan
 from kneeflags.report import fmt
+from kneeflags.report.journal_lines import journal_block, return_marker
 from kneeflags.report.model import AthleteReport, Report, RuleFlags
 from kneeflags.report.plan_lines import plan_lines, plan_title
 
@@ -190,6 +191,8 @@ def athlete_section(a: AthleteReport, report: Report, *, charts: bool) -> str:
         out.append(flags_section(a))
         if a.plan is not None:
             out.append(plan_section(a.plan))
+        if a.returns or a.journal:
+            out.append(journal_section(a))
         if charts:
             out.append(charts_section(a))
         out.append(weekly_section(a))
@@ -253,6 +256,25 @@ def plan_section(plan: Plan) -> str:
             out.append("</ul>")
         out.append("</dd>\n")
     out.append("</dl></section>\n")
+    return "".join(out)
+
+
+def journal_section(a: AthleteReport) -> str:
+    """The knee journal: each open episode's state and reminders, then recent entries."""
+    block = journal_block(a.returns, a.journal)
+    out = ['<section id="journal" class="plan"><h2>Knee journal</h2>\n']
+    for ep in block.episodes:
+        out.append(f"<h3>{esc(ep.title)}</h3>\n<dl>")
+        out.extend(f"<dt>{esc(label)}</dt><dd>{esc(value)}</dd>" for label, value in ep.lines)
+        out.append("</dl>\n")
+        out.extend(f'<p class="reminder">{esc(r)}</p>\n' for r in ep.reminders)
+    if block.entries:
+        out.append("<h3>Entries in the window (newest first)</h3>\n<ul>")
+        out.extend(f"<li>{esc(e)}</li>" for e in block.entries)
+        if block.more_entries:
+            out.append(f"<li>and {block.more_entries} earlier</li>")
+        out.append("</ul>\n")
+    out.append("</section>\n")
     return "".join(out)
 
 
@@ -405,6 +427,8 @@ def render_index_html(report: Report, ranked: Sequence[int], links: dict[int, st
         name = esc(a.athlete)
         if idx in links:
             name = f'<a href="{esc(links[idx])}">{name}</a>'
+        if a.returns:
+            name += f' <small class="return">{esc(return_marker(a))}</small>'
         cls = f' class="{sev}"' if sev else ""
         out.append(
             f'<tr{cls}><td>{rank}</td><td class="l">{name}</td><td class="l">{badge}</td>'

@@ -158,7 +158,17 @@ def athlete_dict(a: AthleteReport) -> dict[str, Any]:
         ],
         "notes": list(a.notes),
         "plan": plan_dict(a.plan),
+        "journal": [e.to_dict() for e in a.journal],
+        "episodes": [episode_dict(r) for r in a.returns],
     }
+
+
+def episode_dict(status: Any) -> dict[str, Any]:
+    """``athletes[].episodes``: an open knee episode as the report shows it."""
+    doc = status.to_dict()
+    for key in ("next_session_km_max", "next_week_km_max", "onset_km_median"):
+        doc[key] = num(doc[key], KM)
+    return doc
 
 
 def plan_dict(plan: Plan | None) -> dict[str, Any] | None:

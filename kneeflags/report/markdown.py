@@ -15,6 +15,7 @@ from kneeflags.plan.model import Plan
 from kneeflags.report import fmt
 from kneeflags.report.fmt import md_code
 from kneeflags.report.fmt import md_escape as esc
+from kneeflags.report.journal_lines import athlete_label, journal_block
 from kneeflags.report.model import AthleteReport, Report, RuleFlags
 from kneeflags.report.plan_lines import plan_lines, plan_title
 
@@ -57,6 +58,8 @@ def athlete_lines(a: AthleteReport, report: Report) -> list[str]:
         lines += flag_lines(a)
         if a.plan is not None:
             lines += ["", *plan_md_lines(a.plan)]
+        if a.returns or a.journal:
+            lines += ["", *journal_md_lines(a)]
         lines += ["", f"## Weekly table ({a.window.weeks} weeks)", "", *weekly_lines(a)]
     if a.notes:
         lines += ["", "## Notes", "", *(f"- {esc(n)}" for n in a.notes)]
@@ -102,6 +105,22 @@ def plan_md_lines(plan: Plan) -> list[str]:
     for line in plan_lines(plan):
         lines.append(f"- **{esc(line.label)}**: {esc(line.value)}")
         lines += [f"  - {esc(r.text)} (`{r.rule}`; guide: {esc(r.guide)})" for r in line.reasons]
+    return lines
+
+
+def journal_md_lines(a: AthleteReport) -> list[str]:
+    """The knee journal: each open episode's state and reminders, then recent entries."""
+    block = journal_block(a.returns, a.journal)
+    lines = ["## Knee journal"]
+    for ep in block.episodes:
+        lines += ["", f"### {esc(ep.title)}", ""]
+        lines += [f"- **{esc(label)}**: {esc(value)}" for label, value in ep.lines]
+        lines += ["", *(f"> {esc(r)}" for r in ep.reminders)]
+    if block.entries:
+        lines += ["", "Entries in the window (newest first):", ""]
+        lines += [f"- {esc(e)}" for e in block.entries]
+        if block.more_entries:
+            lines.append(f"- and {block.more_entries} earlier")
     return lines
 
 
@@ -177,7 +196,7 @@ def render_summary_markdown(
     for rank, idx in enumerate(ranked, 1):
         a = report.athletes[idx]
         s = a.summary
-        name = esc(a.athlete)
+        name = esc(athlete_label(a))
         if links and idx in links:
             name = f"[{name}](<{links[idx]}>)"
         now = "no data" if not a.has_data else (s.severity or "ok")

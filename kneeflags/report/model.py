@@ -27,7 +27,7 @@ from kneeflags.findings import CLINICIAN_REMINDER, SEVERITY_RANK, Analysis, Flag
 from kneeflags.model import Problem
 from kneeflags.plan.model import Plan
 
-SCHEMA_VERSION = "1.2"
+SCHEMA_VERSION = "1.3"
 """Version of the JSON document (``schema.json``): bump the major on breaking changes."""
 
 GENERATOR = "kneeflags"

@@ -39,6 +39,15 @@ def plan_title(plan: Plan) -> str:
     return f"Plan for the week of {fmt.long_date(plan.week_start)} ({what})"
 
 
+def phase_name(phase_id: str) -> str:
+    """A protocol phase's name for people (``itbs-flat`` -> ``flat build-up``); ids the
+    protocol does not know are shown as they are."""
+    from kneeflags.plan.protocol import PHASES_BY_ID
+
+    phase = PHASES_BY_ID.get(phase_id)
+    return phase.name if phase is not None else phase_id
+
+
 def _km_cap(x: float | None) -> str:
     return f"at most {fmt.km(x)} km" if x is not None else "no cap (see why)"
 
@@ -58,7 +67,7 @@ def plan_lines(plan: Plan) -> list[PlanLine]:
             side = f" ({plan.side})" if plan.side else ""
             rows.append(("condition", "Condition", f"{plan.condition}{side}"))
         if plan.phase:
-            rows.append(("phase", "Phase", plan.phase))
+            rows.append(("phase", "Phase", phase_name(plan.phase)))
         if plan.next_session_km_max is not None or "next_session_km_max" in by_item:
             rows.append(("next_session_km_max", "Next run", _km_cap(plan.next_session_km_max)))
     for item, label in (

@@ -22,6 +22,7 @@ from rich.text import Text
 from kneeflags.model import Problem
 from kneeflags.plan.model import Plan
 from kneeflags.report import fmt
+from kneeflags.report.journal_lines import athlete_label, journal_block
 from kneeflags.report.model import AthleteReport, Report, RuleFlags
 from kneeflags.report.plan_lines import plan_lines, plan_title
 
@@ -95,6 +96,9 @@ def athlete_parts(a: AthleteReport, *, plain: bool) -> list[RenderableType]:
         parts.append(Text(""))
         if a.plan is not None:
             parts.append(plan_part(a.plan))
+            parts.append(Text(""))
+        if a.returns or a.journal:
+            parts.append(journal_part(a))
             parts.append(Text(""))
         parts.append(heading("Weekly table", f"{a.window.weeks} weeks"))
         parts.append(weekly_table(a, plain=plain))
@@ -199,6 +203,25 @@ def plan_part(plan: Plan) -> RenderableType:
                     mark="-",
                 )
             )
+    return Group(*parts)
+
+
+def journal_part(a: AthleteReport) -> RenderableType:
+    """The knee journal: each open episode's state and reminders, then recent entries."""
+    block = journal_block(a.returns, a.journal)
+    parts: list[RenderableType] = [heading("Knee journal")]
+    for ep in block.episodes:
+        parts.append(Text(fmt.clean(ep.title), style="bold"))
+        for label, value in ep.lines:
+            head = Text(f"{label}: ", style="bold")
+            head.append(fmt.clean(value))
+            parts.append(bullet_text(head, indent=2))
+        parts.extend(bullet(fmt.clean(r), indent=2, mark="!") for r in ep.reminders)
+    if block.entries:
+        parts.append(Text("Entries in the window (newest first)", style="bold"))
+        parts.extend(bullet(fmt.clean(e), indent=2, mark="-") for e in block.entries)
+        if block.more_entries:
+            parts.append(bullet(f"and {block.more_entries} earlier", indent=2, mark="-"))
     return Group(*parts)
 
 
@@ -350,7 +373,7 @@ def summary_table(report: Report, ranked: Sequence[int], *, plain: bool) -> Tabl
             sev = Text("no data", style="bold red")
         table.add_row(
             str(rank),
-            Text(fmt.clean(a.athlete)),
+            Text(fmt.clean(athlete_label(a))),
             sev,
             f"{s.flags_this_week}/{s.flags_in_window}",
             fmt.km(s.run_km),
