@@ -12,8 +12,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	@touch $(STAMP)
 
+# The sample athletes' knee journal (alex's ITBS episode) lives in sample_data/journal.csv;
+# `make run` imports it into a fresh journal under build/ so the reports show a return plan
+# without touching the user's own journal.
+SAMPLE_JOURNAL := build/sample-journal.sqlite
+
 run: $(STAMP)
-	$(BIN)/kneeflags batch sample_data --out-dir reports
+	@mkdir -p build && rm -f $(SAMPLE_JOURNAL) $(SAMPLE_JOURNAL)-wal $(SAMPLE_JOURNAL)-shm
+	@$(BIN)/kneeflags log import sample_data/journal.csv --journal $(SAMPLE_JOURNAL) >/dev/null
+	$(BIN)/kneeflags batch sample_data --out-dir reports --journal $(SAMPLE_JOURNAL)
 
 test: $(STAMP)
 	$(BIN)/ruff check kneeflags tests benchmarks

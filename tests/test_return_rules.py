@@ -78,7 +78,7 @@ def test_pfps_session_over_reduced_cap() -> None:
 
 
 def test_pfps_week_over_reduced_cap() -> None:
-    s = pfps_story().ok_runs(range(0, 6), 4.0)  # 24 km against a 15 km week cap
+    s = pfps_story().ok_runs(range(1, 7), 4.0)  # 24 km against a 15 km week cap
     f = flags(s, 6, "rtr-weekly-cap")
     assert [(x.severity, x.week_start, x.activity) for x in f] == [("high", day(0), None)]
     assert "60 % over the 15.0 km week cap" in f[0].evidence
@@ -181,3 +181,13 @@ def test_runs_past_the_median_onset_distance() -> None:
     s.check(3).run(4, 6.0).ok(4).run(6, 7.0).ok(6)
     f = flags(s, 7, "rtr-onset")
     assert [(x.activity, x.threshold) for x in f] == [("run-+006-07", 6.5)]
+
+
+def test_the_painful_run_that_opened_the_episode_is_not_a_breach() -> None:
+    # Day 0: a 9 km run on which the pain came on (the entry opens the episode). It is the
+    # evidence the protocol starts from (the onset), not a run made under the protocol, so
+    # no "before the criteria check" or cap breach names it; the run of day 1 is one.
+    s = Story().history().run(0, 9.0).pain(0, during=4, onset_km=7.0).run(1, 5.0)
+    f = flags(s, 6, "rtr-session-cap")
+    assert [x.activity for x in f] == ["run-+001-07"]
+    assert "before the ITBS criteria check was passed" in f[0].evidence

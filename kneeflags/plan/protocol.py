@@ -489,7 +489,10 @@ def follow(
                     move(1, day, "criteria check passed")
         # 3. the day's runs against the state in force
         todays = by_day.get(day, [])
-        for r in todays:
+        # The runs of the day whose pain opened the episode are what hurt, not runs made
+        # under the protocol: they give the onset, and are never checked against it.
+        checked = todays if day != start else []
+        for r in checked:
             run_checks.append(
                 RunCheck(
                     run=r,

@@ -123,13 +123,13 @@ def journal_block(returns: Sequence[Any], entries: Sequence[Any]) -> JournalBloc
 
 
 def return_marker(a: Any) -> str:
-    """The coach summary's mark for an athlete in a return phase: ``return: ITBS, day 13``
+    """The coach summary's mark for an athlete in a return phase: ``ITBS return, day 13``
     (empty when no knee episode is open), so the coach sees who is coming back from pain."""
     if not a.returns:
         return ""
     first = a.returns[0]
     more = f" +{len(a.returns) - 1}" if len(a.returns) > 1 else ""
-    return f"return: {first.condition}{more}, day {first.day}"
+    return f"{first.condition}{more} return, day {first.day}"
 
 
 def athlete_label(a: Any) -> str:
