@@ -333,7 +333,7 @@ def _assemble(
     )
 
 
-def _run_keys(acts: pl.DataFrame) -> list[RunKey]:
+def _run_keys(acts: pl.DataFrame, confirmed: frozenset[str] = frozenset()) -> list[RunKey]:
     """Dedupe keys for every summary row; ``token`` is the row index."""
     cols = acts.select(
         "source",
@@ -343,7 +343,17 @@ def _run_keys(acts: pl.DataFrame) -> list[RunKey]:
         pl.col("distance_km") * 1000.0,
         pl.col("n_samples").fill_null(0),
         pl.col("partial").fill_null(False),
-        pl.col("activity_id").str.split(":").list.last().cast(pl.Int64, strict=False).fill_null(0),
+        pl.col("activity_id")
+        .str.split(":")
+        .list.last()
+        .cast(pl.Int64, strict=False)
+        .fill_null(0)
+        .alias("part"),
+        "activity_id",
+        pl.col("is_running").fill_null(False),
+        "sport",
+        "moving_s",
+        pl.col("has_cadence").fill_null(False),
     )
     return [
         RunKey(
@@ -356,10 +366,28 @@ def _run_keys(acts: pl.DataFrame) -> list[RunKey]:
             n_samples=n_samples,
             partial=partial,
             part=part,
+            activity_id=aid,
+            is_running=running,
+            sport=sport,
+            moving_s=moving,
+            has_cadence=cadence,
+            confirmed=aid in confirmed,
         )
-        for i, (source, fmt, start, duration, distance, n_samples, partial, part) in enumerate(
-            cols.iter_rows()
-        )
+        for i, (
+            source,
+            fmt,
+            start,
+            duration,
+            distance,
+            n_samples,
+            partial,
+            part,
+            aid,
+            running,
+            sport,
+            moving,
+            cadence,
+        ) in enumerate(cols.iter_rows())
     ]
 
 
