@@ -2,11 +2,16 @@
 
 Rule (applied to cached summaries by the pipeline and to activities by :func:`dedupe`):
 
-1. **Left running** recordings are set aside first and never kept: a running recording
-   longer than :data:`LEFT_RUNNING_MIN_S` (4 h) at under :data:`LEFT_RUNNING_MAX_MPS`
-   (1 m/s) on average, moving (≥ 0.5 m/s) less than half of that time — a phone that
-   kept recording overnight. It is named in a warning ("12 h 08 min at 0.7 m/s: looks
-   like a recording left running"). The moving-time test spares slow ultras and a sport
+1. **Left running** recordings are suspects: a running recording longer than
+   :data:`LEFT_RUNNING_MIN_S` (4 h) at under :data:`LEFT_RUNNING_MAX_MPS` (1 m/s) on
+   average, moving (≥ 0.5 m/s) less than half of that time — a phone that kept recording
+   overnight. A suspect is never the record kept when another recording of the outing
+   exists (it ranks last, 3·0 below), and it is named in a warning ("12 h 08 min at
+   0.7 m/s: looks like a recording left running"). A suspect that overlaps no other
+   recording is counted, with the same warning and the correction that removes it: the
+   corpus's NRC history holds a real 21.7 km run whose GPX spans 24 h because the app was
+   paused overnight, and dropping it would lose the run (the hint "set them aside" would
+   make that week 22 km short). The moving-time test spares slow ultras, and a sport
    correction (``kneeflags correct ID --sport running``) spares anything.
 2. **Clusters**: two recordings from *different* files are linked when their time spans
    overlap by at least :data:`MIN_OVERLAP_SHARE` (half) of the shorter span, whatever the
@@ -20,16 +25,23 @@ Rule (applied to cached summaries by the pipeline and to activities by :func:`de
    (``--same-as``) or forbid one (``--not-same-as``).
 3. **The credible record is kept**, best first:
 
+   0. not a suspect of step 1;
    a. a run over any other sport (a run never disappears in favour of a heart-rate-only
       session or a walk);
    b. a recording with distance over one without;
    c. a session whose file does not hold other sessions overlapping it (a file with
-      thousands of sessions at one moment is not an account of a run);
-   d. the largest distance, where distances within :data:`DISTANCE_TIE` (5 %) of the
-      cluster's largest count as equal (watch and phone disagree by a few per cent);
-   e. the richer record: FIT over TCX over GPX, cadence, not truncated, more samples;
-   f. the activity id, so the result never depends on input order.
+      thousands of sessions at one moment is not an account of a run: a hostile FIT whose
+      first session copies a real run never displaces the real one);
+   d. the largest distance (the issue's hint, 150 of 151 weeks right on a five-year
+      export: an app that lost the signal or was started late under-counts far more often
+      than one over-counts), where distances within :data:`DISTANCE_TIE` (10 %) of the
+      cluster's largest count as equal: watch and phone disagree by a few per cent, and
+      then the better instrument is the better account;
+   e. the richer record: FIT over TCX over GPX, then cadence, then not truncated;
+   f. the larger distance, more samples, then the activity id, so the result never
+      depends on input order.
 
+   Not the number of samples first: the heart-rate file of another app has the most.
    Then, in that order, each other member is dropped as a duplicate of the first kept
    record it matches; a member that matches no kept record is kept. A recording of
    another sport is dropped in favour of a run only when the run covers at least half of
@@ -49,21 +61,27 @@ One athlete per load is assumed: two people who ran together would be merged.
 
 from __future__ import annotations
 
+import bisect
+import heapq
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import islice
 
 from kneeflags.model import FORMAT_RICHNESS, Activity, Problem
 
 MIN_OVERLAP_SHARE = 0.5
 CONTAINED_SHARE = 0.9
 """Above this share of the shorter span, the message says one lies within the other."""
-DISTANCE_TIE = 0.05
 LEFT_RUNNING_MIN_S = 4 * 3600.0
 LEFT_RUNNING_MAX_MPS = 1.0
 LEFT_RUNNING_MAX_MOVING_SHARE = 0.5
 MANUAL_MAX_SAMPLES = 2
+DISTANCE_TIE = 0.10
+"""Distances within this share of a cluster's largest count as equal [eng]."""
 MAX_CANDIDATES = 64
 """Overlapping recordings of other files compared with each recording, at most [eng]."""
+CROWD_PROBES = 4
+"""Overlapping sessions of its own file a recording is compared with, at most [eng]."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,13 +124,16 @@ class RunKey:
         return self.n_samples <= MANUAL_MAX_SAMPLES
 
     @property
-    def richness(self) -> tuple[int, int, int, int]:
-        """Higher is richer: format (FIT > TCX > GPX), cadence, not partial, samples."""
+    def richness(self) -> tuple[int, int, int]:
+        """Higher is richer: format (FIT > TCX > GPX), cadence, not partial.
+
+        Not the number of samples: a heart-rate file or a 1 Hz phone app is not a better
+        account of a run for having more points (samples only break the last ties).
+        """
         return (
             FORMAT_RICHNESS.get(self.format, 0),
             int(self.has_cadence),
             0 if self.partial else 1,
-            self.n_samples,
         )
 
     @property
@@ -178,9 +199,9 @@ def left_running(k: RunKey) -> str | None:
     speed = (k.distance_m or 0.0) / k.span
     if speed >= LEFT_RUNNING_MAX_MPS:
         return None
-    if k.moving_s is not None and k.n_samples > MANUAL_MAX_SAMPLES:
-        if k.moving_s >= LEFT_RUNNING_MAX_MOVING_SHARE * k.span:
-            return None  # a slow ultra moves most of the time
+    moving = k.moving_s if k.n_samples > MANUAL_MAX_SAMPLES else None
+    if moving is not None and moving >= LEFT_RUNNING_MAX_MOVING_SHARE * k.span:
+        return None  # a slow ultra moves most of the time
     return f"{_fmt_duration(k.span)} at {speed:.1f} m/s: looks like a recording left running"
 
 
@@ -254,7 +275,7 @@ class Resolution:
     dropped: dict[int, tuple[int, str]] = field(default_factory=dict)
     """token -> (token of the kept record, reason)."""
     set_aside: dict[int, str] = field(default_factory=dict)
-    """token -> why it was set aside (left running)."""
+    """token -> why it looks like a recording left running (dropped or, alone, kept)."""
     warnings: list[Problem] = field(default_factory=list)
 
 
@@ -280,11 +301,12 @@ def _clusters(keys: list[RunKey], ov: Overrides) -> tuple[list[list[int]], set[i
     """Connected groups of linked keys (indices into ``keys``) and the self-overlapping ones.
 
     One sort by start, then a sweep holding the recordings still running at each start,
-    grouped by file, so a recording is compared only with overlapping recordings of
-    *other* files (at most :data:`MAX_CANDIDATES` of them).
+    grouped by file. A recording is compared with at most :data:`MAX_CANDIDATES`
+    overlapping recordings of *other* files, and with at most :data:`CROWD_PROBES` of its
+    own file (only to notice a file whose sessions pile up on one moment): the two budgets
+    are separate, so 60,000 sessions of one file starting at the same second neither cost
+    60,000² comparisons nor hide the real run of another file behind them.
     """
-    import heapq
-
     n = len(keys)
     order = sorted(range(n), key=lambda i: (keys[i].start, keys[i].end, keys[i].ident))
     uf = _Union(n)
@@ -300,20 +322,22 @@ def _clusters(keys: list[RunKey], ov: Overrides) -> tuple[list[list[int]], set[i
                 group.pop(j, None)
                 if not group:
                     del active[keys[j].source]
+        own = active.get(k.source)
+        if own and k.span > 0:
+            for j in islice(own, CROWD_PROBES):
+                if overlap_share(k, keys[j]) >= MIN_OVERLAP_SHARE:
+                    crowded.update((i, j))
+                    break
         checked = 0
         for source, group in active.items():
-            if checked >= MAX_CANDIDATES:
-                break
-            for j in group:
-                if checked >= MAX_CANDIDATES:
-                    break
+            if source == k.source:
+                continue
+            for j in islice(group, MAX_CANDIDATES - checked):
                 checked += 1
-                if source == k.source:
-                    if overlap_share(k, keys[j]) >= MIN_OVERLAP_SHARE and k.span > 0:
-                        crowded.update((i, j))
-                    continue
                 if linked(k, keys[j], ov):
                     uf.union(i, j)
+            if checked >= MAX_CANDIDATES:
+                break
         active.setdefault(k.source, {})[i] = None
         heapq.heappush(ends, (k.end, i))
     # Forced links between recordings that do not overlap at all.
@@ -328,7 +352,7 @@ def _clusters(keys: list[RunKey], ov: Overrides) -> tuple[list[list[int]], set[i
     return list(groups.values()), crowded
 
 
-def _rank(members: list[RunKey], crowded: set[int]) -> list[RunKey]:
+def _rank(members: list[RunKey], crowded: set[int], suspect: set[int]) -> list[RunKey]:
     """Cluster members, most credible first (see the module docstring, 3a–f)."""
     pool = [m for m in members if m.is_running and m.has_distance] or [
         m for m in members if m.has_distance
@@ -339,27 +363,40 @@ def _rank(members: list[RunKey], crowded: set[int]) -> list[RunKey]:
         d = m.distance_m or 0.0
         near = longest > 0 and d >= (1.0 - DISTANCE_TIE) * longest
         return (
+            m.token in suspect,
             not m.is_running,
             not m.has_distance,
             m.token in crowded,
             not near,
             -d if not near else 0.0,
             tuple(-x for x in m.richness),
+            -d,
+            -m.n_samples,
             m.ident,
         )
 
     return sorted(members, key=key)
 
 
-def _kept_because(kept: RunKey, dropped: RunKey) -> str:
+def _kept_because(kept: RunKey, dropped: RunKey, crowded: set[int], suspect: set[int]) -> str:
+    """The first ranking criterion (3a–f) that put ``kept`` before ``dropped``."""
+    fmt = kept.format.upper()
+    if dropped.token in suspect:
+        return f"the {fmt} record (the other looks left running)"
     if kept.is_running and not dropped.is_running:
         return "the run"
     if kept.has_distance and not dropped.has_distance:
         return "the record with distance"
+    if dropped.token in crowded and kept.token not in crowded:
+        return f"the {fmt} record (the other file piles sessions on one moment)"
     kd, dd = kept.distance_m or 0.0, dropped.distance_m or 0.0
-    if kd > dd * (1.0 + DISTANCE_TIE):
-        return f"the {kept.format.upper()} record with the larger distance"
-    return f"the richer {kept.format.upper()} record"
+    if kd > 0 and dd < (1.0 - DISTANCE_TIE) * kd:
+        return f"the {fmt} record with the larger distance"
+    if kept.richness > dropped.richness:
+        return f"the richer {fmt} record"
+    if kd > dd:
+        return f"the {fmt} record with the larger distance"
+    return f"the {fmt} record"
 
 
 def resolve(
@@ -367,26 +404,24 @@ def resolve(
     same_as: Iterable[tuple[str, str]] = (),
     not_same_as: Iterable[tuple[str, str]] = (),
 ) -> Resolution:
-    """Decide which recordings are kept, dropped as duplicates, or set aside."""
+    """Decide which recordings are kept and which are dropped as duplicates (and of what)."""
     ov = Overrides.of(same_as, not_same_as)
-    everything = list(keys)
+    candidates = list(keys)
     res = Resolution(kept=[])
-    candidates: list[RunKey] = []
-    for k in everything:
+    for k in candidates:
         why = left_running(k)
-        if why is None:
-            candidates.append(k)
-        else:
+        if why is not None:
             res.set_aside[k.token] = why
     groups, crowded_idx = _clusters(candidates, ov)
     crowded = {candidates[i].token for i in crowded_idx}
+    suspect = set(res.set_aside)
     for group in groups:
         members = [candidates[i] for i in group]
         if len(members) == 1:
             res.kept.extend(members)
             continue
         kept_here: dict[str, list[RunKey]] = {}
-        for m in _rank(members, crowded):
+        for m in _rank(members, crowded, suspect):
             match = None
             checked = 0
             for source, ks in kept_here.items():
@@ -408,23 +443,32 @@ def resolve(
                 continue
             k, why = match
             res.dropped[m.token] = (k.token, why)
-            res.warnings.append(
-                Problem(
-                    m.source,
-                    f"duplicate of {k.source} ({why}): counted once, kept {_kept_because(k, m)}",
-                    "warning",
+            if m.token in suspect:
+                message = (
+                    f"{res.set_aside[m.token]}: not counted, duplicate of {k.source} ({why}); "
+                    f"the run is counted from {k.source}"
                 )
-            )
+            else:
+                message = (
+                    f"duplicate of {k.source} ({why}): counted once, "
+                    f"kept {_kept_because(k, m, crowded, suspect)}"
+                )
+            res.warnings.append(Problem(m.source, message, "warning"))
     # Manual entries overlapping a recording land in different clusters: say so.
     _warn_manual_overlaps(candidates, res, ov)
-    by_token = {k.token: k for k in everything}
+    by_token = {k.token: k for k in candidates}
     for token, why in res.set_aside.items():
+        if token in res.dropped:
+            continue
         k = by_token[token]
-        over = [
-            o for o in res.kept if o.source != k.source and overlap_s(k, o) > 0 and o.is_running
-        ]
-        tail = f" (the run is counted from {over[0].source})" if over else ""
-        res.warnings.append(Problem(k.source, f"{why}: not counted{tail}", "warning"))
+        res.warnings.append(
+            Problem(
+                k.source,
+                f"{why}: counted, as no other recording covers it (if it was not a run: "
+                f"kneeflags correct {k.activity_id} --exclude)",
+                "warning",
+            )
+        )
     res.kept.sort(key=lambda k: (k.start, k.ident))
     return res
 
@@ -448,8 +492,6 @@ def _warn_manual_overlaps(candidates: list[RunKey], res: Resolution, ov: Overrid
     recorded = sorted(
         (k for k in candidates if not k.manual and k.token not in dropped), key=lambda k: k.start
     )
-    import bisect
-
     starts = [k.start for k in recorded]
     longest = max((k.span for k in recorded), default=0.0)
     seen: set[int] = set()
