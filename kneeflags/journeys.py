@@ -163,11 +163,13 @@ def _pipeline(
     use_cache: bool,
     workers: int | None,
     progress: ProgressCallback | None,
+    corrections: Any = None,
 ) -> Any:
     from kneeflags.pipeline import run_pipeline
 
     return run_pipeline(
         paths,
+        corrections=corrections,
         tz=tz,
         config=config,
         athlete=athlete,
@@ -224,6 +226,33 @@ def read_journal(
     return out
 
 
+def read_corrections(
+    journal: str | os.PathLike[str] | bool | None = None,
+) -> dict[str, Any] | None:
+    """Every athlete's corrections of the record (:mod:`kneeflags.corrections`), read once.
+
+    ``None`` for no journal (``journal=False``); otherwise a dict keyed by athlete (empty
+    when the journal holds none, so the reports say that no correction was applied).
+    Read-only; a journal that cannot be read is a one-line ``JournalError``.
+    """
+    if journal is False:
+        return None
+    from kneeflags import corrections
+    from kneeflags.journal import open_journal
+
+    path = None if journal is None or journal is True else journal
+    with open_journal(path, readonly=True) as j:
+        return corrections.read(j)
+
+
+def corrections_for(corrections: dict[str, Any] | None, athlete: str) -> Any:
+    from kneeflags.corrections import Corrections, athlete_key
+
+    if corrections is None:
+        return None
+    return corrections.get(athlete_key(athlete), Corrections())
+
+
 def entries_for(entries: dict[str, list[Any]], athlete: str) -> list[Any]:
     from kneeflags.journal.symptoms import athlete_key
 
@@ -261,8 +290,10 @@ def analyze_paths(
     strs = [str(p) for p in paths]
     name = athlete or default_athlete_name(strs)
     entries = entries_for(read_journal(journal), name)
+    fixes = corrections_for(read_corrections(journal), name)
     result = _pipeline(
         strs,
+        corrections=fixes,
         tz=tz,
         config=cfg,
         athlete=name,
@@ -478,6 +509,7 @@ class _Job:
     cache_dir: str | None
     use_cache: bool
     workers: int | None
+    corrections: Any = None
 
 
 @dataclass(slots=True)
@@ -500,6 +532,7 @@ def _run_job(job: _Job) -> _Outcome:
             use_cache=job.use_cache,
             workers=job.workers,
             progress=None,
+            corrections=job.corrections,
         )
         return _Outcome(job.source, result, None)
     except Exception as exc:  # one athlete's failure must not stop the others
@@ -594,6 +627,7 @@ def run_batch(
         until = parse_week(until) + timedelta(days=6)
     sources, notes = find_athletes(dirs)
     entries = read_journal(journal)  # each athlete's entries: logged under its folder name
+    fixes = read_corrections(journal)
     cpus = os.cpu_count() or 1
     procs = max(1, min(workers or cpus, len(sources)))
     inner = 1 if procs > 1 else workers
@@ -606,6 +640,7 @@ def run_batch(
             cache_dir=None if cache_dir is None else str(cache_dir),
             use_cache=use_cache,
             workers=inner,
+            corrections=corrections_for(fixes, s.name),
         )
         for s in sources
     ]
