@@ -279,7 +279,9 @@ def remember(journal: Journal, athlete: str, listing: pl.DataFrame) -> None:
         {
             "athlete": athlete,
             "activity_id": r["activity_id"],
-            "local_start": str(r["local_start"]),
+            "local_start": r["local_start"].replace(microsecond=0).isoformat(sep=" ")
+            if r["local_start"] is not None
+            else "",
             "sport": r["sport"],
             "distance_km": r["distance_km"],
             "source": r["source"],

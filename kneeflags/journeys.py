@@ -308,6 +308,64 @@ def analyze_paths(
 
 
 # ---------------------------------------------------------------------------------------
+# journey 1b: the activity listing (kneeflags activities)
+
+
+def list_activities(
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    tz: str | None = None,
+    config: Config | str | os.PathLike[str] | None = None,
+    athlete: str | None = None,
+    decoder: str = "auto",
+    cache_dir: str | os.PathLike[str] | None = None,
+    use_cache: bool = True,
+    workers: int | None = None,
+    progress: ProgressCallback | None = None,
+    generated_at: datetime | None = None,
+    journal: str | os.PathLike[str] | bool | None = None,
+    record: bool = True,
+) -> Report:
+    """Every activity of one athlete's files, kept or not, as a report with its listing.
+
+    The athlete's journal corrections are applied as in every report. With ``record``,
+    the listed ids are recorded in the journal (``known_activities``, created if need
+    be), so ``kneeflags correct`` can check the ids it is given; that write happens
+    before anything is printed, and a journal that cannot be written is a one-line
+    ``JournalError``.
+    """
+    import dataclasses
+
+    from kneeflags import corrections
+    from kneeflags.journal import open_journal
+    from kneeflags.listing import listed
+
+    cfg = resolve_config(config)
+    strs = [str(p) for p in paths]
+    name = athlete or default_athlete_name(strs)
+    fixes = corrections_for(read_corrections(journal), name)
+    result = _pipeline(
+        strs,
+        corrections=fixes,
+        tz=tz,
+        config=cfg,
+        athlete=name,
+        decoder=decoder,
+        cache_dir=cache_dir,
+        use_cache=use_cache,
+        workers=workers,
+        progress=progress,
+    )
+    if record and journal is not False:
+        path = None if journal is None or journal is True else journal
+        with open_journal(path) as j:
+            corrections.remember(j, name, result.listing)
+    a = _athlete_report(result, weeks=520, until=None, config=cfg)
+    a = dataclasses.replace(a, activity_list=listed(result.listing))
+    return build_report([a], generated_at=generated_at or generated_at_now())
+
+
+# ---------------------------------------------------------------------------------------
 # journey 2: the weekly cron report
 
 

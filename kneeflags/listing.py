@@ -31,6 +31,8 @@ reason             String    why: the dedupe reason, the left-running warning, t
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -147,3 +149,45 @@ def build_listing(
             }
         )
     return pl.DataFrame(rows, schema=LISTING_SCHEMA).sort("local_start", "activity_id", "source")
+
+
+@dataclass(frozen=True, slots=True)
+class ListedActivity:
+    """One row of the listing, for the report model and the renderers."""
+
+    activity_id: str
+    local_start: datetime | None
+    sport: str
+    file_sport: str
+    reclassified: bool
+    corrected: bool
+    distance_km: float | None
+    duration_s: float | None
+    source: str
+    status: str
+    duplicate_of: str | None
+    duplicate_source: str | None
+    reason: str | None
+
+    @property
+    def sport_label(self) -> str:
+        """``running``, ``running (reclassified from generic)``, ``walking (set by hand)``."""
+        if self.corrected:
+            return f"{self.sport} (set by hand, file: {self.file_sport})"
+        if self.reclassified:
+            return f"{self.sport} (reclassified from {self.file_sport})"
+        return self.sport
+
+    @property
+    def status_label(self) -> str:
+        if self.status == "kept":
+            return "kept"
+        if self.status == "excluded":
+            return "excluded"
+        what = "copy of" if self.status == "copy" else "duplicate of"
+        return f"{what} {self.duplicate_of} ({self.duplicate_source})"
+
+
+def listed(listing: pl.DataFrame) -> tuple[ListedActivity, ...]:
+    """The listing frame as report rows."""
+    return tuple(ListedActivity(**row) for row in listing.iter_rows(named=True))

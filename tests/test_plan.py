@@ -197,7 +197,7 @@ def test_the_report_carries_the_prevention_plan_in_every_format() -> None:
         assert "volume-jump" in out and "Two strength sessions per week" in out, fmt
     doc = json.loads(render(rep, "json"))
     jsonschema.validate(doc, load_schema(), cls=jsonschema.Draft202012Validator)
-    assert doc["schema_version"] == "1.2"
+    assert doc["schema_version"] == "1.3"
     jp = doc["athletes"][0]["plan"]
     assert jp["state"] == "prevention"
     assert jp["next_week_km_max"] == pytest.approx(plan.next_week_km_max)

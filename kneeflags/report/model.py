@@ -27,7 +27,7 @@ from kneeflags.findings import CLINICIAN_REMINDER, SEVERITY_RANK, Analysis, Flag
 from kneeflags.model import Problem
 from kneeflags.plan.model import Plan
 
-SCHEMA_VERSION = "1.2"
+SCHEMA_VERSION = "1.3"
 """Version of the JSON document (``schema.json``): bump the major on breaking changes."""
 
 GENERATOR = "kneeflags"
@@ -233,6 +233,9 @@ class AthleteReport:
     returns: tuple[Any, ...] = ()
     """Open knee episodes on the window's last day
     (:class:`~kneeflags.plan.return_to_run.ReturnStatus`); empty when none is open."""
+    activity_list: tuple[Any, ...] | None = None
+    """Every activity read, kept or not (:class:`~kneeflags.listing.ListedActivity`);
+    only ``kneeflags activities`` fills it (``None`` elsewhere, and absent from JSON)."""
 
     @property
     def in_return(self) -> bool:
