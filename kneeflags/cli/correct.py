@@ -86,7 +86,14 @@ def correct(
         )
     from kneeflags import corrections
     from kneeflags.journal import open_journal
+    from kneeflags.journal.store import default_journal_path
 
+    where = journal.expanduser() if journal is not None else default_journal_path()
+    if not where.exists():  # nothing is known yet: say so, and create no journal for it
+        _fail(
+            f"unknown activity id {activity_id}: no journal at {where} yet "
+            "(run `kneeflags activities PATHS` first; it lists and records the ids)"
+        )
     with journal_errors(), open_journal(journal) as j:
         if undo:
             done = corrections.undo(j, activity_id, athlete=athlete)
