@@ -225,18 +225,27 @@ class Overrides:
         return cls({_pair(*p) for p in same_as}, {_pair(*p) for p in not_same_as})
 
 
+def linkable(a: RunKey, b: RunKey, ov: Overrides) -> bool:
+    """Whether ``a`` and ``b`` are one outing (symmetric); no message is built, so the
+    sweep can ask it millions of times."""
+    if ov.same or ov.different:
+        pair = _pair(a.activity_id, b.activity_id)
+        if a.activity_id and pair in ov.same:
+            return True
+        if a.activity_id and pair in ov.different:
+            return False
+    if a.source == b.source or a.manual != b.manual:
+        return False
+    return overlap_s(a, b) > 0 and overlap_share(a, b) >= MIN_OVERLAP_SHARE
+
+
 def linked(a: RunKey, b: RunKey, ov: Overrides) -> str | None:
     """Why ``a`` and ``b`` are one outing (symmetric), or ``None``."""
-    pair = _pair(a.activity_id, b.activity_id)
-    if a.activity_id and pair in ov.same:
+    if not linkable(a, b, ov):
+        return None
+    if a.activity_id and _pair(a.activity_id, b.activity_id) in ov.same:
         return "marked as the same outing in the journal"
-    if a.activity_id and pair in ov.different:
-        return None
-    if a.source == b.source or a.manual != b.manual:
-        return None
     share = overlap_share(a, b)
-    if share < MIN_OVERLAP_SHARE or overlap_s(a, b) <= 0:
-        return None
     dt = abs(a.start - b.start)
     how = (
         "one recording lies within the other"
@@ -334,7 +343,7 @@ def _clusters(keys: list[RunKey], ov: Overrides) -> tuple[list[list[int]], set[i
                 continue
             for j in islice(group, MAX_CANDIDATES - checked):
                 checked += 1
-                if linked(k, keys[j], ov):
+                if uf.find(i) != uf.find(j) and linkable(k, keys[j], ov):
                     uf.union(i, j)
             if checked >= MAX_CANDIDATES:
                 break
@@ -499,8 +508,10 @@ def _warn_manual_overlaps(candidates: list[RunKey], res: Resolution, ov: Overrid
         if m.token in dropped or m.token in seen:
             continue
         lo = bisect.bisect_left(starts, m.start - longest)
-        hi = bisect.bisect_right(starts, m.end)
-        for r in recorded[lo:hi][:MAX_CANDIDATES]:
+        hi = bisect.bisect_left(starts, m.end)
+        # Latest starts first: the recordings most likely still running at m's start.
+        for idx in range(hi - 1, max(lo, hi - MAX_CANDIDATES) - 1, -1):
+            r = recorded[idx]
             if r.source == m.source or overlap_s(m, r) <= 0:
                 continue
             pair = _pair(m.activity_id, r.activity_id)

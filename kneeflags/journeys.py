@@ -164,12 +164,14 @@ def _pipeline(
     workers: int | None,
     progress: ProgressCallback | None,
     corrections: Any = None,
+    listing: bool = False,
 ) -> Any:
     from kneeflags.pipeline import run_pipeline
 
     return run_pipeline(
         paths,
         corrections=corrections,
+        listing=listing,
         tz=tz,
         config=config,
         athlete=athlete,
@@ -347,6 +349,7 @@ def list_activities(
     result = _pipeline(
         strs,
         corrections=fixes,
+        listing=True,
         tz=tz,
         config=cfg,
         athlete=name,

@@ -38,7 +38,7 @@ from kneeflags.corrections import Corrections, apply_to_summaries
 from kneeflags.corrections import note as corrections_note
 from kneeflags.dedupe import RunKey, resolve
 from kneeflags.findings import Analysis
-from kneeflags.listing import build_listing
+from kneeflags.listing import build_listing, empty_listing
 from kneeflags.metrics.cadence import CADENCE_HIST_SCHEMA, empty_hist
 from kneeflags.metrics.summary import (
     ACTIVITY_SUMMARY_SCHEMA,
@@ -72,7 +72,8 @@ class PipelineResult:
     files_read: int = 0
     cache_hits: int = 0
     listing: pl.DataFrame = field(default_factory=pl.DataFrame)
-    """Every activity read, kept or not (:func:`kneeflags.listing.build_listing`)."""
+    """Every activity read, kept or not (:func:`kneeflags.listing.build_listing`); only
+    built when asked for (``run_pipeline(listing=True)``)."""
     corrections_applied: int = 0
 
 
@@ -88,11 +89,13 @@ def run_pipeline(
     workers: int | None = None,
     progress: ProgressCallback | None = None,
     corrections: Corrections | None = None,
+    listing: bool = False,
 ) -> PipelineResult:
     """Read ``paths``, analyse them as one athlete, and report per-file problems.
 
     ``corrections``: the athlete's journal corrections (:mod:`kneeflags.corrections`),
     applied to the summaries after parsing and caching; ``None`` when no journal was read.
+    ``listing``: also build :attr:`PipelineResult.listing` (``kneeflags activities``).
 
     ``tz`` (IANA name) places activities whose files carry no UTC offset; it
     overrides ``config.timezone``. ``workers``: processes for parsing
@@ -171,7 +174,7 @@ def run_pipeline(
             log.warning("parse cache not written (%s); results are complete", one_line(exc))
 
     return _assemble(
-        items, outcomes, (fresh_acts, fresh_hist), hits, config, athlete, tz, corrections
+        items, outcomes, (fresh_acts, fresh_hist), hits, config, athlete, tz, corrections, listing
     )
 
 
@@ -288,6 +291,7 @@ def _assemble(
     athlete: str,
     tz: str | None,
     corrections: Corrections | None = None,
+    want_listing: bool = False,
 ) -> PipelineResult:
     errors: list[Problem] = []
     warnings: list[Problem] = []
@@ -339,8 +343,10 @@ def _assemble(
     resolution = resolve(_run_keys(acts, confirmed), same_as, not_same_as)
     warnings.extend(resolution.warnings)
     kept_ids = [acts["activity_id"][k.token] for k in resolution.kept]
-    listing = build_listing(
-        read_as, acts, resolution, corrected, [(r[0], r[1], r[2]) for r in copy_rows]
+    listing = (
+        build_listing(read_as, acts, resolution, corrected, [(r[0], r[1], r[2]) for r in copy_rows])
+        if want_listing
+        else empty_listing()
     )
     acts = acts.filter(pl.col("activity_id").is_in(kept_ids))
     hist = hist.filter(pl.col("activity_id").is_in(kept_ids))

@@ -92,3 +92,6 @@ def test_nrc_history_matches_every_week() -> None:
     off = {w: (ours.get(w), km) for w, km in expected.items() if abs(ours.get(w, 0.0) - km) > 0.1}
     assert off == {}
     assert not [w for w in loaded.warnings if "duplicate of" in w.message]
+    (paused,) = [w for w in loaded.warnings if "looks like a recording left running" in w.message]
+    assert paused.path.endswith("720bf570-d855-4303-87c2-74d85429e52d.gpx")
+    assert "23 h 57 min at 0.3 m/s: looks like a recording left running: counted" in paused.message

@@ -120,7 +120,7 @@ def test_same_as_merges_two_runs_no_rule_would(history: Path, tmp_path: Path) ->
 
 def test_corrections_never_invalidate_the_parse_cache(history: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
-    first = run_pipeline([history], cache_dir=cache, workers=1)
+    first = run_pipeline([history], cache_dir=cache, workers=1, listing=True)
     ids = {Path(r["source"]).name: r["activity_id"] for r in first.listing.iter_rows(named=True)}
     fixes = Corrections.of(
         [Correction(1, "alex", ids["later.gpx"], "exclude", "", "2026-03-04T00:00:00+00:00")]
