@@ -210,3 +210,20 @@ def test_latest_correction_wins_and_pairs_are_unordered() -> None:
     c = Corrections.of(reversed(rows))
     assert c.same == set() and c.different == {("x:0", "y:0")}
     assert c.sport == {"x:0": "hiking"} and c.effective == 2
+
+
+def test_reclassified_session_is_listed_as_such(tmp_path: Path, make_fit) -> None:
+    folder = tmp_path / "kim"
+    folder.mkdir()
+    generic = [{"sport": "GENERIC", "sub_sport": "GENERIC", "start": 0, "n": 1500}]
+    (folder / "evening.fit").write_bytes(make_fit(START, n=1500, sessions=generic))
+    rows = listing(folder, tmp_path / "j.sqlite")
+    (row,) = rows.values()
+    assert row["sport"] == "running" and row["file_sport"] == "generic"
+    assert row["reclassified"] and not row["corrected"]
+    assert "classed as running" in row["reason"]
+    code, out, _ = run(
+        "activities", str(folder), "-q", "--no-record", journal=tmp_path / "j.sqlite"
+    )
+    assert code == 0 and "running (reclassified from generic)" in out
+    assert "1 activity: 1 counted; 1 reclassified" in out
