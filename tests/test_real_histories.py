@@ -418,3 +418,68 @@ def test_a_run_never_disappears_for_no_distance_or_another_sport(start, span, ot
         )
     kept, _ = dedupe_keys(keys)
     assert 0 in {k.token for k in kept}
+
+
+# -- the pipeline's summary path applies the same rule ---------------------------------
+def _pattern_sets() -> list[list[Activity]]:
+    day = MON + timedelta(days=2, hours=7)
+    return [
+        [  # 1
+            at("nrc.fit", make_run(day, km=8.0, cadence_spm=None)),
+            at("strava.fit", make_run(day + timedelta(seconds=44), km=8.05, cadence_spm=None)),
+        ],
+        [  # 2
+            at("phone.fit", make_run(day, km=10.0, cadence_spm=None)),
+            at("watch.fit", make_run(day + timedelta(seconds=160), km=8.0, pace_min_km=6.875)),
+        ],
+        [  # 3
+            at("phone.fit", make_run(day, km=24.0, cadence_spm=None)),
+            at("watch.fit", make_run(day + timedelta(hours=1, minutes=57), km=2.6, minutes=15)),
+        ],
+        [  # 4
+            left_running_phone(
+                "phone.fit",
+                day - timedelta(hours=11),
+                run_from_s=11 * 3600,
+                run_km=10.0,
+                run_s=3600,
+                total_s=12 * 3600 + 8 * 60,
+            ),
+            at("watch.fit", make_run(day, km=9.8, minutes=60)),
+        ],
+        [  # 5
+            at("run.fit", make_run(day, km=10.0, interval_s=3.0)),
+            at(
+                "hr.fit",
+                make_activity(
+                    day - timedelta(minutes=2),
+                    sport=Sport.OTHER,
+                    km=0.0,
+                    minutes=60,
+                    cadence_spm=None,
+                ),
+            ),
+        ],
+        [  # 6
+            at("walk.fit", make_walk(day, km=5.0, minutes=60)),
+            at("run.fit", make_run(day + timedelta(minutes=20), km=1.8, minutes=10)),
+        ],
+        [  # 7
+            at("manual.fit", make_run(day, km=10.0, minutes=50, with_samples=False)),
+            at("jog.fit", make_run(day + timedelta(minutes=10), km=0.7, minutes=5)),
+        ],
+    ]
+
+
+@pytest.mark.parametrize("pattern", range(1, 8))
+def test_summary_path_keeps_what_the_activity_path_keeps(pattern: int) -> None:
+    from kneeflags.metrics.summary import summaries_to_frames, summarize
+    from kneeflags.pipeline import _run_keys
+
+    acts = _pattern_sets()[pattern - 1]
+    kept, warns = dedupe(acts)
+    frame, _ = summaries_to_frames([summarize(a) for a in acts])
+    res = resolve(_run_keys(frame))
+    by_summary = {frame["activity_id"][k.token] for k in res.kept}
+    assert by_summary == {a.activity_id for a in kept}
+    assert sorted(w.message for w in res.warnings) == sorted(w.message for w in warns)
