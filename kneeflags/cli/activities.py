@@ -37,9 +37,10 @@ from kneeflags.cli.common import (
 )
 
 ACTIVITIES_HELP = (
-    "List every activity of one athlete's files: stable id, local start, sport (and "
-    "whether it was reclassified or set by hand), distance, duration, file, and whether it "
-    "counts or was dropped as a duplicate (and of what).\n\n"
+    "List every activity read, and whether it counts.\n\n"
+    "For each activity of one athlete's files: stable id, local start, sport (and whether "
+    "it was reclassified or set by hand), distance, duration, file, and whether it counts "
+    "or was dropped as a duplicate (and of what).\n\n"
     "The ids are what 'kneeflags correct' takes; they are recorded in the journal so that "
     "'correct' can check them (--no-record: do not)."
 )

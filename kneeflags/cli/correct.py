@@ -17,7 +17,8 @@ from kneeflags.cli.application import app
 from kneeflags.cli.common import EXIT_USAGE, journal_errors
 
 CORRECT_HELP = (
-    "Correct one activity of the record (ids from 'kneeflags activities'): set its sport, "
+    "Correct the record: an activity's sport, exclusion, or sameness with another.\n\n"
+    "One activity (ids from 'kneeflags activities'): set its sport, "
     "exclude it, mark it as the same outing as another or as a different one, or undo the "
     "latest correction of it. Kept in the athlete's journal; applied after parsing by every "
     "report (the parse cache stays valid), and every report says how many were applied."
