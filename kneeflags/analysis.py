@@ -87,6 +87,14 @@ def analyze_frames(
         if cadence_hist.height
         else empty_hist()
     )
+    # Histograms exist for every activity on foot (a sport corrected to running keeps its
+    # cadence); only running activities' rows are running cadence.
+    if hist.height:
+        hist = hist.filter(
+            pl.col("activity_id").is_in(
+                acts.filter(pl.col("is_running"))["activity_id"].unique().to_list()
+            )
+        )
     weekly = weekly_table(acts, hist, config)
     flags = evaluate(weekly, acts, hist, config)
     return Analysis(
@@ -100,11 +108,28 @@ def analyze_frames(
     )
 
 
+def reclassification_notes(acts: pl.DataFrame) -> list[str]:
+    """How many sessions the classification stage classed otherwise than their label."""
+    if "reclassified_from" not in acts.columns:
+        return []
+    re = acts.filter(pl.col("reclassified_from").is_not_null())
+    if re.height == 0:
+        return []
+    counts = re.group_by("reclassified_from", "sport").len().sort("reclassified_from", "sport")
+    parts = [f"{n} {frm} → {to}" for frm, to, n in counts.iter_rows()]
+    what = "session was" if re.height == 1 else "sessions were"
+    return [
+        f"{re.height} {what} reclassified by pace, cadence and duration ({', '.join(parts)}); "
+        "`kneeflags activities` lists them and `kneeflags correct` overrides."
+    ]
+
+
 def athlete_notes(acts: pl.DataFrame) -> list[str]:
     """Caveats that change how the numbers should be read (one line each)."""
     notes: list[str] = []
     if acts.height == 0:
         return ["No activities were found, so there is nothing to analyse."]
+    notes.extend(reclassification_notes(acts))
     runs = acts.filter(pl.col("is_running"))
     n = runs.height
     if n == 0:

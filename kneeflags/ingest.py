@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable
 
+from kneeflags.classify import classify_all
 from kneeflags.dedupe import dedupe
 from kneeflags.model import LoadResult, OffsetSource, Problem, Skipped
 from kneeflags.parsers import DECODERS, parse_source
@@ -36,9 +37,12 @@ def load_item(
         data = item.read()
     except Exception as exc:  # unreadable file/member: report, continue with the rest
         return LoadResult(errors=[Problem(str(item.ref), f"could not read: {one_line(exc)}")])
-    return parse_source(
+    res = parse_source(
         data, item.ref, decoder=decoder, tz=tz, hints=item.hints, tz_source=tz_source
     )
+    # Classification stage: unlabelled and tiny sessions classed by what was done.
+    res.activities = classify_all(res.activities)
+    return res
 
 
 def finalize(results: Iterable[LoadResult]) -> LoadResult:

@@ -163,11 +163,15 @@ def _pipeline(
     use_cache: bool,
     workers: int | None,
     progress: ProgressCallback | None,
+    corrections: Any = None,
+    listing: bool = False,
 ) -> Any:
     from kneeflags.pipeline import run_pipeline
 
     return run_pipeline(
         paths,
+        corrections=corrections,
+        listing=listing,
         tz=tz,
         config=config,
         athlete=athlete,
@@ -224,6 +228,33 @@ def read_journal(
     return out
 
 
+def read_corrections(
+    journal: str | os.PathLike[str] | bool | None = None,
+) -> dict[str, Any] | None:
+    """Every athlete's corrections of the record (:mod:`kneeflags.corrections`), read once.
+
+    ``None`` for no journal (``journal=False``); otherwise a dict keyed by athlete (empty
+    when the journal holds none, so the reports say that no correction was applied).
+    Read-only; a journal that cannot be read is a one-line ``JournalError``.
+    """
+    if journal is False:
+        return None
+    from kneeflags import corrections
+    from kneeflags.journal import open_journal
+
+    path = None if journal is None or journal is True else journal
+    with open_journal(path, readonly=True) as j:
+        return corrections.read(j)
+
+
+def corrections_for(corrections: dict[str, Any] | None, athlete: str) -> Any:
+    from kneeflags.corrections import Corrections, athlete_key
+
+    if corrections is None:
+        return None
+    return corrections.get(athlete_key(athlete), Corrections())
+
+
 def entries_for(entries: dict[str, list[Any]], athlete: str) -> list[Any]:
     from kneeflags.journal.symptoms import athlete_key
 
@@ -261,8 +292,10 @@ def analyze_paths(
     strs = [str(p) for p in paths]
     name = athlete or default_athlete_name(strs)
     entries = entries_for(read_journal(journal), name)
+    fixes = corrections_for(read_corrections(journal), name)
     result = _pipeline(
         strs,
+        corrections=fixes,
         tz=tz,
         config=cfg,
         athlete=name,
@@ -273,6 +306,65 @@ def analyze_paths(
         progress=progress,
     )
     a = _athlete_report(result, weeks=weeks, until=until, config=cfg, journal=entries)
+    return build_report([a], generated_at=generated_at or generated_at_now())
+
+
+# ---------------------------------------------------------------------------------------
+# journey 1b: the activity listing (kneeflags activities)
+
+
+def list_activities(
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    tz: str | None = None,
+    config: Config | str | os.PathLike[str] | None = None,
+    athlete: str | None = None,
+    decoder: str = "auto",
+    cache_dir: str | os.PathLike[str] | None = None,
+    use_cache: bool = True,
+    workers: int | None = None,
+    progress: ProgressCallback | None = None,
+    generated_at: datetime | None = None,
+    journal: str | os.PathLike[str] | bool | None = None,
+    record: bool = True,
+) -> Report:
+    """Every activity of one athlete's files, kept or not, as a report with its listing.
+
+    The athlete's journal corrections are applied as in every report. With ``record``,
+    the listed ids are recorded in the journal (``known_activities``, created if need
+    be), so ``kneeflags correct`` can check the ids it is given; that write happens
+    before anything is printed, and a journal that cannot be written is a one-line
+    ``JournalError``.
+    """
+    import dataclasses
+
+    from kneeflags import corrections
+    from kneeflags.journal import open_journal
+    from kneeflags.listing import listed
+
+    cfg = resolve_config(config)
+    strs = [str(p) for p in paths]
+    name = athlete or default_athlete_name(strs)
+    fixes = corrections_for(read_corrections(journal), name)
+    result = _pipeline(
+        strs,
+        corrections=fixes,
+        listing=True,
+        tz=tz,
+        config=cfg,
+        athlete=name,
+        decoder=decoder,
+        cache_dir=cache_dir,
+        use_cache=use_cache,
+        workers=workers,
+        progress=progress,
+    )
+    if record and journal is not False:
+        path = None if journal is None or journal is True else journal
+        with open_journal(path) as j:
+            corrections.remember(j, name, result.listing)
+    a = _athlete_report(result, weeks=520, until=None, config=cfg)
+    a = dataclasses.replace(a, activity_list=listed(result.listing))
     return build_report([a], generated_at=generated_at or generated_at_now())
 
 
@@ -478,6 +570,7 @@ class _Job:
     cache_dir: str | None
     use_cache: bool
     workers: int | None
+    corrections: Any = None
 
 
 @dataclass(slots=True)
@@ -500,6 +593,7 @@ def _run_job(job: _Job) -> _Outcome:
             use_cache=job.use_cache,
             workers=job.workers,
             progress=None,
+            corrections=job.corrections,
         )
         return _Outcome(job.source, result, None)
     except Exception as exc:  # one athlete's failure must not stop the others
@@ -594,6 +688,7 @@ def run_batch(
         until = parse_week(until) + timedelta(days=6)
     sources, notes = find_athletes(dirs)
     entries = read_journal(journal)  # each athlete's entries: logged under its folder name
+    fixes = read_corrections(journal)
     cpus = os.cpu_count() or 1
     procs = max(1, min(workers or cpus, len(sources)))
     inner = 1 if procs > 1 else workers
@@ -606,6 +701,7 @@ def run_batch(
             cache_dir=None if cache_dir is None else str(cache_dir),
             use_cache=use_cache,
             workers=inner,
+            corrections=corrections_for(fixes, s.name),
         )
         for s in sources
     ]

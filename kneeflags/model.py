@@ -179,6 +179,10 @@ class Provenance:
     partial: bool = False
     decoder: str = ""
     notes: list[str] = field(default_factory=list)
+    reclassified_from: str | None = None
+    """The sport the file said, when :mod:`kneeflags.classify` classed the session otherwise."""
+    classification: str = ""
+    """Why it was reclassified (one line, shown in reports and ``kneeflags activities``)."""
 
 
 @dataclass(slots=True)

@@ -34,8 +34,11 @@ from kneeflags import __version__
 from kneeflags.analysis import analyze_frames
 from kneeflags.cache import CacheHits, FileEntry, ParseCache, cache_key, default_cache_dir
 from kneeflags.config import Config
-from kneeflags.dedupe import RunKey, dedupe_keys
+from kneeflags.corrections import Corrections, apply_to_summaries
+from kneeflags.corrections import note as corrections_note
+from kneeflags.dedupe import RunKey, resolve
 from kneeflags.findings import Analysis
+from kneeflags.listing import build_listing, empty_listing
 from kneeflags.metrics.cadence import CADENCE_HIST_SCHEMA, empty_hist
 from kneeflags.metrics.summary import (
     ACTIVITY_SUMMARY_SCHEMA,
@@ -68,6 +71,10 @@ class PipelineResult:
     skipped: int = 0
     files_read: int = 0
     cache_hits: int = 0
+    listing: pl.DataFrame = field(default_factory=pl.DataFrame)
+    """Every activity read, kept or not (:func:`kneeflags.listing.build_listing`); only
+    built when asked for (``run_pipeline(listing=True)``)."""
+    corrections_applied: int = 0
 
 
 def run_pipeline(
@@ -81,8 +88,14 @@ def run_pipeline(
     use_cache: bool = True,
     workers: int | None = None,
     progress: ProgressCallback | None = None,
+    corrections: Corrections | None = None,
+    listing: bool = False,
 ) -> PipelineResult:
     """Read ``paths``, analyse them as one athlete, and report per-file problems.
+
+    ``corrections``: the athlete's journal corrections (:mod:`kneeflags.corrections`),
+    applied to the summaries after parsing and caching; ``None`` when no journal was read.
+    ``listing``: also build :attr:`PipelineResult.listing` (``kneeflags activities``).
 
     ``tz`` (IANA name) places activities whose files carry no UTC offset; it
     overrides ``config.timezone``. ``workers``: processes for parsing
@@ -160,7 +173,9 @@ def run_pipeline(
         except Exception as exc:  # read-only or full cache folder: the report still counts
             log.warning("parse cache not written (%s); results are complete", one_line(exc))
 
-    return _assemble(items, outcomes, (fresh_acts, fresh_hist), hits, config, athlete, tz)
+    return _assemble(
+        items, outcomes, (fresh_acts, fresh_hist), hits, config, athlete, tz, corrections, listing
+    )
 
 
 # -- parsing -----------------------------------------------------------------
@@ -275,6 +290,8 @@ def _assemble(
     config: Config,
     athlete: str,
     tz: str | None,
+    corrections: Corrections | None = None,
+    want_listing: bool = False,
 ) -> PipelineResult:
     errors: list[Problem] = []
     warnings: list[Problem] = []
@@ -310,19 +327,36 @@ def _assemble(
     # The same content under two paths has the same activity ids: keep the first.
     first_source = pl.col("source").first().over("activity_id")
     copies = acts.filter(pl.col("source") != first_source)
-    for row in copies.select("source", first_source.alias("first")).iter_rows():
+    copy_rows = copies.select("source", first_source.alias("first"), "activity_id").rows()
+    for row in copy_rows:
         warnings.append(Problem(row[0], f"identical copy of {row[1]}: counted once", "warning"))
     acts = acts.unique("activity_id", keep="first", maintain_order=True)
     hist = hist.unique(["activity_id", "speed_bin", "spm"], keep="first", maintain_order=True)
 
-    kept, dup_warnings = dedupe_keys(_run_keys(acts))
-    warnings.extend(dup_warnings)
-    kept_ids = [acts["activity_id"][k.token] for k in kept]
+    # Corrections stage: after parsing and caching, before deduplication.
+    read_as = acts
+    corrected = apply_to_summaries(acts, corrections)
+    acts = corrected.summaries
+    same_as = corrections.same if corrections else ()
+    not_same_as = corrections.different if corrections else ()
+    confirmed = frozenset(corrections.sport) if corrections else frozenset()
+    resolution = resolve(_run_keys(acts, confirmed), same_as, not_same_as)
+    warnings.extend(resolution.warnings)
+    kept_ids = [acts["activity_id"][k.token] for k in resolution.kept]
+    listing = (
+        build_listing(read_as, acts, resolution, corrected, [(r[0], r[1], r[2]) for r in copy_rows])
+        if want_listing
+        else empty_listing()
+    )
     acts = acts.filter(pl.col("activity_id").is_in(kept_ids))
     hist = hist.filter(pl.col("activity_id").is_in(kept_ids))
 
     label = _describe_timezone(tz, set(acts["utc_offset_source"].unique().to_list()))
     analysis = analyze_frames(acts, hist, config, athlete=athlete, timezone=label)
+    if corrections is not None:
+        analysis.notes.append(
+            corrections_note(corrected.applied, corrections.effective, len(corrected.resported))
+        )
     return PipelineResult(
         analysis=analysis,
         errors=errors,
@@ -330,10 +364,12 @@ def _assemble(
         skipped=sum(1 for o in outcomes if o is not None and o.status == "skipped"),
         files_read=sum(1 for o in outcomes if o is not None and o.status == "ok"),
         cache_hits=sum(1 for o in outcomes if o is not None and o.from_cache),
+        listing=listing,
+        corrections_applied=corrected.applied,
     )
 
 
-def _run_keys(acts: pl.DataFrame) -> list[RunKey]:
+def _run_keys(acts: pl.DataFrame, confirmed: frozenset[str] = frozenset()) -> list[RunKey]:
     """Dedupe keys for every summary row; ``token`` is the row index."""
     cols = acts.select(
         "source",
@@ -343,7 +379,17 @@ def _run_keys(acts: pl.DataFrame) -> list[RunKey]:
         pl.col("distance_km") * 1000.0,
         pl.col("n_samples").fill_null(0),
         pl.col("partial").fill_null(False),
-        pl.col("activity_id").str.split(":").list.last().cast(pl.Int64, strict=False).fill_null(0),
+        pl.col("activity_id")
+        .str.split(":")
+        .list.last()
+        .cast(pl.Int64, strict=False)
+        .fill_null(0)
+        .alias("part"),
+        "activity_id",
+        pl.col("is_running").fill_null(False),
+        "sport",
+        "moving_s",
+        pl.col("has_cadence").fill_null(False),
     )
     return [
         RunKey(
@@ -356,10 +402,28 @@ def _run_keys(acts: pl.DataFrame) -> list[RunKey]:
             n_samples=n_samples,
             partial=partial,
             part=part,
+            activity_id=aid,
+            is_running=running,
+            sport=sport,
+            moving_s=moving,
+            has_cadence=cadence,
+            confirmed=aid in confirmed,
         )
-        for i, (source, fmt, start, duration, distance, n_samples, partial, part) in enumerate(
-            cols.iter_rows()
-        )
+        for i, (
+            source,
+            fmt,
+            start,
+            duration,
+            distance,
+            n_samples,
+            partial,
+            part,
+            aid,
+            running,
+            sport,
+            moving,
+            cadence,
+        ) in enumerate(cols.iter_rows())
     ]
 
 

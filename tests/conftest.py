@@ -253,3 +253,15 @@ def make_gpx() -> Callable[..., str]:
 @pytest.fixture
 def make_tcx() -> Callable[..., str]:
     return write_tcx
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_default_journal(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Reports read the journal at the default location: in tests, never the developer's
+    own (``$KNEEFLAGS_JOURNAL`` points into the session's temporary folder; tests that
+    write a journal still name their own)."""
+    import os
+
+    if "KNEEFLAGS_JOURNAL" not in os.environ:
+        path = tmp_path_factory.mktemp("journal") / "journal.sqlite"
+        os.environ["KNEEFLAGS_JOURNAL"] = str(path)

@@ -76,3 +76,22 @@ def test_x3cl_ultra_descent_matches_manifest() -> None:
     assert row["elevation_loss_m"] == pytest.approx(4800, rel=0.15)
     assert 0.15 < row["downhill_km"] / row["graded_km"] < 0.5
     assert row["steep_km"] > 5
+
+
+def test_nrc_history_matches_every_week() -> None:
+    """Issue 11: the NRC history stays 41/41 (its 24 h GPX paused overnight is a real run)."""
+    path = CORPUS / "runpandas" / "session-nrc-gpx"
+    if not path.is_dir():
+        pytest.skip(f"corpus folder absent: {path}")
+    loaded = kneeflags.load([str(path)], tz="UTC")
+    weekly = kneeflags.analyze(loaded.activities, timezone="UTC").weekly
+    iso = weekly["week_start"].dt.strftime("%G-W%V").to_list()
+    ours = dict(zip(iso, weekly["run_km"].to_list(), strict=True))
+    expected = _manifest_weeks("- runpandas NRC GPX")
+    assert len(expected) == 41
+    off = {w: (ours.get(w), km) for w, km in expected.items() if abs(ours.get(w, 0.0) - km) > 0.1}
+    assert off == {}
+    assert not [w for w in loaded.warnings if "duplicate of" in w.message]
+    (paused,) = [w for w in loaded.warnings if "looks like a recording left running" in w.message]
+    assert paused.path.endswith("720bf570-d855-4303-87c2-74d85429e52d.gpx")
+    assert "23 h 57 min at 0.3 m/s: looks like a recording left running: counted" in paused.message

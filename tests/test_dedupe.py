@@ -63,20 +63,28 @@ def test_same_format_keeps_more_samples() -> None:
     rich.samples = conform_samples(
         pl.DataFrame({"timestamp": [START + timedelta(seconds=i) for i in range(5)]})
     )
-    kept, _ = dedupe([act("poor.gpx"), rich])
+    poor = act("poor.gpx")
+    poor.samples = conform_samples(
+        pl.DataFrame({"timestamp": [START + timedelta(seconds=i) for i in range(3)]})
+    )
+    kept, _ = dedupe([poor, rich])
     assert [str(a.source) for a in kept] == ["rich.gpx"]
 
 
-def test_not_duplicates_when_start_or_distance_differ() -> None:
-    later = act("b.gpx", start=START + timedelta(seconds=121))
-    longer = act("c.gpx", dist=10_600.0, start=START + timedelta(hours=5))
-    # starts 100 s apart, 20 % apart in distance, only 83 % of the shorter overlaps
-    different_dist = act(
-        "d.gpx", dist=12_000.0, elapsed=600.0, start=START + timedelta(hours=2, seconds=-100)
-    )
-    base2 = act("e.gpx", start=START + timedelta(hours=2), elapsed=5000.0)
-    kept, warns = dedupe([act("a.gpx"), later, longer, different_dist, base2])
-    assert len(kept) == 5 and warns == []
+def test_not_duplicates_when_spans_overlap_less_than_half() -> None:
+    # 5 h later; then a 10-minute recording that overlaps 40 % of itself with a run
+    later = act("c.gpx", dist=10_600.0, start=START + timedelta(hours=5))
+    short = act("d.gpx", dist=2_000.0, elapsed=600.0, start=START + timedelta(seconds=2760))
+    kept, warns = dedupe([act("a.gpx"), later, short])
+    assert len(kept) == 3 and warns == []
+
+
+def test_start_gap_beyond_two_minutes_still_one_outing() -> None:
+    # the phone started 160 s before the watch; the spans overlap 95 % of the shorter
+    phone = act("phone.gpx", start=START - timedelta(seconds=160), elapsed=3160.0)
+    kept, warns = dedupe([act("watch.fit", "fit"), phone])
+    assert [a.format for a in kept] == ["fit"]
+    assert "starts 160 s apart" in warns[0].message
 
 
 def test_distance_within_five_percent_matches() -> None:

@@ -215,3 +215,34 @@ def test_whole_corpus_with_fitparse_matches_default(corpus: Path, loaded: LoadRe
         (a.activity_id, a.sport) for a in loaded.activities
     ]
     assert len(ref.errors) == len(loaded.errors)
+
+
+def test_only_real_duplicates_are_merged(loaded: LoadResult) -> None:
+    """Every drop over the whole corpus, as (dropped file, kept file): all are one outing
+    (copies of one GPX, variants of one fitparse test file, the runpandas watch/phone pairs).
+    A new pair here means two genuinely different runs may have been merged."""
+    pairs = set()
+    for w in loaded.warnings:
+        if "duplicate of " not in w.message:
+            continue
+        kept = w.message.split("duplicate of ", 1)[1].split(" (", 1)[0]
+        pairs.add((Path(w.path).name, Path(kept).name))
+    assert pairs == {
+        ("test_2.gpx", "test_1.gpx"),  # one zip holding the same GPX three times
+        ("test_3.gpx", "test_1.gpx"),
+        ("10kUNLP2014-Garmin15.tcx", "10kUNLP2014-Garmin15.fit"),
+        ("cerknicko-jezero.gpx", "cerknicko-jezero-with-elevations-zero.gpx"),
+        ("cerknicko-jezero-without-elevations.gpx", "cerknicko-jezero-with-elevations-zero.gpx"),
+        ("cerknicko-without-times.gpx", "cerknicko-jezero-with-elevations-zero.gpx"),
+        ("activity-filecrc.fit", "activity-settings-corruptheader.fit"),
+        ("activity-settings-nodata.fit", "activity-settings-corruptheader.fit"),
+        ("activity-unexpected-eof.fit", "activity-settings-corruptheader.fit"),
+        ("activity-activity-filecrc.fit", "activity-settings-corruptheader.fit"),
+        ("36bb9510-27b3-4c13-9d68-55b59af24ec3.gpx", "2020-12-02T06_08_29-300_Running.tcx"),
+        ("c74b49c3-6505-4874-9ef1-9f9cbd149896.gpx", "2020-12-06T06_36_21-300_Running.tcx"),
+        ("e72ac978-0e43-493a-b4f2-50102b64939a.gpx", "2020-12-08T06_36_12-300_Running.tcx"),
+        ("f5bda6ea-d83c-466d-9ced-c480d4b02073.gpx", "2020-12-13T07_25_55-300_Running.tcx"),
+        ("531a7cd6-3ae1-4a03-99dc-f6fcb8d97eb0.gpx", "2020-12-26T06_03_49-300_Running.tcx"),
+        ("run.gpx", "run.tcx"),
+        ("strava_export.gpx", "stopped_example.tcx"),
+    }

@@ -134,7 +134,7 @@ def test_other_sports_are_not_running_volume() -> None:
     assert row["runs"] == 1
     assert row["cross_training_minutes"] == pytest.approx(90)
     assert row["xt_cycling_minutes"] == pytest.approx(90)
-    assert row["walking_minutes"] == pytest.approx(50)
+    assert row["walk_minutes"] == pytest.approx(50)
     assert row["strength_sessions"] == 2
     assert row["cadence_spm_median"] == 170.0  # bike cadence never leaks in
 

@@ -1,6 +1,7 @@
 """The ``kneeflags`` command line (typer): thin calls of :mod:`kneeflags.journeys`.
 
-One module per command (``analyze``, ``report``, ``batch``, ``rules``, ``cache``), each
+One module per command (``analyze``, ``report``, ``batch``, ``plan``, ``activities``,
+``correct``, ``log``, ``rules``, ``cache``), each
 registering itself on :data:`kneeflags.cli.application.app`; what they share is in
 :mod:`kneeflags.cli.common`.
 
@@ -29,6 +30,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "report",
     "batch",
     "plan",
+    "activities",
+    "correct",
     "log",
     "rules",
     "cache",

@@ -46,11 +46,18 @@ cadence_spm_median    Float64 (null)          time-weighted median spm of runnin
 run_speed_median_mps  Float64 (null)          time-weighted median speed (0.25 m/s bin centre)
 partial               Boolean                 the file was truncated (kept records only)
 n_samples             Int64                   number of samples
+reclassified_from     String (null)           the file's sport when :mod:`kneeflags.classify`
+                                              classed the session otherwise
+classification        String (null)           why (provenance note of the reclassification)
 ===================== ======================= ==============================================
 
-Downhill columns are null for non-running activities, treadmill/indoor runs and runs
-without a usable altitude profile. ``cadence_hist`` holds running samples only
-(:data:`~kneeflags.metrics.cadence.CADENCE_HIST_SCHEMA`).
+Downhill columns are computed for every activity on foot outdoors (runs, walks, hikes:
+descent on foot loads the knee too, shown as information) and are null for other
+sports, treadmill/indoor runs and activities without a usable altitude profile; only
+runs count towards the downhill rules. ``cadence_hist`` holds running samples
+(:data:`~kneeflags.metrics.cadence.CADENCE_HIST_SCHEMA`) of every activity on foot, so a
+sport corrected to running later (``kneeflags correct``) has its cadence without a
+re-parse; the analysis keeps the rows of running activities only.
 """
 
 from __future__ import annotations
@@ -64,6 +71,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 import polars as pl
 
+from kneeflags.classify import CLASSIFY_VERSION
 from kneeflags.config import Config, ConfigError
 from kneeflags.metrics.cadence import (
     CadenceHist,
@@ -75,7 +83,7 @@ from kneeflags.metrics.cadence import (
 from kneeflags.metrics.grade import compute_grade
 from kneeflags.model import Activity, Sport, safe_text
 
-METRICS_VERSION = "2"
+METRICS_VERSION = f"3.{CLASSIFY_VERSION}"
 """Part of every cache key for summaries: bump when summarize() output changes."""
 
 ACTIVITY_SUMMARY_SCHEMA: dict[str, pl.DataType] = {
@@ -112,6 +120,8 @@ ACTIVITY_SUMMARY_SCHEMA: dict[str, pl.DataType] = {
     "run_speed_median_mps": pl.Float64(),
     "partial": pl.Boolean(),
     "n_samples": pl.Int64(),
+    "reclassified_from": pl.String(),
+    "classification": pl.String(),
 }
 """Column -> dtype of one per-activity summary row (see module docstring)."""
 
@@ -212,7 +222,9 @@ def summarize(activity: Activity, config: Config | None = None) -> ActivitySumma
     )
     graded_km = downhill_km = steep_km = loss_m = None
     grade_pct: np.ndarray | None = None
-    if sport.has_terrain and has_elevation:
+    on_foot = sport.is_running or sport in (Sport.WALKING, Sport.HIKING)
+    terrain = sport.has_terrain or sport in (Sport.WALKING, Sport.HIKING)
+    if terrain and has_elevation:
         res = compute_grade(
             ts,
             dist,
@@ -230,7 +242,7 @@ def summarize(activity: Activity, config: Config | None = None) -> ActivitySumma
     has_cadence = bool(np.isfinite(spm).any() and np.nanmax(spm) > 0) if n else False
     hist = (
         cadence_hist_arrays(ts, speed, spm, grade_pct, cfg)
-        if sport.is_running and has_cadence
+        if on_foot and has_cadence
         else CadenceHist.empty()
     )
     cad_seconds = float(hist.seconds.sum()) if hist.size else 0.0
@@ -278,6 +290,8 @@ def summarize(activity: Activity, config: Config | None = None) -> ActivitySumma
         "run_speed_median_mps": spd_median,
         "partial": prov.partial,
         "n_samples": n,
+        "reclassified_from": prov.reclassified_from,
+        "classification": prov.classification or None,
     }
     return ActivitySummary(row=row, hist=hist)
 

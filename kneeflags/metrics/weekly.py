@@ -42,8 +42,12 @@ xt_cycling_minutes         Float64   per-sport breakdown of cross_training_minut
 xt_swimming_minutes        Float64   (separate columns rather than a struct so the
 xt_rowing_minutes          Float64   table stays flat for CSV and Parquet)
 xt_other_minutes           Float64
-walking_minutes            Float64   walking / hiking: shown, neither running volume
-hiking_minutes             Float64   nor cross-training
+walk_minutes               Float64   walking / hiking time: information only, neither
+hike_minutes               Float64   running volume nor cross-training, never flagged
+descent_on_foot_m          Float64   descent of the week's walks and hikes (3 m
+                                     hysteresis; information only, never flagged: going
+                                     downhill on foot loads the knee too); 0 when there
+                                     was no walk or hike, null when none had elevation
 strength_sessions          Int64     strength_training sessions
 acwr                       Float64   EWMA 7/28 acute:chronic ratio of daily running km
                                      (Williams 2017) on the week's last day with data;
@@ -86,8 +90,9 @@ WEEKLY_SCHEMA: dict[str, pl.DataType] = {
     "cadence_above_share": pl.Float64(),
     "cross_training_minutes": pl.Float64(),
     **{f"xt_{s}_minutes": pl.Float64() for s in XT_SPORTS},
-    "walking_minutes": pl.Float64(),
-    "hiking_minutes": pl.Float64(),
+    "walk_minutes": pl.Float64(),
+    "hike_minutes": pl.Float64(),
+    "descent_on_foot_m": pl.Float64(),
     "strength_sessions": pl.Int64(),
     "acwr": pl.Float64(),
 }
@@ -186,11 +191,20 @@ def weekly_table(
         )
 
     minutes = pl.col("duration_s") / 60.0
+    on_foot = pl.col("sport").is_in(["walking", "hiking"])
     other = acts.group_by("week_start").agg(
         minutes.filter(pl.col("is_cross_training")).sum().alias("cross_training_minutes"),
         *[minutes.filter(pl.col("sport") == s).sum().alias(f"xt_{s}_minutes") for s in XT_SPORTS],
-        minutes.filter(pl.col("sport") == "walking").sum().alias("walking_minutes"),
-        minutes.filter(pl.col("sport") == "hiking").sum().alias("hiking_minutes"),
+        minutes.filter(pl.col("sport") == "walking").sum().alias("walk_minutes"),
+        minutes.filter(pl.col("sport") == "hiking").sum().alias("hike_minutes"),
+        pl.when(on_foot.any())
+        .then(
+            pl.when(pl.col("elevation_loss_m").filter(on_foot).is_not_null().any())
+            .then(pl.col("elevation_loss_m").filter(on_foot).sum())
+            .otherwise(None)
+        )
+        .otherwise(0.0)
+        .alias("descent_on_foot_m"),
         pl.col("is_strength").sum().cast(pl.Int64).alias("strength_sessions"),
     )
 
@@ -209,7 +223,12 @@ def weekly_table(
         .with_columns(
             pl.col("run_km", "run_minutes", "longest_run_km").fill_null(0.0),
             pl.col("runs", "strength_sessions").fill_null(0),
-            pl.col("cross_training_minutes", "walking_minutes", "hiking_minutes").fill_null(0.0),
+            pl.col("cross_training_minutes", "walk_minutes", "hike_minutes").fill_null(0.0),
+            # A week without any activity row had no walk either: 0 m, not unknown.
+            pl.when(pl.col("walk_minutes").is_null())
+            .then(0.0)
+            .otherwise(pl.col("descent_on_foot_m"))
+            .alias("descent_on_foot_m"),
             *[pl.col(f"xt_{s}_minutes").fill_null(0.0) for s in XT_SPORTS],
             pl.col("cadence_minutes").fill_null(0.0),
         )

@@ -160,6 +160,30 @@ def athlete_dict(a: AthleteReport) -> dict[str, Any]:
         "plan": plan_dict(a.plan),
         "journal": [e.to_dict() for e in a.journal],
         "episodes": [episode_dict(r) for r in a.returns],
+        **(
+            {"activity_list": [listed_dict(x) for x in a.activity_list]}
+            if a.activity_list is not None
+            else {}
+        ),
+    }
+
+
+def listed_dict(x: Any) -> dict[str, Any]:
+    """``athletes[].activity_list[]`` (``kneeflags activities``)."""
+    return {
+        "id": x.activity_id,
+        "local_start": x.local_start.isoformat() if x.local_start else None,
+        "sport": x.sport,
+        "file_sport": x.file_sport,
+        "reclassified": x.reclassified,
+        "corrected": x.corrected,
+        "distance_km": num(x.distance_km, KM),
+        "duration_minutes": num(x.duration_s / 60.0, 2) if x.duration_s is not None else None,
+        "source": x.source,
+        "status": x.status,
+        "duplicate_of": x.duplicate_of,
+        "duplicate_source": x.duplicate_source,
+        "reason": x.reason,
     }
 
 

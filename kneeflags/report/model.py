@@ -233,6 +233,9 @@ class AthleteReport:
     returns: tuple[Any, ...] = ()
     """Open knee episodes on the window's last day
     (:class:`~kneeflags.plan.return_to_run.ReturnStatus`); empty when none is open."""
+    activity_list: tuple[Any, ...] | None = None
+    """Every activity read, kept or not (:class:`~kneeflags.listing.ListedActivity`);
+    only ``kneeflags activities`` fills it (``None`` elsewhere, and absent from JSON)."""
 
     @property
     def in_return(self) -> bool:
