@@ -32,6 +32,8 @@ from pathlib import Path
 from typing import Any, get_type_hints
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from kneeflags.plan.protocol import ProtocolConfig
+
 WEEKDAYS: tuple[str, ...] = (
     "monday",
     "tuesday",
@@ -170,6 +172,45 @@ class AcwrConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class RtrCapConfig:
+    """``rtr-session-cap`` / ``rtr-weekly-cap``: distance over the protocol's cap. [eng]
+
+    GPS distance wanders by a few per cent, so a run a hair over the cap is not a breach."""
+
+    watch_over_pct: float = 5.0
+    high_over_pct: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class RtrDownhillConfig:
+    """``rtr-downhill``: downhill km in a run of a flat-only phase (evidence.md DH-REHAB)."""
+
+    min_downhill_km: float = 0.5
+    """[eng] evidence.md's DH-REHAB rule: more than 0.5 km at grade <= -5 % in one run."""
+
+
+@dataclass(frozen=True, slots=True)
+class RtrProgressionConfig:
+    """``rtr-progression``: the first run after a setback entry, vs the run that hurt."""
+
+    same_load_ratio: float = 1.0
+    """[eng] A run at least this share of the painful run's distance did not step back."""
+
+
+@dataclass(frozen=True, slots=True)
+class RtrOnsetConfig:
+    """``rtr-onset``: a run of the episode past the median logged onset distance."""
+
+    over_pct: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class RtrSpeedWorkConfig:
+    """``rtr-speed-work``: detected speed work before the protocol allows it (no numbers:
+    detection lives in ``[metrics]``, the allowed dates in ``[rules.return-to-run]``)."""
+
+
+@dataclass(frozen=True, slots=True)
 class RulesConfig:
     """Thresholds per rule id (TOML section ``[rules.<rule-id>]``)."""
 
@@ -181,6 +222,14 @@ class RulesConfig:
     cadence_drop: CadenceDropConfig = field(default_factory=CadenceDropConfig)
     strength_gap: StrengthGapConfig = field(default_factory=StrengthGapConfig)
     acwr: AcwrConfig = field(default_factory=AcwrConfig)
+    rtr_session_cap: RtrCapConfig = field(default_factory=RtrCapConfig)
+    rtr_weekly_cap: RtrCapConfig = field(default_factory=RtrCapConfig)
+    rtr_downhill: RtrDownhillConfig = field(default_factory=RtrDownhillConfig)
+    rtr_speed_work: RtrSpeedWorkConfig = field(default_factory=RtrSpeedWorkConfig)
+    rtr_progression: RtrProgressionConfig = field(default_factory=RtrProgressionConfig)
+    rtr_onset: RtrOnsetConfig = field(default_factory=RtrOnsetConfig)
+    return_to_run: ProtocolConfig = field(default_factory=ProtocolConfig)
+    """The protocol's numbers (``[rules.return-to-run]``), see :mod:`kneeflags.plan.protocol`."""
 
     def for_rule(self, rule_id: str) -> Any:
         """The threshold record of ``rule_id`` (``volume-jump`` -> ``volume_jump``)."""

@@ -129,17 +129,21 @@ def rank(report: Report) -> list[int]:
     """Athlete indices, most urgent first: this week's severity, then number of flags.
 
     Ties go to the whole window's severity and flag count, then the name. Athletes
-    without any readable data come last (their errors are listed separately).
+    without any readable data come last (their errors are listed separately). A breach of
+    the return-to-running protocol (``rtr-*``) ranks like a high flag whatever its own
+    severity: a runner who already hurts and is off protocol comes first.
     """
 
     def key(i: int) -> tuple[Any, ...]:
         a = report.athletes[i]
         s = a.summary
+        now = "high" if any(f.rule.startswith("rtr-") for f in a.current_flags) else s.severity
+        whole = "high" if any(f.rule.startswith("rtr-") for f in a.flags) else s.window_severity
         return (
             not a.has_data,
-            -severity_rank(s.severity),
+            -severity_rank(now),
             -s.flags_this_week,
-            -severity_rank(s.window_severity),
+            -severity_rank(whole),
             -s.flags_in_window,
             a.athlete.casefold(),
             i,
@@ -176,7 +180,12 @@ def _pipeline(
 
 
 def _athlete_report(
-    result: Any, *, weeks: int, until: date | None, config: Config
+    result: Any,
+    *,
+    weeks: int,
+    until: date | None,
+    config: Config,
+    journal: Sequence[Any] = (),
 ) -> AthleteReport:
     return build_athlete_report(
         result.analysis,
@@ -186,7 +195,39 @@ def _athlete_report(
         weeks=weeks,
         until=until,
         config=config,
+        journal=journal,
     )
+
+
+def read_journal(
+    journal: str | os.PathLike[str] | bool | None = None,
+) -> dict[str, list[Any]]:
+    """Every athlete's knee-journal entries, keyed by :func:`athlete_key`, read once.
+
+    ``journal``: a path, ``None`` for the default (``$KNEEFLAGS_JOURNAL`` or the user data
+    folder, the same as ``kneeflags log``), or ``False`` for no journal. Opened read-only: a
+    journal that does not exist reads as empty and is not created. A journal that cannot be
+    read is a one-line :class:`~kneeflags.journal.JournalError`, raised before any file is
+    analysed.
+    """
+    if journal is False:
+        return {}
+    from kneeflags.journal import open_journal
+    from kneeflags.journal.symptoms import athlete_key, list_entries
+
+    path = None if journal is None or journal is True else journal
+    with open_journal(path, readonly=True) as j:
+        entries = list_entries(j)
+    out: dict[str, list[Any]] = {}
+    for e in entries:
+        out.setdefault(athlete_key(e.athlete), []).append(e)
+    return out
+
+
+def entries_for(entries: dict[str, list[Any]], athlete: str) -> list[Any]:
+    from kneeflags.journal.symptoms import athlete_key
+
+    return entries.get(athlete_key(athlete), [])
 
 
 # ---------------------------------------------------------------------------------------
@@ -207,16 +248,19 @@ def analyze_paths(
     until: date | None = None,
     progress: ProgressCallback | None = None,
     generated_at: datetime | None = None,
+    journal: str | os.PathLike[str] | bool | None = None,
 ) -> Report:
     """Analyse one athlete's files and return the report of the window.
 
     ``paths`` may be files, folders, ZIP exports or quoted globs (``~`` expanded);
     the window is ``weeks`` weeks ending with the week of ``until`` (default: the
-    week of the latest activity).
+    week of the latest activity). ``journal``: see :func:`read_journal`; the athlete's
+    entries are those logged under ``athlete`` (default: the folder or export name).
     """
     cfg = resolve_config(config)
     strs = [str(p) for p in paths]
     name = athlete or default_athlete_name(strs)
+    entries = entries_for(read_journal(journal), name)
     result = _pipeline(
         strs,
         tz=tz,
@@ -228,7 +272,7 @@ def analyze_paths(
         workers=workers,
         progress=progress,
     )
-    a = _athlete_report(result, weeks=weeks, until=until, config=cfg)
+    a = _athlete_report(result, weeks=weeks, until=until, config=cfg, journal=entries)
     return build_report([a], generated_at=generated_at or generated_at_now())
 
 
@@ -309,6 +353,7 @@ def write_weekly_report(
     workers: int | None = None,
     progress: ProgressCallback | None = None,
     today: date | None = None,
+    journal: str | os.PathLike[str] | bool | None = None,
 ) -> WrittenReport:
     """The cron job: analyse, then write the week's Markdown, HTML and JSON atomically.
 
@@ -337,6 +382,7 @@ def write_weekly_report(
         until=last,
         progress=progress,
         generated_at=generated_at_now(pinned=pinned_stamp(last)),
+        journal=journal,
     )
     every, changed = write_athlete_files(report, out_dir)
     return WrittenReport(report=report, written=changed, paths=every, ranked=[0])
@@ -533,6 +579,7 @@ def run_batch(
     use_cache: bool = True,
     workers: int | None = None,
     progress: ProgressCallback | None = None,
+    journal: str | os.PathLike[str] | bool | None = None,
 ) -> WrittenReport:
     """Analyse every athlete of ``dirs`` in parallel, rank them, optionally write reports.
 
@@ -546,6 +593,7 @@ def run_batch(
     if isinstance(until, str):
         until = parse_week(until) + timedelta(days=6)
     sources, notes = find_athletes(dirs)
+    entries = read_journal(journal)  # each athlete's entries: logged under its folder name
     cpus = os.cpu_count() or 1
     procs = max(1, min(workers or cpus, len(sources)))
     inner = 1 if procs > 1 else workers
@@ -571,7 +619,16 @@ def run_batch(
         if until is None:
             latest = [d for r in results if (d := latest_activity_date(r.analysis)) is not None]
             until = max(latest) if latest else None
-        athletes = [_athlete_report(r, weeks=weeks, until=until, config=cfg) for r in results]
+        athletes = [
+            _athlete_report(
+                r,
+                weeks=weeks,
+                until=until,
+                config=cfg,
+                journal=entries_for(entries, o.source.name),
+            )
+            for r, o in zip(results, outcomes, strict=True)
+        ]
         last_weeks = [a.window.last_week for a in athletes]
         pinned = pinned_stamp(max(last_weeks)) if last_weeks else None
         report = build_report(

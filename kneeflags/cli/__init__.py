@@ -24,7 +24,15 @@ from kneeflags.cli.common import EXIT_INPUT, describe_exception
 
 __all__ = ["app", "main"]
 
-COMMAND_MODULES: tuple[str, ...] = ("analyze", "report", "batch", "rules", "cache")
+COMMAND_MODULES: tuple[str, ...] = (
+    "analyze",
+    "report",
+    "batch",
+    "plan",
+    "log",
+    "rules",
+    "cache",
+)
 """Importing a command module registers its command; this order is the order in --help."""
 
 for _name in COMMAND_MODULES:

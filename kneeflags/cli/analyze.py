@@ -18,6 +18,7 @@ from kneeflags.cli.common import (
     Decoder,
     DecoderOpt,
     FailOnOpt,
+    JournalOpt,
     NoCacheOpt,
     OutputFormat,
     PathsArg,
@@ -27,6 +28,7 @@ from kneeflags.cli.common import (
     WorkersOpt,
     cli_config,
     exit_code,
+    journal_errors,
     note,
     progress_bar,
     setup_logging,
@@ -64,6 +66,7 @@ def analyze(
         ),
     ] = None,
     config: ConfigOpt = None,
+    journal: JournalOpt = None,
     athlete: AthleteOpt = None,
     fail_on: FailOnOpt = None,
     no_cache: NoCacheOpt = False,
@@ -78,7 +81,7 @@ def analyze(
     from kneeflags.journeys import analyze_paths
 
     cfg = cli_config(config)
-    with progress_bar(not quiet, "Reading files") as progress:
+    with journal_errors(), progress_bar(not quiet, "Reading files") as progress:
         report = analyze_paths(
             paths,
             tz=tz,
@@ -91,6 +94,7 @@ def analyze(
             weeks=weeks,
             until=until.date() if until else None,
             progress=progress,  # type: ignore[arg-type]
+            journal=journal,
         )
     write_report(report, format.value, output)
     code = exit_code(report, fail_on)

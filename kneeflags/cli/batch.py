@@ -19,6 +19,7 @@ from kneeflags.cli.common import (
     Decoder,
     DecoderOpt,
     FailOnOpt,
+    JournalOpt,
     NoCacheOpt,
     QuietOpt,
     TzOpt,
@@ -27,6 +28,7 @@ from kneeflags.cli.common import (
     cli_config,
     emit,
     exit_code,
+    journal_errors,
     note,
     progress_bar,
     setup_logging,
@@ -83,6 +85,7 @@ def batch(
     ] = None,
     tz: TzOpt = None,
     config: ConfigOpt = None,
+    journal: JournalOpt = None,
     fail_on: FailOnOpt = None,
     no_cache: NoCacheOpt = False,
     cache_dir: CacheDirOpt = None,
@@ -100,7 +103,7 @@ def batch(
 
     cfg = cli_config(config)
     try:
-        with progress_bar(not quiet, "Athletes") as progress:
+        with journal_errors(), progress_bar(not quiet, "Athletes") as progress:
             result = run_batch(
                 dirs,
                 out_dir=out_dir,
@@ -113,6 +116,7 @@ def batch(
                 use_cache=not no_cache,
                 workers=workers,
                 progress=progress,  # type: ignore[arg-type]
+                journal=journal,
             )
     except UsageProblem as exc:
         raise typer.BadParameter(str(exc), param_hint="'DIR...'") from None

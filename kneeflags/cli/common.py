@@ -144,6 +144,15 @@ AthleteOpt = Annotated[
         help="Athlete name in the report (default: the folder or ZIP given, else 'athlete').",
     ),
 ]
+JournalOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--journal",
+        metavar="PATH",
+        help="Knee journal to read (default: $KNEEFLAGS_JOURNAL, else the user data folder, "
+        "as for 'kneeflags log'); opened read-only, never created.",
+    ),
+]
 NoCacheOpt = Annotated[
     bool, typer.Option("--no-cache", help="Neither read nor write the parse cache.")
 ]
@@ -329,6 +338,19 @@ def write_report(report: object, fmt: str, output: Path | None) -> None:
         render_text(report, console)  # type: ignore[arg-type]
         return
     emit(render(report, fmt), output)  # type: ignore[arg-type]
+
+
+@contextlib.contextmanager
+def journal_errors() -> Iterator[None]:
+    """A :class:`~kneeflags.journal.JournalError` becomes one stderr line and exit 2
+    (the journal is read or validated before anything is written)."""
+    from kneeflags.journal.store import JournalError
+
+    try:
+        yield
+    except JournalError as exc:
+        print(f"kneeflags: error: {describe_exception(exc)}", file=sys.stderr)
+        raise typer.Exit(EXIT_USAGE) from None
 
 
 def describe_exception(exc: BaseException) -> str:

@@ -18,6 +18,7 @@ from kneeflags.cli.common import (
     Decoder,
     DecoderOpt,
     FailOnOpt,
+    JournalOpt,
     NoCacheOpt,
     PathsArg,
     QuietOpt,
@@ -27,6 +28,7 @@ from kneeflags.cli.common import (
     check_week_label,
     cli_config,
     exit_code,
+    journal_errors,
     print_current_flags,
     print_errors,
     progress_bar,
@@ -66,6 +68,7 @@ def report(
     weeks: WeeksOpt = 12,
     tz: TzOpt = None,
     config: ConfigOpt = None,
+    journal: JournalOpt = None,
     athlete: AthleteOpt = None,
     fail_on: FailOnOpt = None,
     no_cache: NoCacheOpt = False,
@@ -81,7 +84,7 @@ def report(
     from kneeflags.journeys import write_weekly_report
 
     cfg = cli_config(config)
-    with progress_bar(not quiet, "Reading files") as progress:
+    with journal_errors(), progress_bar(not quiet, "Reading files") as progress:
         result = write_weekly_report(
             paths,
             out_dir,
@@ -95,6 +98,7 @@ def report(
             use_cache=not no_cache,
             workers=workers,
             progress=progress,  # type: ignore[arg-type]
+            journal=journal,
         )
     rep = result.report
     if verbose:

@@ -97,9 +97,7 @@ class Journal:
         if META_TABLE not in self.db.table_names():
             return 0
         rows = list(
-            self.db.query(
-                f"select value from {META_TABLE} where key = ?", [f"schema.{component}"]
-            )
+            self.db.query(f"select value from {META_TABLE} where key = ?", [f"schema.{component}"])
         )
         return int(rows[0]["value"]) if rows else 0
 
@@ -157,9 +155,7 @@ class Journal:
             raise JournalError(_describe(self.label, exc)) from None
 
 
-def open_journal(
-    path: str | os.PathLike[str] | None = None, *, readonly: bool = False
-) -> Journal:
+def open_journal(path: str | os.PathLike[str] | None = None, *, readonly: bool = False) -> Journal:
     """Open (and, for writing, create) the journal at ``path`` or the default location.
 
     Read-only opening of a journal that does not exist gives an empty journal and creates

@@ -21,9 +21,9 @@ from kneeflags.report.text import bullet, make_console, strip_trailing
 
 
 def _selected(rule: str | None) -> list[Any]:
-    from kneeflags.rules.catalogue import RULES, get_rule
+    from kneeflags.rules.catalogue import ALL_RULES, get_rule
 
-    return [get_rule(rule)] if rule else list(RULES)
+    return [get_rule(rule)] if rule else list(ALL_RULES)
 
 
 def _advice(rule: Any) -> list[str]:
@@ -49,6 +49,7 @@ def rule_record(rule: Any, config: Any | None) -> dict[str, Any]:
         "example": rule.example,
         "advice": _advice(rule),
         "config_section": f"[{rule.config_section}]",
+        "guide_quote": getattr(rule, "guide_quote", "") or None,
     }
 
 
@@ -90,6 +91,7 @@ def _text(records: list[dict[str, Any]], *, color: bool) -> str:
         body += [
             _field("Why", r["rationale"]),
             _field("Reference", r["reference"]),
+            *([_field("Guide", r["guide_quote"])] if r.get("guide_quote") else []),
             _field("Example", r["example"]),
             Text("Advice:", style="bold"),
             *(bullet(a, indent=2, mark="-") for a in r["advice"]),
@@ -131,6 +133,7 @@ def _markdown(records: list[dict[str, Any]]) -> str:
             "",
             f"**Reference:** {r['reference']}",
             "",
+            *([f"**Guide:** {r['guide_quote']}", ""] if r.get("guide_quote") else []),
             f"**Example:** {r['example']}",
             "",
             "**Advice:**",

@@ -17,8 +17,10 @@ import html
 from collections.abc import Sequence
 
 from kneeflags.model import Problem
+from kneeflags.plan.model import Plan
 from kneeflags.report import fmt
 from kneeflags.report.model import AthleteReport, Report, RuleFlags
+from kneeflags.report.plan_lines import plan_lines, plan_title
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
@@ -77,6 +79,10 @@ tr.nodata td { color: var(--muted); }
 .scroll { overflow-x: auto; }
 .legend { color: var(--muted); font-size: .8rem; }
 .problems li { overflow-wrap: anywhere; }
+section.plan dl { margin: .4rem 0; }
+section.plan dt { font-weight: 650; margin-top: .5rem; }
+section.plan dd { margin: 0 0 0 1rem; }
+section.plan ul { margin: .15rem 0; padding-left: 1.1rem; color: var(--muted); }
 .err { color: var(--high); }
 footer { margin-top: 2rem; padding-bottom: 2rem; }
 .reminder { border: 1px solid var(--line); background: var(--bg); border-radius: .5rem;
@@ -182,6 +188,8 @@ def athlete_section(a: AthleteReport, report: Report, *, charts: bool) -> str:
     out.append("</header>\n<main>\n")
     if a.has_data:
         out.append(flags_section(a))
+        if a.plan is not None:
+            out.append(plan_section(a.plan))
         if charts:
             out.append(charts_section(a))
         out.append(weekly_section(a))
@@ -228,6 +236,23 @@ def rule_article(rf: RuleFlags) -> str:
     if rf.references:
         out.append(f'<p class="ref">Reference: {esc("; ".join(rf.references))}</p>\n')
     out.append("</article>\n")
+    return "".join(out)
+
+
+def plan_section(plan: Plan) -> str:
+    out = [f'<section id="plan" class="plan"><h2>{esc(plan_title(plan))}</h2>\n<dl>']
+    for line in plan_lines(plan):
+        out.append(f"<dt>{esc(line.label)}</dt><dd><strong>{esc(line.value)}</strong>")
+        if line.reasons:
+            out.append("<ul>")
+            out.extend(
+                f"<li>{esc(r.text)} <small><code>{esc(r.rule)}</code> · guide: "
+                f"{esc(r.guide)}</small></li>"
+                for r in line.reasons
+            )
+            out.append("</ul>")
+        out.append("</dd>\n")
+    out.append("</dl></section>\n")
     return "".join(out)
 
 

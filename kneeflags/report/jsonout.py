@@ -17,6 +17,7 @@ from typing import Any
 
 from kneeflags.findings import Flag
 from kneeflags.model import Problem
+from kneeflags.plan.model import Plan
 from kneeflags.report.model import (
     GENERATOR,
     SCHEMA_VERSION,
@@ -156,7 +157,20 @@ def athlete_dict(a: AthleteReport) -> dict[str, Any]:
             {"spm": spm, "minutes": num(sec / 60.0, 3)} for spm, sec in a.cadence_seconds
         ],
         "notes": list(a.notes),
+        "plan": plan_dict(a.plan),
     }
+
+
+def plan_dict(plan: Plan | None) -> dict[str, Any] | None:
+    """``athletes[].plan``: :meth:`Plan.to_dict` with numbers rounded like the rest."""
+    if plan is None:
+        return None
+    doc = plan.to_dict()
+    for key in ("next_week_km_max", "long_run_km_max", "downhill_km_max", "next_session_km_max"):
+        doc[key] = num(doc[key], KM)
+    if doc["cadence_target_spm"] is not None:
+        doc["cadence_target_spm"] = [num(x, SPM) for x in doc["cadence_target_spm"]]
+    return doc
 
 
 def to_document(report: Report) -> dict[str, Any]:

@@ -11,10 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from kneeflags.model import Problem
+from kneeflags.plan.model import Plan
 from kneeflags.report import fmt
 from kneeflags.report.fmt import md_code
 from kneeflags.report.fmt import md_escape as esc
 from kneeflags.report.model import AthleteReport, Report, RuleFlags
+from kneeflags.report.plan_lines import plan_lines, plan_title
 
 SEVERITY_LABEL = {"high": "HIGH", "watch": "WATCH"}
 
@@ -53,6 +55,8 @@ def athlete_lines(a: AthleteReport, report: Report) -> list[str]:
         ]
     if a.has_data:
         lines += flag_lines(a)
+        if a.plan is not None:
+            lines += ["", *plan_md_lines(a.plan)]
         lines += ["", f"## Weekly table ({a.window.weeks} weeks)", "", *weekly_lines(a)]
     if a.notes:
         lines += ["", "## Notes", "", *(f"- {esc(n)}" for n in a.notes)]
@@ -90,6 +94,14 @@ def rule_lines(rf: RuleFlags) -> list[str]:
         lines += ["", "What to do:", "", *(f"- {esc(x)}" for x in rf.advice)]
     if rf.references:
         lines += ["", f"*Reference: {'; '.join(esc(r) for r in rf.references)}*"]
+    return lines
+
+
+def plan_md_lines(plan: Plan) -> list[str]:
+    lines = [f"## {esc(plan_title(plan))}", ""]
+    for line in plan_lines(plan):
+        lines.append(f"- **{esc(line.label)}**: {esc(line.value)}")
+        lines += [f"  - {esc(r.text)} (`{r.rule}`; guide: {esc(r.guide)})" for r in line.reasons]
     return lines
 
 

@@ -25,8 +25,9 @@ import polars as pl
 from kneeflags import __version__
 from kneeflags.findings import CLINICIAN_REMINDER, SEVERITY_RANK, Analysis, Flag
 from kneeflags.model import Problem
+from kneeflags.plan.model import Plan
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.2"
 """Version of the JSON document (``schema.json``): bump the major on breaking changes."""
 
 GENERATOR = "kneeflags"
@@ -224,6 +225,19 @@ class AthleteReport:
     skipped: int = 0
     has_data: bool = True
     """False when no activity at all could be read for this athlete."""
+    plan: Plan | None = None
+    """Next week's plan (prevention, or return to running during a knee episode)."""
+    journal: tuple[Any, ...] = ()
+    """Knee-journal entries dated in the window
+    (:class:`~kneeflags.journal.symptoms.SymptomEntry`)."""
+    returns: tuple[Any, ...] = ()
+    """Open knee episodes on the window's last day
+    (:class:`~kneeflags.plan.return_to_run.ReturnStatus`); empty when none is open."""
+
+    @property
+    def in_return(self) -> bool:
+        """True while a knee episode is open: the plan is the return-to-running plan."""
+        return bool(self.returns)
 
     @property
     def current_flags(self) -> tuple[Flag, ...]:
@@ -332,13 +346,34 @@ def build_athlete_report(
     window: Window | None = None,
     config: Any | None = None,
     rule_titles: dict[str, str] | None = None,
+    plan: Plan | None = None,
+    journal: Sequence[Any] | None = None,
 ) -> AthleteReport:
-    """Cut ``analysis`` down to the report window and group its flags for reading."""
+    """Cut ``analysis`` down to the report window and group its flags for reading.
+
+    ``plan``: next week's plan when a producer other than prevention made it (the
+    return-to-running protocol for an open knee episode); by default the prevention
+    plan is computed from the data up to the end of the window's last week.
+
+    ``journal``: the athlete's knee-journal entries (any dates). While an episode is open
+    on the window's last day the plan becomes its return plan, the ``rtr-*`` breaches join
+    the flags, and ``returns``/``journal`` carry what the report shows of it. Nothing dated
+    after the window is read.
+    """
     thresholds = Thresholds.from_config(config)
     win = window or make_window(analysis, weeks=weeks, until=until, thresholds=thresholds)
+    all_flags = list(analysis.flags)
+    returns: tuple[Any, ...] = ()
+    entries: tuple[Any, ...] = ()
+    if journal:
+        review = _journal_review(analysis, journal, win, config)
+        all_flags.extend(review.flags)
+        returns, entries = review.returns, review.entries
+        if plan is None and review.plan is not None:
+            plan = review.plan
     flags = tuple(
         sorted(
-            (f for f in analysis.flags if f.week_start is None or win.contains(f.week_start)),
+            (f for f in all_flags if f.week_start is None or win.contains(f.week_start)),
             key=_flag_order,
         )
     )
@@ -347,6 +382,8 @@ def build_athlete_report(
     in_window_ids = {a.activity_id for a in activities if a.is_running}
     cadence = _cadence_seconds(analysis.cadence_hist, in_window_ids)
     titles = rule_titles if rule_titles is not None else load_rule_titles()
+    if plan is None and analysis.activities.height > 0:
+        plan = _prevention_plan(analysis, win, config)
     return AthleteReport(
         athlete=analysis.athlete,
         timezone=analysis.timezone,
@@ -363,6 +400,35 @@ def build_athlete_report(
         warnings=_sorted_problems(warnings),
         skipped=int(skipped),
         has_data=analysis.activities.height > 0,
+        plan=plan,
+        journal=entries,
+        returns=returns,
+    )
+
+
+def _journal_review(analysis: Analysis, journal: Sequence[Any], win: Window, config: Any) -> Any:
+    from kneeflags.config import Config
+    from kneeflags.plan.return_to_run import review_journal
+
+    return review_journal(
+        analysis.activities,
+        journal,
+        first_day=win.start,
+        last_day=win.end,
+        config=config if isinstance(config, Config) else None,
+    )
+
+
+def _prevention_plan(analysis: Analysis, win: Window, config: Any | None) -> Plan:
+    from kneeflags.config import Config
+    from kneeflags.plan.prevention import prevention_plan
+
+    return prevention_plan(
+        analysis.weekly,
+        analysis.activities,
+        analysis.cadence_hist,
+        win.last_week,
+        config if isinstance(config, Config) else None,
     )
 
 
@@ -387,7 +453,9 @@ def build_report(
 def load_rule_titles() -> dict[str, str]:
     """Rule id -> human title from the rule catalogue (empty if it is unavailable)."""
     try:
-        from kneeflags.rules.catalogue import RULES  # type: ignore[import-not-found]
+        from kneeflags.rules.catalogue import (  # type: ignore[import-not-found]
+            ALL_RULES as RULES,
+        )
     except ImportError:
         return {}
     items = RULES.values() if isinstance(RULES, dict) else RULES

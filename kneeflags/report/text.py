@@ -20,8 +20,10 @@ from rich.table import Table
 from rich.text import Text
 
 from kneeflags.model import Problem
+from kneeflags.plan.model import Plan
 from kneeflags.report import fmt
 from kneeflags.report.model import AthleteReport, Report, RuleFlags
+from kneeflags.report.plan_lines import plan_lines, plan_title
 
 ASCII_RULES = box.Box(
     "    \n"  # top
@@ -91,6 +93,9 @@ def athlete_parts(a: AthleteReport, *, plain: bool) -> list[RenderableType]:
     if a.has_data:  # without any activity, flags and weeks would only say "nothing"
         parts.append(flags_part(a, plain=plain))
         parts.append(Text(""))
+        if a.plan is not None:
+            parts.append(plan_part(a.plan))
+            parts.append(Text(""))
         parts.append(heading("Weekly table", f"{a.window.weeks} weeks"))
         parts.append(weekly_table(a, plain=plain))
     if a.notes:
@@ -177,6 +182,32 @@ def rule_block(rf: RuleFlags, *, plain: bool) -> RenderableType:
         ref.append("; ".join(fmt.clean(r) for r in rf.references), style="dim")
         lines.append(Padding(ref, (0, 0, 0, 2)))
     return Padding(Group(*lines), (1, 0, 0, 2))
+
+
+def plan_part(plan: Plan) -> RenderableType:
+    """Next week's plan: one line per number, each with its reason and guide section."""
+    parts: list[RenderableType] = [heading("Next week"), Text(plan_title(plan), style="bold")]
+    for line in plan_lines(plan):
+        head = Text(f"{line.label}: ", style="bold")
+        head.append(line.value)
+        parts.append(bullet_text(head, indent=2))
+        for r in line.reasons:
+            parts.append(
+                bullet(
+                    f"{fmt.clean(r.text)} ({r.rule}; guide: {fmt.clean(r.guide)})",
+                    indent=4,
+                    mark="-",
+                )
+            )
+    return Group(*parts)
+
+
+def bullet_text(text: Text, *, indent: int = 0, mark: str = "*") -> RenderableType:
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(width=1, no_wrap=True)
+    grid.add_column(ratio=1, overflow="fold")
+    grid.add_row(Text(mark), text)
+    return Padding(grid, (0, 0, 0, indent))
 
 
 def bullet(text: str, *, indent: int = 0, mark: str = "*") -> RenderableType:

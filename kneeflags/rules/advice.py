@@ -112,6 +112,57 @@ _ITEMS: tuple[Advice, ...] = (
         "Prevention: Keeping Both Conditions at Bay — Two strength sessions per week",
     ),
     Advice(
+        "rtr.itbs_start",
+        "Coming back from IT band pain, first pass the checks (a pain-free single-leg squat "
+        "with no hip drop, pain-free walking downhill and down stairs), then start at 30–50 % "
+        "of the distance at which the pain came on.",
+        "Return to Running After ITBS (Criteria; Return protocol)",
+    ),
+    Advice(
+        "rtr.itbs_build",
+        "Lengthen runs by 10–15 % at a time, and only after a run that stayed pain-free: "
+        "measure from the run you actually did, not from the previous limit.",
+        "Return to Running After ITBS (Return protocol)",
+    ),
+    Advice(
+        "rtr.pfps_build",
+        "Coming back from kneecap pain, run flat and easy at a clearly reduced volume for "
+        "two weeks while you strengthen; after two pain-free weeks in a row, add no more "
+        "than 10 % a week.",
+        "Return to Running After PFPS (Return protocol); Priority 2: Load Management",
+    ),
+    Advice(
+        "rtr.flat_first",
+        "Keep to flat routes while you return: downhill and stairs come back after 2–3 weeks "
+        "for kneecap pain, and hills only after 3–4 pain-free weeks of flat running for IT "
+        "band pain.",
+        "Return to Running After PFPS; Return to Running After ITBS",
+    ),
+    Advice(
+        "rtr.speed_last",
+        "Leave intervals and fast sessions out until the end of the return: for kneecap pain "
+        "typically 4–6 weeks after pain-free flat running is established.",
+        "Return to Running After PFPS (Return protocol)",
+    ),
+    Advice(
+        "rtr.pain_monitoring",
+        "Pain up to about 3/10 during a run that has settled by the next morning is "
+        "acceptable; pain above 5/10, or worse the next morning, means stepping back one "
+        "phase.",
+        "Priority 2: Load Management (pain below 4/10, not worse afterwards); evidence.md §7",
+    ),
+    Advice(
+        "rtr.onset_distance",
+        "Your pain comes on at a fairly consistent distance: stay below it while you rehabilitate.",
+        "IT Band Syndrome — Treatment (load management first)",
+    ),
+    Advice(
+        "rtr.cross_train",
+        "Cycling, pool running or rowing keep your fitness without taking the knee through "
+        "the IT band's friction angle.",
+        "IT Band Syndrome — Treatment (reduce IT band friction zones)",
+    ),
+    Advice(
         "always.clinician",
         CLINICIAN_REMINDER,
         "Introduction (general educational guidance)",

@@ -69,6 +69,8 @@ class Rule:
     reference: str
     advice_keys: tuple[str, ...]
     example: str
+    guide_quote: str = ""
+    """The guide's own words the rule enforces (return-to-run rules quote their section)."""
 
     @property
     def config_section(self) -> str:
@@ -358,9 +360,248 @@ RULES: tuple[Rule, ...] = (
         example="Week of 26 Jan 2026: 1 strength session recorded; the guide advises two.",
     ),
 )
-"""All rules, in rules.md order."""
+"""All rules the activity files alone decide, in rules.md order."""
 
-RULES_BY_ID: dict[str, Rule] = {r.id: r for r in RULES}
+_ITBS_RETURN_QUOTE = (
+    "Return to Running After ITBS: “Criteria: Pain-free with single-leg squat (no hip "
+    "drop on the unsupported side), and pain-free walking downhill and down stairs. Return "
+    "protocol: Begin at a significantly reduced distance — start at 30–50% of the "
+    "distance at which symptoms previously appeared. If that is pain-free, increase by "
+    "10–15% every session. Re-introduce hills and downhill running last, only after "
+    "3–4 weeks of pain-free flat running.”"
+)
+_PFPS_RETURN_QUOTE = (
+    "Return to Running After PFPS: “Begin with flat-surface easy running at "
+    "significantly reduced volume. Avoid downhill running and stairs for the first 2–3 "
+    "weeks back. Increase weekly mileage by no more than 10% once you’ve completed 2 "
+    "consecutive pain-free weeks. Speed work and hill training return last — typically "
+    "4–6 weeks after pain-free flat running is established.”"
+)
+_PAIN_QUOTE = (
+    "Priority 2: Load Management: “Running on flat surfaces at reduced volume is "
+    "generally manageable if pain stays below 4/10 and doesn’t worsen afterwards.” "
+    "Pain-monitoring model (Silbernagel 2007, evidence.md §7): pain up to 3–5/10 "
+    "during activity is acceptable, above 5/10 is too much; pain or stiffness higher the next "
+    "morning means the load was too high."
+)
+_ONSET_QUOTE = (
+    "IT Band Syndrome, Treatment: “Identify the distance at which pain begins and train "
+    "below that threshold while rehabilitating.” Signs of ITBS: “Pain that "
+    "typically begins after a consistent distance into each run.”"
+)
+_RTR_REFERENCE = (
+    "Guide (Return to Running After ITBS; Return to Running After PFPS); Silbernagel et al. "
+    "2007, Am J Sports Med 35:897–906 (pain-monitoring model)"
+)
+
+RETURN_RULES: tuple[Rule, ...] = (
+    Rule(
+        id="rtr-session-cap",
+        name="Return to run: session over the cap",
+        scope="run",
+        measures="A run during an open knee-pain episode against the protocol's session cap.",
+        computation=(
+            "cap in force before the run: ITBS criteria phase 0 km (no running until the "
+            "check is passed); restart 50 % of the median onset distance (else of the painful "
+            "runs); build 15 % over the last pain-free run actually run. PFPS: half the "
+            "longest run of the 30 days before the episode [eng], later 10 % over the longest "
+            "pain-free run [eng]. Flag when the run is over the cap by more than the "
+            "tolerance (GPS distance wanders)."
+        ),
+        unit="% over the session cap",
+        conditions=_BOTH,
+        thresholds=(
+            Threshold("watch", "> {watch_over_pct:g} % over the cap", "no published cut-off", True),
+            Threshold(
+                "high",
+                "> {high_over_pct:g} % over the cap, or any run before the ITBS criteria check",
+                "no published cut-off",
+                True,
+            ),
+        ),
+        parameters=(),
+        rationale=(
+            "The guide restarts ITBS runners at 30–50 % of the distance at which pain "
+            "appeared and adds 10–15 % per pain-free session; for PFPS it asks for a "
+            "significantly reduced volume. In 5,205 runners a session more than 10 % over the "
+            "recent longest run raised the injury rate (Frandsen 2025), which makes the "
+            "session cap the primary gate during a return (evidence.md §7)."
+        ),
+        reference=_RTR_REFERENCE + "; Frandsen et al. 2025, BJSM 59:1203–1210",
+        advice_keys=("rtr.itbs_start", "rtr.itbs_build", "rtr.pfps_build"),
+        example=(
+            "Run on Sat 7 Feb 2026: 7.5 km in the ITBS build phase, 36 % over the 5.5 km cap "
+            "(15 % over the last pain-free run, 4.8 km)."
+        ),
+        guide_quote=_ITBS_RETURN_QUOTE + " " + _PFPS_RETURN_QUOTE,
+    ),
+    Rule(
+        id="rtr-weekly-cap",
+        name="Return to run: week over the cap",
+        scope="week",
+        measures="A local week's running km during an episode against the protocol's week cap.",
+        computation=(
+            "cap in force at the start of the week: PFPS reduced phase half the weekly mean of "
+            "the 4 weeks before the episode [eng]; PFPS build 10 % over the previous week "
+            "(never below the reduced cap). ITBS: three sessions at the session cap or 10 % "
+            "over the previous week, whichever is more [eng]; 0 km before the criteria check."
+        ),
+        unit="% over the week cap",
+        conditions=_BOTH,
+        thresholds=(
+            Threshold("watch", "> {watch_over_pct:g} % over the cap", "no published cut-off", True),
+            Threshold("high", "> {high_over_pct:g} % over the cap", "no published cut-off", True),
+        ),
+        parameters=(),
+        rationale=(
+            "The guide holds PFPS at a reduced volume for two weeks and then allows no more than "
+            "10 % a week; its prevention advice caps every runner at about 10 % a week."
+        ),
+        reference=_RTR_REFERENCE,
+        advice_keys=("rtr.pfps_build", "volume.ten_percent"),
+        example="Week of 9 Feb 2026: 18.4 km in the PFPS reduced phase, 53 % over the 12.0 km cap.",
+        guide_quote=_PFPS_RETURN_QUOTE,
+    ),
+    Rule(
+        id="rtr-downhill",
+        name="Return to run: downhill in a flat-only phase",
+        scope="run",
+        measures="Downhill distance in a run while the protocol is still flat only.",
+        computation=(
+            "the run's downhill km (grade ≤ −5 %, as for downhill-share) while "
+            "downhill is not yet allowed: ITBS until 28 days of pain-free flat running (high "
+            "before 21), PFPS in the first 21 days back (high before 14). Runs without an "
+            "elevation profile cannot be checked and are not flagged."
+        ),
+        unit="km downhill",
+        conditions=_BOTH,
+        thresholds=(
+            Threshold(
+                "watch",
+                "> {min_downhill_km:g} km downhill late in the flat phase (3–4 weeks "
+                "ITBS, 2–3 weeks PFPS)",
+                "guide ranges",
+            ),
+            Threshold(
+                "high",
+                "> {min_downhill_km:g} km downhill before the early end of the guide's range",
+                "guide ranges",
+            ),
+        ),
+        parameters=(Parameter("min_downhill_km", "less downhill than this is ignored", "km"),),
+        rationale=(
+            "Downhill running brings the knee to footstrike nearer the angle where the IT band "
+            "is irritated (Orchard 1996) and loads the kneecap joint through eccentric braking "
+            "(Gottschall & Kram 2005); the guide brings hills back last in both protocols."
+        ),
+        reference=_RTR_REFERENCE + "; Orchard et al. 1996; Gottschall & Kram 2005",
+        advice_keys=("rtr.flat_first", "downhill.camber"),
+        example=(
+            "Run on Sun 1 Feb 2026: 1.8 km downhill after 12 days of pain-free flat running "
+            "(ITBS: hills after 3–4 weeks)."
+        ),
+        guide_quote=_ITBS_RETURN_QUOTE + " " + _PFPS_RETURN_QUOTE,
+    ),
+    Rule(
+        id="rtr-speed-work",
+        name="Return to run: speed work too early",
+        scope="run",
+        measures="An interval or fast session before the protocol allows speed work.",
+        computation=(
+            "speed work is read from FIT laps where the watch wrote them (active laps "
+            "alternating with rest or recovery laps, or repeated short manual/distance laps "
+            "much faster than the run's median lap), else from the pace: repeated fast "
+            "segments well above the run's median grade-adjusted pace (see [metrics] "
+            "speed_*). Allowed: ITBS with the hills (after 28 days of pain-free flat running; "
+            "high before 21), PFPS 42 days after the build began (high before 28)."
+        ),
+        unit="fast segments",
+        conditions=_BOTH,
+        thresholds=(
+            Threshold("watch", "speed work late in the guide's range", "guide ranges"),
+            Threshold("high", "speed work before the early end of the range", "guide ranges"),
+        ),
+        parameters=(),
+        rationale=(
+            "The guide brings speed work back last after kneecap pain, 4–6 weeks after "
+            "pain-free flat running is established; for IT band pain it gives no date, so "
+            "kneeflags keeps speed work with the hills, the last step of the ITBS protocol."
+        ),
+        reference=_RTR_REFERENCE,
+        advice_keys=("rtr.speed_last",),
+        example=(
+            "Run on Thu 12 Feb 2026: 6 fast laps (FIT lap intensity) in the PFPS build phase, "
+            "day 9 of the build (speed work 4–6 weeks after)."
+        ),
+        guide_quote=_PFPS_RETURN_QUOTE,
+    ),
+    Rule(
+        id="rtr-progression",
+        name="Return to run: no step back after a setback",
+        scope="run",
+        measures="The first run after a setback entry (pain above 5/10 or worse next morning).",
+        computation=(
+            "after a logged setback, the next run should be shorter than the run that hurt; "
+            "flag when it is at least same_load_ratio of that run's distance."
+        ),
+        unit="× the painful run",
+        conditions=_BOTH,
+        thresholds=(
+            Threshold("watch", "— (always high)", "pain-monitoring model"),
+            Threshold(
+                "high",
+                "≥ {same_load_ratio:g}× the painful run's distance",
+                "pain-monitoring model",
+            ),
+        ),
+        parameters=(Parameter("same_load_ratio", "share of the painful run", "×"),),
+        rationale=(
+            "In the pain-monitoring model the next morning decides: pain higher than usual "
+            "means the load was too high and must come down (Silbernagel 2007). Running on at "
+            "the same load after such a morning is what the model exists to prevent."
+        ),
+        reference=_RTR_REFERENCE,
+        advice_keys=("rtr.pain_monitoring",),
+        example=(
+            "Run on Wed 4 Feb 2026: 8.0 km, after pain worse the next morning following the "
+            "7.5 km run of Mon 2 Feb (no step back)."
+        ),
+        guide_quote=_PAIN_QUOTE,
+    ),
+    Rule(
+        id="rtr-onset",
+        name="Return to run: past the onset distance",
+        scope="run",
+        measures="Runs of the episode longer than the median distance at which pain came on.",
+        computation=(
+            "median of the logged onset distances (onset minutes are converted with the run's "
+            "pace) known before the run; flag runs longer than it."
+        ),
+        unit="km past the onset distance",
+        conditions=_BOTH,
+        thresholds=(
+            Threshold("watch", "> onset distance + {over_pct:g} %", "guide"),
+            Threshold("high", "— (watch only)", "guide"),
+        ),
+        parameters=(),
+        rationale=(
+            "IT band pain typically comes on at a consistent distance into each run, and "
+            "running on once it has appeared mid-run frequently extends recovery; the guide "
+            "asks to train below that distance."
+        ),
+        reference="Guide (Signs of ITBS; ITBS Treatment: load management first)",
+        advice_keys=("rtr.onset_distance", "volume.pain_distance"),
+        example="Run on Tue 10 Feb 2026: 9.2 km, past your median onset distance of 6.5 km.",
+        guide_quote=_ONSET_QUOTE,
+    ),
+)
+"""Return-to-run rules: judged only during an open episode of the knee journal
+(:mod:`kneeflags.rules.return_to_run`)."""
+
+ALL_RULES: tuple[Rule, ...] = RULES + RETURN_RULES
+"""Every rule the reports can flag: the file rules, then the return-to-run rules."""
+
+RULES_BY_ID: dict[str, Rule] = {r.id: r for r in ALL_RULES}
 
 
 def get_rule(rule_id: str) -> Rule:
