@@ -5,21 +5,27 @@ and a weekly cron run sees the same hundreds of files again. What is stored
 is what analysis needs — per-activity summary rows, the cadence histogram and
 each file's problems — never raw samples.
 
-Layout (one consolidated set of files per cache *key*, so a warm year loads
-in one read of each table)::
+Layout (one consolidated set of tables per cache *key*, so a warm year loads in one
+read of each table, committed as one unit by a manifest written last)::
 
-    <root>/v<CACHE_FORMAT>/<key>/files.parquet     one row per input content hash
-    <root>/v<CACHE_FORMAT>/<key>/summaries.parquet one row per activity
-    <root>/v<CACHE_FORMAT>/<key>/cadence.parquet   cadence histogram rows
+    <root>/v<CACHE_FORMAT>/<key>/manifest.json          names the current generation
+    <root>/v<CACHE_FORMAT>/<key>/files-<gen>.parquet     one row per input key
+    <root>/v<CACHE_FORMAT>/<key>/summaries-<gen>.parquet one row per activity
+    <root>/v<CACHE_FORMAT>/<key>/cadence-<gen>.parquet   cadence histogram rows
 
 ``key`` hashes everything that changes a summary: the decoder, the package
 and metrics versions, the time zone option and the analysis settings that
-summaries depend on. Entries are looked up by the content sha256, so renamed
-or moved files still hit (the source path is re-attached on the way out).
+summaries depend on. Entries are looked up by the input's content sha256, mixed with
+its hints (a Strava ``activities.csv`` sport changes the outcome, so the same bytes
+read with another hint are another entry); renamed or moved files still hit (the
+source path is re-attached on the way out).
 
-Writes are atomic (temp file + ``os.replace``) under an advisory lock; a
-table that cannot be read or has the wrong schema is ignored and rebuilt,
-never trusted.
+A store writes a new generation's three tables (each fsynced), then replaces
+``manifest.json`` (fsynced): a crash or a full disk at any point leaves the previous
+generation whole, never ``files`` of one run with ``summaries`` of another. A reader
+trusts only what the manifest names, and only tables whose layout (column names and
+types) is exactly the expected one; anything else is ignored and rebuilt. An entry
+marked ``ok`` with no summary rows is a miss, never an empty activity.
 """
 
 from __future__ import annotations
@@ -28,7 +34,10 @@ import contextlib
 import hashlib
 import io
 import json
+import os
+import secrets
 import shutil
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -36,7 +45,11 @@ from pathlib import Path
 
 import polars as pl
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
+"""2: tables committed by ``manifest.json`` (format 1 wrote three tables one by one)."""
+
+MANIFEST = "manifest.json"
+TABLES = ("files", "summaries", "cadence")
 
 CACHE_LOCK_TIMEOUT_S = 60.0
 """How long a writer waits for another run's cache lock before leaving the cache as it is."""
@@ -47,6 +60,30 @@ FILES_SCHEMA: dict[str, pl.DataType] = {
     "problems": pl.String(),  # JSON list of [kind, message] (path re-attached on read)
     "skip_reason": pl.String(),
 }
+
+
+def table_schemas() -> dict[str, dict[str, pl.DataType]]:
+    """The exact layout of each table (a table of another layout is not trusted)."""
+    from kneeflags.metrics.cadence import CADENCE_HIST_SCHEMA
+    from kneeflags.metrics.summary import ACTIVITY_SUMMARY_SCHEMA
+
+    return {
+        "files": FILES_SCHEMA,
+        "summaries": {**ACTIVITY_SUMMARY_SCHEMA, "sha256": pl.String()},
+        "cadence": {**CADENCE_HIST_SCHEMA, "sha256": pl.String()},
+    }
+
+
+def entry_key(content_sha256: str, hints: dict[str, object] | None) -> str:
+    """The cache entry of one input: its content, and the hints it was read with."""
+    if not hints:
+        return content_sha256
+    blob = json.dumps(hints, sort_keys=True, default=str)
+    return hashlib.sha256(f"{content_sha256}|{blob}".encode()).hexdigest()
+
+
+class CacheClearError(OSError):
+    """``cache clear`` could not delete everything (a read-only cache, a busy file)."""
 
 
 def default_cache_dir() -> Path:
@@ -102,27 +139,26 @@ class ParseCache:
 
     # -- reading ---------------------------------------------------------
     def lookup(self, shas: set[str]) -> CacheHits:
-        """Entries for the given content hashes; anything unreadable is a miss."""
+        """Entries for the given keys; anything unreadable, mislaid or empty is a miss."""
         if not shas:
             return CacheHits()
-        files = _read_table(self.dir / "files.parquet", FILES_SCHEMA)
-        if files is None or files.is_empty():
+        tables = self._read_generation()
+        if tables is None:
             return CacheHits()
-        files = files.filter(pl.col("sha256").is_in(list(shas)))
+        files = tables["files"].filter(pl.col("sha256").is_in(list(shas)))
         if files.is_empty():
             return CacheHits()
-        summaries = _read_table(self.dir / "summaries.parquet")
-        cadence = _read_table(self.dir / "cadence.parquet")
-        needs_tables = files.filter(pl.col("status") == "ok").height > 0
-        if needs_tables and (summaries is None or cadence is None):
-            return CacheHits()
+        summaries, cadence = tables["summaries"], tables["cadence"]
+        with_rows = set(summaries.get_column("sha256").unique().to_list())
         entries: dict[str, FileEntry] = {}
         for row in files.iter_rows(named=True):
+            sha = row["sha256"]
+            if row["status"] == "ok" and sha not in with_rows:
+                continue  # "ok" without a summary row: a miss, never an empty activity
             try:
                 problems = [(str(k), str(m)) for k, m in json.loads(row["problems"] or "[]")]
             except (ValueError, TypeError):
                 continue  # corrupt row: treat as a miss
-            sha = row["sha256"]
             entries[sha] = FileEntry(
                 sha256=sha,
                 status=row["status"],
@@ -135,6 +171,34 @@ class ParseCache:
             summaries=_rows_for(summaries, found),
             cadence=_rows_for(cadence, found),
         )
+
+    def _manifest(self) -> dict[str, str] | None:
+        try:
+            raw = json.loads((self.dir / MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if not isinstance(raw, dict) or raw.get("format") != CACHE_FORMAT:
+            return None
+        names = raw.get("tables")
+        if not isinstance(names, dict) or set(names) != set(TABLES):
+            return None
+        if not all(isinstance(v, str) and _is_table_name(v) for v in names.values()):
+            return None
+        return names
+
+    def _read_generation(self) -> dict[str, pl.DataFrame] | None:
+        """The three tables the manifest names, each of exactly its layout, or ``None``."""
+        names = self._manifest()
+        if names is None:
+            return None
+        schemas = table_schemas()
+        out: dict[str, pl.DataFrame] = {}
+        for table in TABLES:
+            frame = _read_table(self.dir / names[table], schemas[table])
+            if frame is None:
+                return None
+            out[table] = frame
+        return out
 
     # -- writing ---------------------------------------------------------
     def store(
@@ -171,15 +235,29 @@ class ParseCache:
             )
         new_cadence = _rows_for(cadence, new_shas).unique(maintain_order=True)
         with self._lock():
-            tables = {
-                "files.parquet": (_read_table(self.dir / "files.parquet", FILES_SCHEMA), new_files),
-                "summaries.parquet": (_read_table(self.dir / "summaries.parquet"), new_summaries),
-                "cadence.parquet": (_read_table(self.dir / "cadence.parquet"), new_cadence),
-            }
-            for name, (old, new) in tables.items():
-                merged = _merge(old, new, new_shas)
-                if merged is not None:
-                    _atomic_write_parquet(merged, self.dir / name)
+            old = self._read_generation() or {}
+            news = {"files": new_files, "summaries": new_summaries, "cadence": new_cadence}
+            schemas = table_schemas()
+            generation = secrets.token_hex(8)
+            names = {table: f"{table}-{generation}.parquet" for table in TABLES}
+            for table in TABLES:
+                merged = _merge(old.get(table), news[table], new_shas)
+                if merged is None or not merged.width:
+                    merged = pl.DataFrame(schema=schemas[table])
+                merged = merged.select(list(schemas[table])).cast(schemas[table])  # type: ignore[arg-type]
+                _atomic_write_parquet(merged, self.dir / names[table])
+            manifest = {"format": CACHE_FORMAT, "tables": names}
+            from kneeflags.report.atomic import atomic_write_bytes
+
+            atomic_write_bytes(self.dir / MANIFEST, json.dumps(manifest, indent=1).encode())
+            self._remove_old_generations(set(names.values()))
+
+    def _remove_old_generations(self, keep: set[str]) -> None:
+        """Tables no manifest names any more (older generations, a crashed store's)."""
+        for path in self.dir.iterdir():
+            if path.name not in keep and (_is_table_name(path.name) or path.suffix == ".tmp"):
+                with contextlib.suppress(OSError):
+                    path.unlink()
 
     @contextlib.contextmanager
     def _lock(self) -> Iterator[None]:
@@ -221,8 +299,9 @@ def cache_info(root: str | Path) -> dict[str, object]:
             continue
         size = sum(p.stat().st_size for p in key_dir.iterdir() if p.is_file())
         total += size
-        files = _read_table(key_dir / "files.parquet", FILES_SCHEMA)
-        summaries = _read_table(key_dir / "summaries.parquet")
+        tables = ParseCache(base, key_dir.name)._read_generation() or {}
+        files = tables.get("files")
+        summaries = tables.get("summaries")
         keys.append(
             {
                 "key": key_dir.name,
@@ -235,13 +314,37 @@ def cache_info(root: str | Path) -> dict[str, object]:
 
 
 def clear_cache(root: str | Path) -> int:
-    """Delete the cache folder's kneeflags content; returns bytes freed."""
+    """Delete the cache folder's kneeflags content; returns bytes freed.
+
+    Raises :class:`CacheClearError` naming what is left when anything could not be deleted
+    (a read-only cache used to be reported as cleared).
+    """
     base = Path(root).expanduser()
     freed = 0
+    failures: list[str] = []
+
+    def failed(_func: object, path: str, info: object) -> None:
+        exc = info[1] if isinstance(info, tuple) else info
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        failures.append(f"{path}: {reason}")
+
     for version_dir in base.glob("v*"):
-        if version_dir.is_dir():
-            freed += sum(p.stat().st_size for p in version_dir.rglob("*") if p.is_file())
-            shutil.rmtree(version_dir, ignore_errors=True)
+        if version_dir.is_dir() and not version_dir.is_symlink():
+            size = sum(p.stat().st_size for p in version_dir.rglob("*") if p.is_file())
+            if sys.version_info >= (3, 12):
+                shutil.rmtree(version_dir, onexc=failed)
+            else:  # pragma: no cover - 3.11
+                shutil.rmtree(version_dir, onerror=failed)
+            if version_dir.exists():
+                left = sum(p.stat().st_size for p in version_dir.rglob("*") if p.is_file())
+                freed += size - left
+            else:
+                freed += size
+    if failures:
+        raise CacheClearError(
+            f"cache not cleared: {failures[0]}"
+            + (f" (and {len(failures) - 1} more)" if len(failures) > 1 else "")
+        )
     return freed
 
 
@@ -259,6 +362,18 @@ def _read_table(path: Path, schema: dict[str, pl.DataType] | None = None) -> pl.
     if schema is not None and dict(frame.schema) != schema:
         return None
     return frame
+
+
+def _is_table_name(name: str) -> bool:
+    stem, _, ext = name.partition(".")
+    table, _, generation = stem.partition("-")
+    return (
+        ext == "parquet"
+        and table in TABLES
+        and len(generation) == 16
+        and all(c in "0123456789abcdef" for c in generation)
+        and os.sep not in name
+    )
 
 
 def _rows_for(frame: pl.DataFrame | None, shas: list[str]) -> pl.DataFrame:

@@ -34,7 +34,7 @@ from kneeflags.config import Config, load_config
 from kneeflags.findings import SEVERITY_RANK, Analysis
 from kneeflags.model import Problem, safe_text
 from kneeflags.report import render
-from kneeflags.report.atomic import atomic_write_text, folder_lock
+from kneeflags.report.atomic import atomic_write_group, atomic_write_text, folder_lock
 from kneeflags.report.model import (
     AthleteReport,
     Report,
@@ -421,12 +421,13 @@ def write_athlete_files(
     used: set[str] = {"index.html"}  # the batch index lives beside the athlete folders
     for a, docs in zip(report.athletes, documents, strict=True):
         folder = Path(out_dir) / _unique_slug(a.athlete, used)
-        with folder_lock(folder):
-            for fmt, text in docs:
-                target = folder / f"{a.window.week_label}.{EXTENSIONS[fmt]}"
-                every.append(target)
-                if atomic_write_text(target, text):
-                    changed.append(target)
+        trio = [
+            (folder / f"{a.window.week_label}.{EXTENSIONS[fmt]}", text.encode("utf-8"))
+            for fmt, text in docs
+        ]
+        every.extend(target for target, _ in trio)
+        with folder_lock(folder):  # all written, then all renamed: a full disk mixes no runs
+            changed.extend(atomic_write_group(trio))
     return every, changed
 
 

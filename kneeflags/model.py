@@ -273,6 +273,8 @@ class LoadResult:
     errors: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    transient: bool = False
+    """An outcome of circumstance (the clock today, a memory limit): never cached."""
 
     @property
     def problems(self) -> list[Problem]:
@@ -283,3 +285,4 @@ class LoadResult:
         self.errors.extend(other.errors)
         self.warnings.extend(other.warnings)
         self.skipped.extend(other.skipped)
+        self.transient = self.transient or other.transient

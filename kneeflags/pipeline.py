@@ -32,7 +32,14 @@ import polars as pl
 
 from kneeflags import __version__
 from kneeflags.analysis import analyze_frames
-from kneeflags.cache import CacheHits, FileEntry, ParseCache, cache_key, default_cache_dir
+from kneeflags.cache import (
+    CacheHits,
+    FileEntry,
+    ParseCache,
+    cache_key,
+    default_cache_dir,
+    entry_key,
+)
 from kneeflags.config import Config
 from kneeflags.corrections import Corrections, apply_to_summaries
 from kneeflags.corrections import note as corrections_note
@@ -135,7 +142,8 @@ def run_pipeline(
         cache = ParseCache(cache_dir or default_cache_dir(), key)
         for i in to_parse:
             try:
-                shas[i] = hashlib.sha256(items[i].read()).hexdigest()
+                content = hashlib.sha256(items[i].read()).hexdigest()
+                shas[i] = entry_key(content, items[i].hints)  # the hints change the outcome
             except Exception:  # unreadable: the parse step reports it properly
                 continue
         try:

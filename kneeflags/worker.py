@@ -101,10 +101,18 @@ def process_item(item: SourceItem, decoder: str, tz: str | None, config: Config)
     except FileTimeLimit:
         message = f"gave up after {cap:g} s (the time cap per file): not used"
         return FileOutcome(None, "error", [("error", message)], cacheable=False)
+    except MemoryError:  # a limit of this run (ulimit, a busy machine): never cached
+        return FileOutcome(None, "error", [("error", "out of memory: not used")], cacheable=False)
 
 
 def _process_item(item: SourceItem, decoder: str, tz: str | None, config: Config) -> FileOutcome:
     res = load_item(item, decoder=decoder, tz=tz)
+    outcome = _reduce(res, config)
+    outcome.cacheable = outcome.cacheable and not res.transient
+    return outcome
+
+
+def _reduce(res: object, config: Config) -> FileOutcome:
     problems = [(p.kind, p.message) for p in res.problems]
     # Provenance notes (e.g. "fast decoder fell back to fitparse") are for --debug only.
     notes = dict.fromkeys(n for a in res.activities for n in a.provenance.notes)
@@ -117,6 +125,8 @@ def _process_item(item: SourceItem, decoder: str, tz: str | None, config: Config
     for act in res.activities:
         try:
             summaries.append(summarize(act, config))
+        except MemoryError:
+            raise  # transient: process_item reports it uncached
         except Exception as exc:  # one activity's failure must not stop the run
             problems.append(("error", f"could not analyse: {one_line(exc) or type(exc).__name__}"))
     if not summaries:

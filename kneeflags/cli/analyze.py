@@ -30,6 +30,7 @@ from kneeflags.cli.common import (
     exit_code,
     journal_errors,
     note,
+    output_file,
     progress_bar,
     setup_logging,
     write_report,
@@ -51,7 +52,13 @@ def analyze(
     ] = OutputFormat.text,
     output: Annotated[
         Path | None,
-        typer.Option("--output", "-o", metavar="FILE", help="Write here (default: stdout)."),
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FILE",
+            parser=output_file,
+            help="Write here (default: stdout).",
+        ),
     ] = None,
     tz: TzOpt = None,
     weeks: WeeksOpt = 12,

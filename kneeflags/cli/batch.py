@@ -30,6 +30,8 @@ from kneeflags.cli.common import (
     exit_code,
     journal_errors,
     note,
+    output_file,
+    output_folder,
     progress_bar,
     setup_logging,
 )
@@ -58,6 +60,7 @@ def batch(
         typer.Option(
             "--out-dir",
             metavar="DIR",
+            parser=output_folder,
             help="Also write each athlete's reports (DIR/<athlete>/<YYYY>-W<ww>.md, .html, "
             ".json) and DIR/index.html linking them.",
         ),
@@ -70,7 +73,9 @@ def batch(
     ] = BatchFormat.text,
     output: Annotated[
         Path | None,
-        typer.Option("--output", "-o", metavar="FILE", help="Write the summary here."),
+        typer.Option(
+            "--output", "-o", metavar="FILE", parser=output_file, help="Write the summary here."
+        ),
     ] = None,
     weeks: WeeksOpt = 12,
     until: Annotated[

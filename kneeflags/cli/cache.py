@@ -25,8 +25,17 @@ def cache_info(cache_dir: CacheDirOpt = None) -> None:
 @cache_app.command("clear")
 def cache_clear(cache_dir: CacheDirOpt = None) -> None:
     """Delete the parse cache (it is rebuilt on the next run)."""
-    from kneeflags.cache import clear_cache, default_cache_dir
+    import sys
+
+    import typer
+
+    from kneeflags.cache import CacheClearError, clear_cache, default_cache_dir
+    from kneeflags.cli.common import EXIT_INPUT
 
     root = cache_dir or default_cache_dir()
-    freed = clear_cache(root)
+    try:
+        freed = clear_cache(root)
+    except CacheClearError as exc:  # a read-only cache is not "cleared"
+        print(f"kneeflags: error: {exc}", file=sys.stderr)
+        raise typer.Exit(EXIT_INPUT) from None
     print(f"cache cleared: {root} ({freed / 1e6:.1f} MB freed)")

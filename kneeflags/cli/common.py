@@ -102,6 +102,50 @@ def check_workers(value: int | None) -> int | None:
     return value
 
 
+def output_file(value: str) -> Path:
+    """``-o``: a file, a new path, a device/FIFO/stream, or ``-``; never empty or a folder."""
+    if value == "-":
+        return Path(value)
+    if not value.strip():
+        raise typer.BadParameter("is empty; give a file name or '-' for stdout")
+    path = Path(value).expanduser()
+    if path.is_dir():
+        raise typer.BadParameter(f"{value} is a folder; give a file name inside it")
+    return path
+
+
+def output_folder(value: str) -> Path:
+    """``--out-dir``: a folder (made if missing); never empty, never an existing file."""
+    if not value.strip():
+        raise typer.BadParameter("is empty; give a folder")
+    path = Path(value).expanduser()
+    if path.exists() and not path.is_dir():
+        raise typer.BadParameter(f"{value} exists and is not a folder")
+    return path
+
+
+def cache_folder(value: str) -> Path:
+    """``--cache-dir``: never empty (that used to cache into the working folder)."""
+    if not value.strip():
+        raise typer.BadParameter("is empty; give a folder, or use --no-cache")
+    path = Path(value).expanduser()
+    if path.exists() and not path.is_dir():
+        raise typer.BadParameter(f"{value} exists and is not a folder")
+    return path
+
+
+OutputOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--output",
+        "-o",
+        metavar="FILE",
+        parser=output_file,
+        help="Write here (default: stdout). Devices and pipes are written in place.",
+    ),
+]
+
+
 PathsArg = Annotated[
     list[str],
     typer.Argument(
@@ -158,7 +202,12 @@ NoCacheOpt = Annotated[
 ]
 CacheDirOpt = Annotated[
     Path | None,
-    typer.Option("--cache-dir", metavar="DIR", help="Parse cache folder (default: user cache)."),
+    typer.Option(
+        "--cache-dir",
+        metavar="DIR",
+        parser=cache_folder,
+        help="Parse cache folder (default: user cache).",
+    ),
 ]
 DecoderOpt = Annotated[
     Decoder,
@@ -278,14 +327,20 @@ def note(message: str, quiet: bool) -> None:
 
 
 def emit(text: str, output: Path | None) -> None:
-    """Write a rendered document to ``output`` (atomically) or to stdout."""
-    if output is None or str(output) == "-":
-        sys.stdout.write(text)
-        sys.stdout.flush()
-        return
-    from kneeflags.report.atomic import atomic_write_text
+    """Write a rendered document to ``output`` or to stdout.
 
-    atomic_write_text(output.expanduser(), text)
+    A regular file is replaced atomically; a device, FIFO or stream path is written in
+    place (see :mod:`kneeflags.report.atomic`).
+    """
+    from kneeflags.report.atomic import write_output
+
+    if output is None or str(output) == "-":
+        # UTF-8 bytes whatever the locale: under LANG=C a text stream would refuse the
+        # report's first en dash and lose the whole report.
+        write_output("-", text.encode("utf-8"))
+        return
+
+    write_output(output.expanduser(), text.encode("utf-8"))
 
 
 def exit_code(report: object, fail_on: FailOn | None) -> int:

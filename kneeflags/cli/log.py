@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 
 from kneeflags.cli.application import app
-from kneeflags.cli.common import EXIT_USAGE, emit, journal_errors
+from kneeflags.cli.common import EXIT_USAGE, emit, journal_errors, output_file
 
 log_app = typer.Typer(
     help=(
@@ -321,7 +321,13 @@ def log_export(
     ] = None,
     output: Annotated[
         Path | None,
-        typer.Option("--output", "-o", metavar="FILE", help="Write here (default: stdout)."),
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FILE",
+            parser=output_file,
+            help="Write here (default: stdout).",
+        ),
     ] = None,
     journal: JournalLogOpt = None,
 ) -> None:

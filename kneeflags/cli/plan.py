@@ -28,6 +28,7 @@ from kneeflags.cli.common import (
     emit,
     exit_code,
     journal_errors,
+    output_file,
     print_errors,
     progress_bar,
     setup_logging,
@@ -56,7 +57,13 @@ def plan(
     ] = PlanFormat.text,
     output: Annotated[
         Path | None,
-        typer.Option("--output", "-o", metavar="FILE", help="Write here (default: stdout)."),
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FILE",
+            parser=output_file,
+            help="Write here (default: stdout).",
+        ),
     ] = None,
     tz: TzOpt = None,
     until: Annotated[

@@ -29,6 +29,7 @@ from kneeflags.cli.common import (
     cli_config,
     exit_code,
     journal_errors,
+    output_folder,
     print_current_flags,
     print_errors,
     progress_bar,
@@ -53,6 +54,7 @@ def report(
         typer.Option(
             "--out-dir",
             metavar="DIR",
+            parser=output_folder,
             help="Writes DIR/<athlete>/<YYYY>-W<ww>.md, .html and .json.",
         ),
     ] = Path("reports"),

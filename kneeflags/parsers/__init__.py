@@ -205,6 +205,8 @@ def _check_plausible(res: LoadResult, path: str) -> None:
         if act.start_utc > now + FUTURE_TOLERANCE:
             # Not used: the report window ends with the latest activity, so one file from a
             # watch set to 2099 (or 9999) would push every real run out of the report.
+            # Clock-dependent: the same file is usable once today passes its date.
+            res.transient = True
             res.errors.append(
                 Problem(
                     path,
@@ -357,6 +359,10 @@ def parse_source(
             for act in res.activities:
                 if act.utc_offset_source == "option":
                     act.utc_offset_source = tz_source
+        return res
+    except MemoryError:
+        res = LoadResult(transient=True)  # a limit of this run, not a property of the file
+        res.errors.append(Problem(str(ref), "could not read: out of memory"))
         return res
     except Exception as exc:  # one bad file must never stop the others
         res = LoadResult()
