@@ -14,13 +14,15 @@ $(STAMP): pyproject.toml
 
 # The sample athletes' knee journal (alex's ITBS episode) lives in sample_data/journal.csv;
 # `make run` imports it into a fresh journal under build/ so the reports show a return plan
-# without touching the user's own journal.
+# without touching the user's own journal. The sample data ends with the week of 16-22 Nov
+# 2026: report that week (by default batch reports the last complete week today, and would show
+# both sample athletes as stale).
 SAMPLE_JOURNAL := build/sample-journal.sqlite
 
 run: $(STAMP)
 	@mkdir -p build && rm -f $(SAMPLE_JOURNAL) $(SAMPLE_JOURNAL)-wal $(SAMPLE_JOURNAL)-shm
 	@$(BIN)/kneeflags log import sample_data/journal.csv --journal $(SAMPLE_JOURNAL) >/dev/null
-	$(BIN)/kneeflags batch sample_data --out-dir reports --journal $(SAMPLE_JOURNAL)
+	$(BIN)/kneeflags batch sample_data --out-dir reports --until 2026-11-22 --journal $(SAMPLE_JOURNAL)
 
 test: $(STAMP)
 	$(BIN)/ruff check kneeflags tests benchmarks

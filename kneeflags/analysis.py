@@ -17,6 +17,7 @@ the same as passing the activities.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 
 import polars as pl
 
@@ -122,6 +123,41 @@ def reclassification_notes(acts: pl.DataFrame) -> list[str]:
         f"{re.height} {what} reclassified by pace, cadence and duration ({', '.join(parts)}); "
         "`kneeflags activities` lists them and `kneeflags correct` overrides."
     ]
+
+
+def analysis_up_to(analysis: Analysis, last_day: date, config: Config | None = None) -> Analysis:
+    """The analysis as it would have been with the data up to ``last_day`` (local date).
+
+    A report about week W must not change when later files arrive: rules, baselines,
+    strength detection and notes see nothing after W. When no activity is later than
+    ``last_day`` the analysis is returned as it is; otherwise stage 2 is rerun on the
+    earlier summaries (frame operations only, no file is read again).
+    """
+    acts = analysis.activities
+    if acts.height == 0 or "local_date" not in acts.columns:
+        return analysis
+    later = acts.get_column("local_date").max()
+    if not isinstance(later, date) or later <= last_day:
+        return analysis
+    kept = acts.filter(pl.col("local_date") <= last_day)
+    hist = analysis.cadence_hist
+    if hist.height and "activity_id" in hist.columns:
+        hist = hist.filter(pl.col("activity_id").is_in(kept.get_column("activity_id").implode()))
+    if not set(ACTIVITY_SUMMARY_SCHEMA) <= set(acts.columns):
+        # a hand-made analysis (not stage-1 frames): cut it, it cannot be recomputed
+        weekly = analysis.weekly
+        if weekly.height and "week_start" in weekly.columns:
+            weekly = weekly.filter(pl.col("week_start") <= last_day)
+        return Analysis(
+            athlete=analysis.athlete,
+            timezone=analysis.timezone,
+            weekly=weekly,
+            activities=kept,
+            flags=[f for f in analysis.flags if f.week_start is None or f.week_start <= last_day],
+            cadence_hist=hist,
+            notes=list(analysis.notes),
+        )
+    return analyze_frames(kept, hist, config, athlete=analysis.athlete, timezone=analysis.timezone)
 
 
 def athlete_notes(acts: pl.DataFrame) -> list[str]:

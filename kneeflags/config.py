@@ -96,6 +96,14 @@ class VolumeJumpConfig:
     min_rise_km: float = 3.0
     """[eng] A rise smaller than this is never a jump, whatever the percentage."""
     baseline_weeks: int = 4
+    break_weeks: int = 2
+    """[eng] Weeks without running that make the next running week a return from a break,
+    judged against the level before the break instead of the (emptied) baseline."""
+    return_watch_pct: float = 75.0
+    """[eng] First week back above this share of the pre-break weekly level: watch."""
+    return_high_pct: float = 110.0
+    """[eng] First week back more than 10 % over the pre-break level: high (the guide's
+    10 % ceiling, with the fitness lost in the break on top)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,11 +164,17 @@ class CadenceDropConfig:
 
 @dataclass(frozen=True, slots=True)
 class StrengthGapConfig:
-    """``strength-gap``: strength sessions per running week (guide: two a week)."""
+    """``strength-gap``: one athlete-level line about the recent weeks (guide: two a week).
+
+    Strength work is often done without a watch, so this is never more than a ``watch``,
+    is said once per report instead of once per week, and stays out of ``--fail-on``
+    unless asked for (``--fail-on-rule strength-gap``)."""
 
     target_sessions: int = 2
-    watch_at: int = 1
-    high_at: int = 0
+    window_weeks: int = 12
+    """[eng] Weeks, ending with the reported week, whose recorded sessions are counted."""
+    watch_below_per_week: float = 1.0
+    """[eng] Watch when fewer sessions than this per running week were recorded in them."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,10 @@ Condition = Literal["ITBS", "PFPS"]
 
 SEVERITY_RANK: dict[str, int] = {"high": 2, "watch": 1}
 
+FAIL_ON_OPT_IN_RULES: frozenset[str] = frozenset({"strength-gap"})
+"""Rules that decide ``--fail-on`` only when named with ``--fail-on-rule``: strength work
+is often done without recording it, so its line must not wake a cron job by itself."""
+
 CLINICIAN_REMINDER = (
     "This is educational guidance, not a diagnosis. Knee pain that persists, gets worse "
     "or is severe should be assessed by a GP, physiotherapist or sports medicine physician "

@@ -41,7 +41,6 @@ from kneeflags.report.model import (
     build_athlete_report,
     build_report,
     generated_at_now,
-    latest_activity_date,
     week_of,
 )
 
@@ -125,23 +124,26 @@ def severity_rank(severity: str | None) -> int:
     return SEVERITY_RANK.get(severity or "", 0)
 
 
-def rank(report: Report) -> list[int]:
-    """Athlete indices, most urgent first: this week's severity, then number of flags.
+STATUS_ORDER: dict[str, int] = {"high": 0, "watch": 1, "stale": 2, "unreadable": 2, "ok": 3}
+"""Batch ranking: high, watch, then the athletes a coach must chase (stale data, nothing
+readable), then the ones that are fine."""
 
-    Ties go to the whole window's severity and flag count, then the name. Athletes
-    without any readable data come last (their errors are listed separately). A breach of
-    the return-to-running protocol (``rtr-*``) ranks like a high flag whatever its own
-    severity: a runner who already hurts and is off protocol comes first.
+
+def rank(report: Report) -> list[int]:
+    """Athlete indices, most urgent first, by :attr:`AthleteReport.status`.
+
+    High first, then watch, then stale and unreadable athletes (a coach must chase them),
+    then ok. Within a status: this week's flag count, then the whole window's severity
+    and flag count, then the name. A breach of the return-to-running protocol (``rtr-*``)
+    ranks like a high flag whatever its own severity.
     """
 
     def key(i: int) -> tuple[Any, ...]:
         a = report.athletes[i]
         s = a.summary
-        now = "high" if any(f.rule.startswith("rtr-") for f in a.current_flags) else s.severity
         whole = "high" if any(f.rule.startswith("rtr-") for f in a.flags) else s.window_severity
         return (
-            not a.has_data,
-            -severity_rank(now),
+            STATUS_ORDER.get(a.status, 3),
             -s.flags_this_week,
             -severity_rank(whole),
             -s.flags_in_window,
@@ -190,6 +192,7 @@ def _athlete_report(
     until: date | None,
     config: Config,
     journal: Sequence[Any] = (),
+    as_of: date | None = None,
 ) -> AthleteReport:
     return build_athlete_report(
         result.analysis,
@@ -200,6 +203,7 @@ def _athlete_report(
         until=until,
         config=config,
         journal=journal,
+        as_of=as_of,
     )
 
 
@@ -280,6 +284,7 @@ def analyze_paths(
     progress: ProgressCallback | None = None,
     generated_at: datetime | None = None,
     journal: str | os.PathLike[str] | bool | None = None,
+    as_of: date | None = None,
 ) -> Report:
     """Analyse one athlete's files and return the report of the window.
 
@@ -305,7 +310,7 @@ def analyze_paths(
         workers=workers,
         progress=progress,
     )
-    a = _athlete_report(result, weeks=weeks, until=until, config=cfg, journal=entries)
+    a = _athlete_report(result, weeks=weeks, until=until, config=cfg, journal=entries, as_of=as_of)
     return build_report([a], generated_at=generated_at or generated_at_now())
 
 
@@ -476,6 +481,7 @@ def write_weekly_report(
         progress=progress,
         generated_at=generated_at_now(pinned=pinned_stamp(last)),
         journal=journal,
+        as_of=last + timedelta(days=7),
     )
     every, changed = write_athlete_files(report, out_dir)
     return WrittenReport(report=report, written=changed, paths=every, ranked=[0])
@@ -499,8 +505,8 @@ def find_athletes(
     """Each immediate subfolder or ``.zip`` of each DIR is one athlete, named after it.
 
     Hidden entries are ignored. Loose activity files (.fit/.gpx/.tcx, also gzipped)
-    directly in DIR belong to no athlete; they produce one warning per DIR rather than
-    being silently dropped. Other loose files (a README, a script) are ignored.
+    directly in DIR belong to no athlete; each is reported as skipped (a warning naming
+    it) rather than silently dropped. Other loose files (a README, a script) are ignored.
     Raises :class:`UsageProblem` when a DIR is not a folder or holds no athlete.
     """
     found: list[AthleteSource] = []
@@ -510,7 +516,7 @@ def find_athletes(
         base = Path(os.path.expanduser(str(raw)))
         if not base.is_dir():
             raise UsageProblem(f"{raw}: not a folder (batch takes folders of athletes)")
-        loose = 0
+        loose: list[Path] = []
         before = len(found)
         try:
             entries = sorted(base.iterdir(), key=lambda p: p.name)
@@ -529,7 +535,8 @@ def find_athletes(
             elif is_file and entry.suffix.lower() == ".zip":
                 name = safe_text(entry.name[: -len(".zip")])
             else:
-                loose += is_file and _looks_like_activity(entry.name)
+                if is_file and _looks_like_activity(entry.name):
+                    loose.append(entry)
                 continue
             unique = name
             n = 2
@@ -540,17 +547,17 @@ def find_athletes(
             found.append(AthleteSource(name=unique, path=str(entry)))
         if len(found) == before:
             raise UsageProblem(f"{raw}: no athlete subfolders or .zip exports in this folder")
-        if loose:
-            notes.append(
-                Problem(
-                    path=safe_text(str(base)),
-                    message=(
-                        f"{loose} file(s) directly in this folder were not read: batch "
-                        "reads one athlete per subfolder or .zip export"
-                    ),
-                    kind="warning",
-                )
+        notes.extend(
+            Problem(
+                path=safe_text(str(entry)),
+                message=(
+                    "skipped: a loose activity file at the top of the coach folder belongs "
+                    "to no athlete (batch reads one athlete per subfolder or .zip export)"
+                ),
+                kind="warning",
             )
+            for entry in loose
+        )
     return found, notes
 
 
@@ -675,12 +682,16 @@ def run_batch(
     workers: int | None = None,
     progress: ProgressCallback | None = None,
     journal: str | os.PathLike[str] | bool | None = None,
+    today: date | None = None,
 ) -> WrittenReport:
     """Analyse every athlete of ``dirs`` in parallel, rank them, optionally write reports.
 
-    All athletes share one window ending with ``until`` (a date or ``2026-W05``), by
-    default the week of the latest activity of any athlete, so "this week" means the
-    same week for everyone. ``workers``: athlete processes (default: one per core).
+    All athletes share one window ending with the week of ``until`` (a date or
+    ``2026-W05``), by default the last complete week *today* in the athletes' zone
+    (``tz``, else the config's, else the machine's), so "this week" means the same week
+    for everyone and an athlete whose data ended earlier is ``stale`` with the date of
+    the last activity, never a calm 0 km. ``workers``: athlete processes (default: one
+    per core).
     With ``out_dir``, each athlete's Markdown/HTML/JSON go to
     ``<out>/<athlete>/<YYYY>-W<ww>.*`` and ``<out>/index.html`` links them.
     """
@@ -714,8 +725,9 @@ def run_batch(
             for o in outcomes
         ]
         if until is None:
-            latest = [d for r in results if (d := latest_activity_date(r.analysis)) is not None]
-            until = max(latest) if latest else None
+            wsi = cfg.week_start_index
+            until = last_complete_week(tz or cfg.timezone, wsi, today=today) + timedelta(days=6)
+        as_of = week_of(until, cfg.week_start_index) + timedelta(days=7)
         athletes = [
             _athlete_report(
                 r,
@@ -723,13 +735,16 @@ def run_batch(
                 until=until,
                 config=cfg,
                 journal=entries_for(entries, o.source.name),
+                as_of=as_of,
             )
             for r, o in zip(results, outcomes, strict=True)
         ]
         last_weeks = [a.window.last_week for a in athletes]
         pinned = pinned_stamp(max(last_weeks)) if last_weeks else None
         report = build_report(
-            athletes, generated_at=generated_at_now(pinned=pinned), extra_warnings=notes
+            athletes,
+            generated_at=generated_at_now(pinned=pinned),
+            extra_warnings=notes,
         )
         ranked = rank(report)
         written = WrittenReport(report=report, ranked=ranked)

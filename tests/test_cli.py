@@ -28,6 +28,7 @@ from kneeflags.testing.fitwriter import fit_time, synthetic_run, write_activity
 FIRST_MONDAY = date(2025, 11, 3)
 ANN_WEEKS = 6
 JUMP_WEEK = FIRST_MONDAY + timedelta(weeks=ANN_WEEKS - 1)
+UNTIL = (JUMP_WEEK + timedelta(days=6)).isoformat()  # batch defaults to today's last week
 JUMP_LABEL = "{}-W{:02d}".format(*JUMP_WEEK.isocalendar()[:2])
 QUIET_WEEK = FIRST_MONDAY + timedelta(weeks=2)
 QUIET_LABEL = "{}-W{:02d}".format(*QUIET_WEEK.isocalendar()[:2])
@@ -384,7 +385,8 @@ def test_report_fail_on_prints_the_flags_and_exits_3(coach: Path, tmp_path: Path
     args = ["report", str(coach / "ann"), "--out-dir", str(out), "--week", JUMP_LABEL]
     result = cli(tmp_path, *args, "--fail-on", "high")
     assert result.exit_code == 3
-    assert f"ann, week {JUMP_LABEL}" in result.stdout
+    assert "kneeflags: ann, week of " in result.stdout
+    assert f"({JUMP_LABEL}): HIGH this week" in result.stdout
     assert "[HIGH] volume-jump" in result.stdout
     assert (out / "ann" / f"{JUMP_LABEL}.html").is_file()  # the report is still written
 
@@ -454,23 +456,24 @@ def test_concurrent_cron_runs_do_not_corrupt_the_folder(coach: Path, tmp_path: P
 def test_batch_with_a_broken_export_reports_the_others_and_exits_1(
     broken_coach: Path, tmp_path: Path
 ) -> None:
-    result = cli(tmp_path, "batch", str(broken_coach))
+    result = cli(tmp_path, "batch", str(broken_coach), "--until", UNTIL)
     assert result.exit_code == 1, result.output
     out = result.stdout
     lines = [line.split() for line in out.splitlines() if line[:1].isdigit()]
-    assert [row[1] for row in lines] == ["ann", "bob", "carl"]  # ann: high flags, carl: no data
+    # ann: high flags; carl (nothing readable) is chased before bob, who is ok
+    assert [row[1] for row in lines] == ["ann", "carl", "bob"]
     assert lines[0][2] == "high"
     assert "carl.zip" in out
     assert "Traceback" not in result.output
 
 
 def test_batch_json_holds_every_athlete_in_one_document(broken_coach: Path, tmp_path: Path) -> None:
-    result = cli(tmp_path, "batch", str(broken_coach), "--format", "json")
+    result = cli(tmp_path, "batch", str(broken_coach), "--until", UNTIL, "--format", "json")
     assert result.exit_code == 1
     doc = json.loads(result.stdout)
     validate(doc)
     names = [a["athlete"] for a in doc["athletes"]]
-    assert names == ["ann", "bob", "carl"]
+    assert names == ["ann", "bob", "carl"]  # input order; rank says ann, carl, bob
     carl = doc["athletes"][2]
     assert carl["activities"] == [] and carl["weeks"] == []
     assert any(Path(e["path"]).name.startswith("carl.zip") for e in doc["errors"])
@@ -480,7 +483,9 @@ def test_batch_json_holds_every_athlete_in_one_document(broken_coach: Path, tmp_
 
 def test_batch_out_dir_writes_reports_and_an_index(coach: Path, tmp_path: Path) -> None:
     out = tmp_path / "reports"
-    result = cli(tmp_path, "batch", str(coach), "--out-dir", str(out), "--workers", "2")
+    result = cli(
+        tmp_path, "batch", str(coach), "--until", UNTIL, "--out-dir", str(out), "--workers", "2"
+    )
     assert result.exit_code == 0, result.output
     assert result.stderr == ""
     index = (out / "index.html").read_text()
@@ -497,7 +502,7 @@ def test_batch_out_dir_writes_reports_and_an_index(coach: Path, tmp_path: Path) 
     assert [a["athlete"] for a in ann["athletes"]] == ["ann"]
     # parallel and serial runs give the same documents
     serial = tmp_path / "serial"
-    cli(tmp_path, "batch", str(coach), "--out-dir", str(serial), "--workers", "1")
+    cli(tmp_path, "batch", str(coach), "--until", UNTIL, "--out-dir", str(serial), "--workers", "1")
     for name in ("ann", "bob"):
         p = f"{name}/{JUMP_LABEL}.json"
         assert json.loads((out / p).read_text()) == json.loads((serial / p).read_text())
@@ -505,10 +510,10 @@ def test_batch_out_dir_writes_reports_and_an_index(coach: Path, tmp_path: Path) 
 
 
 def test_batch_csv_and_markdown_summaries(coach: Path, tmp_path: Path) -> None:
-    csv_out = cli(tmp_path, "batch", str(coach), "-f", "csv").stdout.splitlines()
-    assert csv_out[0].startswith("rank,athlete,week_start,severity")
+    csv_out = cli(tmp_path, "batch", str(coach), "--until", UNTIL, "-f", "csv").stdout.splitlines()
+    assert csv_out[0].startswith("rank,athlete,week_start,status,last_run,severity")
     assert [row.split(",")[1] for row in csv_out[1:]] == ["ann", "bob"]
-    md = cli(tmp_path, "batch", str(coach), "-f", "markdown").stdout
+    md = cli(tmp_path, "batch", str(coach), "--until", UNTIL, "-f", "markdown").stdout
     assert "| 1 | ann | high |" in md
 
 
@@ -525,8 +530,9 @@ def test_batch_loose_files_are_a_warning_not_silence(coach: Path, tmp_path: Path
     root = tmp_path / "c"
     shutil.copytree(coach, root)
     (root / "stray.fit").write_bytes(b"x")
-    doc = json.loads(cli(tmp_path, "batch", str(root), "-f", "json").stdout)
-    assert any("not read" in w["message"] and w["path"] == str(root) for w in doc["warnings"])
+    doc = json.loads(cli(tmp_path, "batch", str(root), "--until", UNTIL, "-f", "json").stdout)
+    stray = str(root / "stray.fit")
+    assert any("skipped" in w["message"] and w["path"] == stray for w in doc["warnings"])
 
 
 def test_batch_accepts_zip_exports(coach: Path, tmp_path: Path) -> None:
@@ -535,7 +541,7 @@ def test_batch_accepts_zip_exports(coach: Path, tmp_path: Path) -> None:
     with zipfile.ZipFile(root / "dora.zip", "w") as zf:
         for p in sorted((coach / "bob").iterdir()):
             zf.write(p, f"activities/{p.name}")
-    doc = json.loads(cli(tmp_path, "batch", str(root), "-f", "json").stdout)
+    doc = json.loads(cli(tmp_path, "batch", str(root), "--until", UNTIL, "-f", "json").stdout)
     (dora,) = doc["athletes"]
     assert dora["athlete"] == "dora" and len(dora["activities"]) == 12
 

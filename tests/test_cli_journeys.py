@@ -94,7 +94,7 @@ def test_find_athletes(tmp_path: Path) -> None:
         ("lee", "lee.ZIP"),
         ("kim (2)", "kim"),
     ]
-    assert [n.path for n in notes] == [str(a)] and notes[0].kind == "warning"
+    assert [n.path for n in notes] == [str(a / "stray.gpx")] and notes[0].kind == "warning"
     with pytest.raises(UsageProblem, match="not a folder"):
         find_athletes([a / "notes.txt"])
     (b / "README.md").write_text("x")

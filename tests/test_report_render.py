@@ -45,10 +45,15 @@ def test_text_is_plain_fits_80_columns_and_keeps_the_section_order() -> None:
     assert not ANSI.search(out)
     assert max(len(line) for line in out.splitlines()) <= 80
     assert all(line == line.rstrip() for line in out.splitlines())
+    flags = out.index("FLAGS IN THE WINDOW")
     order = [
-        out.index("FLAGS"),
-        out.index("ITBS"),
-        out.index("PFPS"),
+        out.index("THIS WEEK"),
+        out.index("HIGH] this week: Downhill share"),
+        out.index("Running: 43.0 km in 3 runs"),
+        out.index("NEXT WEEK"),
+        flags,
+        out.index("ITBS", flags),
+        out.index("PFPS", flags),
         out.index("WEEKLY TABLE"),
         out.index("FILES"),
         out.index(CLINICIAN_REMINDER[:40]),
@@ -107,7 +112,10 @@ def test_markdown_has_the_same_content_as_the_terminal() -> None:
     rep = make_report()
     md = render_markdown(rep)
     for needle in (
-        "## Flags: 2 high, 6 watch",
+        "## This week: week of 2 Feb 2026 (2026-W06)",
+        "**HIGH this week**: Downhill share",
+        "| Running | 43.0 km in 3 runs |",
+        "## Flags in the window: 2 high, 6 watch",
         "### ITBS",
         "### PFPS",
         "## Weekly table",
@@ -115,7 +123,8 @@ def test_markdown_has_the_same_content_as_the_terminal() -> None:
     ):
         assert needle in md
     assert md.rstrip().endswith(f"> {md_escape(CLINICIAN_REMINDER)}")
-    table = [line for line in md.splitlines() if line.startswith("| ")]
+    weekly = md[md.index("## Weekly table") :]
+    table = [line for line in weekly.splitlines() if line.startswith("| ")]
     assert len(table) == 1 + len(rep.athletes[0].weeks)  # header + one row per week
     assert all(line.count(" | ") == 10 for line in table)
 

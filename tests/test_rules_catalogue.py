@@ -39,6 +39,10 @@ def test_catalogue_matches_rules_md_table() -> None:
         cells = [c.strip() for c in rest.split("|")]
         watch, high = cells[1], cells[2]
         lines = get_rule(rid).threshold_lines()
+        if rid == "strength-gap":
+            # documented departure (issue 12): one athlete-level watch line, never high
+            assert len(lines) == 1 and "1" in lines[0] and "watch" in lines[0]
+            continue
         # Every number in rules.md's watch/high cells appears in our rendered thresholds.
         for cell, line in ((watch, lines[0]), (high, lines[1])):
             for number in re.findall(r"\d+(?:\.\d+)?", cell.split("(")[0]):
@@ -53,7 +57,8 @@ def test_rules_render_like_rule_docs() -> None:
         assert rule.name and rule.measures and rule.computation and rule.unit
         assert rule.rationale and rule.reference and rule.example
         assert set(rule.conditions) <= {"ITBS", "PFPS"} and rule.conditions
-        assert [t.severity for t in rule.thresholds] == ["watch", "high"]
+        expected = ["watch"] if rule.id == "strength-gap" else ["watch", "high"]
+        assert [t.severity for t in rule.thresholds] == expected
         assert all(k in ADVICE for k in rule.advice_keys)
         assert rule.config_section == f"rules.{rule.id}"
         for line in rule.threshold_lines() + rule.parameter_lines():

@@ -18,6 +18,7 @@ from kneeflags.cli.common import (
     Decoder,
     DecoderOpt,
     FailOnOpt,
+    FailOnRuleOpt,
     JournalOpt,
     NoCacheOpt,
     OutputFormat,
@@ -76,6 +77,7 @@ def analyze(
     journal: JournalOpt = None,
     athlete: AthleteOpt = None,
     fail_on: FailOnOpt = None,
+    fail_on_rule: FailOnRuleOpt = None,
     no_cache: NoCacheOpt = False,
     cache_dir: CacheDirOpt = None,
     decoder: DecoderOpt = Decoder.auto,
@@ -104,7 +106,7 @@ def analyze(
             journal=journal,
         )
     write_report(report, format.value, output)
-    code = exit_code(report, fail_on)
+    code = exit_code(report, fail_on, fail_on_rule)
     if report.errors and format is not OutputFormat.text and output is None:
         note(f"{len(report.errors)} file(s) could not be read (listed in the report)", quiet)
     raise typer.Exit(code)

@@ -19,6 +19,7 @@ from kneeflags.cli.common import (
     Decoder,
     DecoderOpt,
     FailOnOpt,
+    FailOnRuleOpt,
     JournalOpt,
     NoCacheOpt,
     QuietOpt,
@@ -92,6 +93,7 @@ def batch(
     config: ConfigOpt = None,
     journal: JournalOpt = None,
     fail_on: FailOnOpt = None,
+    fail_on_rule: FailOnRuleOpt = None,
     no_cache: NoCacheOpt = False,
     cache_dir: CacheDirOpt = None,
     decoder: DecoderOpt = Decoder.auto,
@@ -147,11 +149,11 @@ def batch(
     else:
         from kneeflags.report.jsonout import render_json
 
-        emit(render_json(rep), output)
+        emit(render_json(rep, result.ranked), output)
     if out_dir is not None and verbose:
         changed = len(result.written)
         note(f"{len(result.paths)} report files in {out_dir} ({changed} changed)", False)
-    code = exit_code(rep, fail_on)
+    code = exit_code(rep, fail_on, fail_on_rule)
     if rep.errors and fmt_value != "text":
         note(f"{len(rep.errors)} file(s) could not be read (listed in the report)", quiet)
     raise typer.Exit(code)

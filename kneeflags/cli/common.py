@@ -228,6 +228,28 @@ FailOnOpt = Annotated[
         "a flag of this severity or higher.",
     ),
 ]
+
+
+def check_rule_ids(value: list[str] | None) -> list[str]:
+    from kneeflags.rules.catalogue import RULES
+
+    known = [r.id for r in RULES]
+    for v in value or []:
+        if v not in known:
+            raise typer.BadParameter(f"unknown rule {v!r} (rules: {', '.join(known)})")
+    return list(value or [])
+
+
+FailOnRuleOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--fail-on-rule",
+        metavar="RULE",
+        callback=check_rule_ids,
+        help="Also exit with code 3 on any current flag of RULE (repeatable). strength-gap "
+        "is left out of --fail-on unless named here.",
+    ),
+]
 WorkersOpt = Annotated[
     int | None,
     typer.Option(
@@ -343,30 +365,63 @@ def emit(text: str, output: Path | None) -> None:
     write_output(output.expanduser(), text.encode("utf-8"))
 
 
-def exit_code(report: object, fail_on: FailOn | None) -> int:
-    if fail_on is not None and report.reached(fail_on.value):  # type: ignore[attr-defined]
+def exit_code(
+    report: object,
+    fail_on: FailOn | None,
+    fail_on_rules: list[str] | None = None,
+    *,
+    stale_fails: bool = False,
+) -> int:
+    """3 when --fail-on is reached (or, with ``stale_fails`` and --fail-on, when an
+    athlete's data is stale), else 1 when files could not be read, else 0."""
+    level = fail_on.value if fail_on is not None else None
+    if report.reached(level, fail_on_rules or ()):  # type: ignore[attr-defined]
+        return EXIT_FAIL_ON
+    asked = fail_on is not None or bool(fail_on_rules)
+    if stale_fails and asked and any(a.stale for a in report.athletes):  # type: ignore[attr-defined]
         return EXIT_FAIL_ON
     if report.errors:  # type: ignore[attr-defined]
         return EXIT_INPUT
     return EXIT_OK
 
 
-def print_current_flags(report: object, fail_on: FailOn) -> None:
+def print_current_flags(
+    report: object, fail_on: FailOn | None, fail_on_rules: list[str] | None = None
+) -> None:
     """What made --fail-on trigger, for the cron mail (stdout)."""
-    from kneeflags.findings import SEVERITY_RANK
     from kneeflags.report import fmt
+    from kneeflags.report.model import fail_on_hits
+    from kneeflags.report.this_week import this_week
 
-    floor = SEVERITY_RANK[fail_on.value]
+    level = fail_on.value if fail_on is not None else None
     for a in report.athletes:  # type: ignore[attr-defined]
-        hits = [f for f in a.current_flags if SEVERITY_RANK.get(f.severity, 0) >= floor]
+        hits = fail_on_hits(a, level, fail_on_rules or ())
         if not hits:
             continue
-        print(
-            f"kneeflags: {fmt.clean(a.athlete)}, week {a.window.week_label}: "
-            f"{len(hits)} flag(s) at or above {fail_on.value}"
-        )
+        tw = this_week(a)
+        what = [f"at or above {level}"] if level else []
+        what += [", ".join(fail_on_rules or ())] if fail_on_rules else []
+        print(f"kneeflags: {fmt.clean(a.athlete)}, {tw.week_name}: {tw.status_sentence()}")
+        print(f"  {fmt.plural(len(hits), 'flag')} {' or '.join(what)}:")
         for f in hits:
             print(f"  [{f.severity.upper()}] {f.rule}: {fmt.clean(f.evidence)}")
+        if tw.numbers:
+            print("  This week: " + "; ".join(f"{k.lower()} {v}" for k, v in tw.numbers))
+
+
+def print_stale(report: object) -> None:
+    """One stderr line per athlete whose data stopped before the reported week."""
+    from kneeflags.report import fmt
+    from kneeflags.report.this_week import this_week
+
+    for a in report.athletes:  # type: ignore[attr-defined]
+        if a.stale:
+            tw = this_week(a)
+            print(
+                f"kneeflags: warning: {fmt.clean(a.athlete)}: {tw.stale_since} "
+                f"(nothing in the {tw.week_name} or the 2 weeks before it)",
+                file=sys.stderr,
+            )
 
 
 def print_errors(report: object) -> None:

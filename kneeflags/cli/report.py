@@ -18,6 +18,7 @@ from kneeflags.cli.common import (
     Decoder,
     DecoderOpt,
     FailOnOpt,
+    FailOnRuleOpt,
     JournalOpt,
     NoCacheOpt,
     PathsArg,
@@ -32,6 +33,7 @@ from kneeflags.cli.common import (
     output_folder,
     print_current_flags,
     print_errors,
+    print_stale,
     progress_bar,
     setup_logging,
 )
@@ -73,6 +75,7 @@ def report(
     journal: JournalOpt = None,
     athlete: AthleteOpt = None,
     fail_on: FailOnOpt = None,
+    fail_on_rule: FailOnRuleOpt = None,
     no_cache: NoCacheOpt = False,
     cache_dir: CacheDirOpt = None,
     decoder: DecoderOpt = Decoder.auto,
@@ -113,7 +116,8 @@ def report(
             state = "wrote" if p in result.written else "unchanged"
             print(f"  {state} {p}")
     print_errors(rep)
-    code = exit_code(rep, fail_on)
-    if code == EXIT_FAIL_ON and fail_on is not None:
-        print_current_flags(rep, fail_on)
+    print_stale(rep)
+    code = exit_code(rep, fail_on, fail_on_rule, stale_fails=True)
+    if code == EXIT_FAIL_ON:
+        print_current_flags(rep, fail_on, fail_on_rule)
     raise typer.Exit(code)

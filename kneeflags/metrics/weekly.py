@@ -17,7 +17,8 @@ runs                       Int64     number of runs
 run_minutes                Float64   running time (timer, else elapsed), minutes
 longest_run_km             Float64   longest run of the week (0 when no run)
 change_pct                 Float64   run_km vs the previous week, %; null when the
-                                     previous week had no running or is not in the data
+                                     previous week had under 1 km of running or is not
+                                     in the data
 baseline_km                Float64   ``volume-jump`` baseline: max(previous week, mean of
                                      the previous 4 weeks present in the data); null up
                                      to the first week with a run (earlier weeks are
@@ -233,7 +234,8 @@ def weekly_table(
             pl.col("cadence_minutes").fill_null(0.0),
         )
         .with_columns(
-            pl.when(prev > 0).then((pl.col("run_km") / prev - 1.0) * 100.0).alias("change_pct"),
+            # never a percentage of under 1 km (a 0.3 km jog, or 1e-15 of float rounding)
+            pl.when(prev >= 1.0).then((pl.col("run_km") / prev - 1.0) * 100.0).alias("change_pct"),
             pl.max_horizontal(
                 prev_known,
                 prev_known.rolling_mean(window_size=vj.baseline_weeks, min_samples=1),

@@ -140,3 +140,15 @@ def md_code(text: object) -> str:
     fence = "`" * (longest + 1)
     pad = " " if s.startswith("`") or s.endswith("`") or not s.strip() else ""
     return f"{fence}{pad}{s}{pad}{fence}"
+
+
+def occurrence_prefix(card: object, flag: object) -> str:
+    """``"watch: "`` before an occurrence when a rule's card mixes severities, else ``""``."""
+    if getattr(card, "mixed", False):
+        return f"{getattr(flag, 'severity', '')}: "
+    return ""
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """``1 run``, ``2 runs`` (``many`` for irregular plurals: ``activity``/``activities``)."""
+    return f"{n} {word if n == 1 else (many or word + 's')}"

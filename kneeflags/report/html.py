@@ -22,6 +22,7 @@ from kneeflags.report import fmt
 from kneeflags.report.journal_lines import journal_block, return_marker
 from kneeflags.report.model import AthleteReport, Report, RuleFlags
 from kneeflags.report.plan_lines import plan_lines, plan_title
+from kneeflags.report.this_week import last_run_cell, status_reason, this_week, week_name
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
@@ -47,7 +48,9 @@ h3 { font-size: 1.05rem; margin: 1.25rem 0 .5rem; }
   min-width: 8.5rem; background: var(--bg); }
 .card .k { display: block; font-size: .75rem; text-transform: uppercase;
   letter-spacing: .04em; color: var(--muted); }
-.card .v { font-size: 1.25rem; font-weight: 650; }
+.card .v { font-size: 1.1rem; font-weight: 650; }
+ul.causes { padding-left: 1.1rem; }
+ul.causes li { margin: .2rem 0; }
 .card.sev-high { background: var(--high-bg); border-color: var(--high); }
 .card.sev-watch { background: var(--watch-bg); border-color: var(--watch); }
 .badge { display: inline-block; font-size: .72rem; font-weight: 700; letter-spacing: .05em;
@@ -151,8 +154,6 @@ def _card(key: str, value: str, cls: str = "") -> str:
 
 
 def athlete_section(a: AthleteReport, report: Report, *, charts: bool) -> str:
-    s = a.summary
-    sev = s.severity
     out = [
         '<div class="athlete">\n<header class="top">\n',
         f'<h1>Knee-risk training report: <span class="who">{esc(a.athlete)}</span></h1>\n',
@@ -163,36 +164,14 @@ def athlete_section(a: AthleteReport, report: Report, *, charts: bool) -> str:
     if not a.has_data:
         out.append('<p class="err"><strong>No activity could be read.</strong></p>')
     else:
-        out.append('<div class="cards">')
-        out.append(
-            _card(
-                f"Week of {fmt.day_month(s.week_start)}",
-                esc((sev or "no flag").upper() if sev else "no flag"),
-                f"sev-{sev}" if sev else "",
-            )
-        )
-        out.append(
-            _card(
-                "Week km",
-                f"{esc(fmt.km(s.run_km))} <small>{esc(fmt.pct(s.change_pct, signed=True))}</small>",
-            )
-        )
-        out.append(_card("Cadence", f"{esc(fmt.spm(s.cadence_spm_median))} <small>spm</small>"))
-        out.append(_card("Downhill", esc(fmt.share(s.downhill_share))))
-        out.append(
-            _card(
-                f"{a.window.weeks} weeks",
-                f"{s.runs_in_window} runs <small>{esc(fmt.km(s.km_in_window))} km</small>",
-            )
-        )
-        out.append("</div>\n")
+        out.append(this_week_section(a))
     out.append("</header>\n<main>\n")
     if a.has_data:
-        out.append(flags_section(a))
         if a.plan is not None:
             out.append(plan_section(a.plan))
         if a.returns or a.journal:
             out.append(journal_section(a))
+        out.append(flags_section(a))
         if charts:
             out.append(charts_section(a))
         out.append(weekly_section(a))
@@ -205,15 +184,61 @@ def athlete_section(a: AthleteReport, report: Report, *, charts: bool) -> str:
     return "".join(out)
 
 
+def this_week_section(a: AthleteReport) -> str:
+    """The reported week first: status, the flags that cause it, the week's numbers."""
+    tw = this_week(a)
+    s = a.summary
+    sev = tw.status if tw.status in ("high", "watch") else ""
+    if sev and tw.causes:
+        head = f'<span class="badge {sev}">{sev.upper()}</span> this week: {esc(tw.explanation())}.'
+    else:
+        cls = "err" if tw.status == "stale" else ""
+        head = f'<span class="{cls}">{esc(tw.status_sentence())}</span>'
+    out = [
+        f'<section id="this-week" class="this-week"><h2>This week '
+        f"<small>{esc(tw.week_name)}</small></h2>\n<p><strong>{head}</strong></p>\n"
+    ]
+    if tw.last_run:
+        out.append(f'<p class="err"><strong>Latest data: {esc(tw.last_run)}.</strong></p>\n')
+    if tw.causes:
+        out.append('<ul class="causes">')
+        out.extend(
+            f'<li><span class="badge {esc(c.severity)}">{esc(c.severity.upper())}</span> '
+            f"{esc(c.evidence)} <code>{esc(c.rule)}</code></li>"
+            for c in tw.causes
+        )
+        out.append("</ul>\n")
+    if tw.advisories:
+        out.append('<ul class="causes">')
+        out.extend(f"<li>Also: {esc(x)}</li>" for x in tw.advisories)
+        out.append("</ul>\n")
+    if tw.numbers:
+        out.append('<div class="cards">')
+        out.extend(_card(k, esc(v), "") for k, v in tw.numbers)
+        out.append(
+            _card(
+                f"{a.window.weeks} weeks",
+                f"{fmt.plural(s.runs_in_window, 'run')} "
+                f"<small>{esc(fmt.km(s.km_in_window))} km</small>",
+            )
+        )
+        out.append("</div>\n")
+    out.append("</section>\n")
+    return "".join(out)
+
+
 def flags_section(a: AthleteReport) -> str:
     high = sum(1 for f in a.flags if f.severity == "high")
     watch = sum(1 for f in a.flags if f.severity == "watch")
     if not a.flags:
         return (
-            '<section id="flags"><h2>Flags</h2><p>No flags in this window: no risk pattern '
-            "from the rule catalogue was found.</p></section>\n"
+            '<section id="flags"><h2>Flags in the window</h2><p>No flags in this window: no '
+            "risk pattern from the rule catalogue was found.</p></section>\n"
         )
-    out = [f'<section id="flags"><h2>Flags <small>{high} high · {watch} watch</small></h2>\n']
+    out = [
+        f'<section id="flags"><h2>Flags in the window <small>{high} high · {watch} watch'
+        "</small></h2>\n"
+    ]
     for g in a.groups:
         label = f" <small>{esc(g.label)}</small>" if g.label else ""
         out.append(f'<section class="condition"><h3>{esc(g.condition)}{label}</h3>\n')
@@ -229,7 +254,7 @@ def rule_article(rf: RuleFlags) -> str:
         f'<article class="flag {sev}"><h4><span class="badge {sev}">{sev.upper()}</span> '
         f"{esc(rf.title)} <code>{esc(rf.rule)}</code> <small>{esc(', '.join(rf.conditions))}"
         '</small></h4>\n<ul class="evidence">',
-        *(f"<li>{esc(f.evidence)}</li>" for f in rf.flags),
+        *(f"<li>{esc(fmt.occurrence_prefix(rf, f))}{esc(f.evidence)}</li>" for f in rf.flags),
         "</ul>\n",
     ]
     if rf.advice:
@@ -402,36 +427,39 @@ def files_section(report: Report) -> str:
 
 def render_index_html(report: Report, ranked: Sequence[int], links: dict[int, str]) -> str:
     """The coach's ``index.html``: the ranked summary, each athlete linking to its report."""
-    weeks = sorted({a.window.week_label for a in report.athletes})
-    week = weeks[-1] if weeks else ""
+    weeks = sorted({a.window.last_week for a in report.athletes})
+    week = week_name(weeks[-1]) if weeks else ""
     out = [
         '<header class="top"><h1>kneeflags: ',
         f"{len(report.athletes)} athletes</h1>\n",
-        f'<p class="meta">Week {esc(week)}. Ranked by this week\'s highest flag, then the '
-        'number of flags.</p></header>\n<main>\n<div class="scroll"><table><thead><tr>'
-        '<th>#</th><th class="l">Athlete</th><th class="l">This week</th>'
+        f'<p class="meta">{esc(week[:1].upper() + week[1:])}. Ranked high, watch, then stale '
+        "or unreadable athletes, then ok.</p></header>\n<main>\n"
+        '<div class="scroll"><table><thead><tr>'
+        '<th>#</th><th class="l">Athlete</th><th class="l">Status</th><th class="l">Why</th>'
+        '<th class="l">Last run</th>'
         "<th>Flags (week / window)</th><th>Week km</th><th>Change</th><th>Cadence</th>"
         "<th>Downhill</th><th>Files not read</th></tr></thead><tbody>\n",
     ]
     for rank, idx in enumerate(ranked, 1):
         a = report.athletes[idx]
         s = a.summary
-        sev = s.severity
+        status = a.status
+        cls_name = status if status in ("high", "watch") else "ok" if status == "ok" else ""
         badge = (
-            f'<span class="badge {sev}">{sev.upper()}</span>'
-            if sev
-            else '<span class="badge ok">OK</span>'
+            f'<span class="badge {cls_name}">{esc(status.upper())}</span>'
+            if cls_name
+            else f'<span class="err">{esc(status)}</span>'
         )
-        if not a.has_data:
-            badge = '<span class="err">no data</span>'
         name = esc(a.athlete)
         if idx in links:
             name = f'<a href="{esc(links[idx])}">{name}</a>'
         if a.returns:
             name += f' <small class="return">{esc(return_marker(a))}</small>'
-        cls = f' class="{sev}"' if sev else ""
+        cls = f' class="{status}"' if status in ("high", "watch") else ""
         out.append(
             f'<tr{cls}><td>{rank}</td><td class="l">{name}</td><td class="l">{badge}</td>'
+            f'<td class="l name">{esc(status_reason(a))}</td>'
+            f'<td class="l">{esc(last_run_cell(a))}</td>'
             f"<td>{s.flags_this_week} / {s.flags_in_window}</td>"
             f"<td>{esc(fmt.km(s.run_km))}</td><td>{esc(fmt.pct(s.change_pct, signed=True))}</td>"
             f"<td>{esc(fmt.spm(s.cadence_spm_median))}</td>"

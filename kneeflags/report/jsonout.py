@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -126,10 +127,13 @@ def problem_dict(p: Problem) -> dict[str, str]:
     return {"path": p.path, "message": p.message}
 
 
-def athlete_dict(a: AthleteReport) -> dict[str, Any]:
+def athlete_dict(a: AthleteReport, rank: int = 1) -> dict[str, Any]:
     s = a.summary
     return {
         "athlete": a.athlete,
+        "rank": rank,
+        "status": a.status,
+        "last_run": iso_date(a.last_run),
         "timezone": a.timezone,
         "window": {
             "start": a.window.start.isoformat(),
@@ -207,13 +211,19 @@ def plan_dict(plan: Plan | None) -> dict[str, Any] | None:
     return doc
 
 
-def to_document(report: Report) -> dict[str, Any]:
-    """The JSON document as plain Python data, keys in schema order."""
+def to_document(report: Report, ranked: Sequence[int] | None = None) -> dict[str, Any]:
+    """The JSON document as plain Python data, keys in schema order.
+
+    ``ranked`` (a batch's ranking, most urgent first) sets each athlete's ``rank``; the
+    athletes stay in input order.
+    """
+    order = list(ranked) if ranked is not None else list(range(len(report.athletes)))
+    ranks = {idx: pos for pos, idx in enumerate(order, 1)}
     return {
         "schema_version": SCHEMA_VERSION,
         "generated_by": {"name": GENERATOR, "version": report.version},
         "generated_at": iso_instant(report.generated_at),
-        "athletes": [athlete_dict(a) for a in report.athletes],
+        "athletes": [athlete_dict(a, ranks.get(i, i + 1)) for i, a in enumerate(report.athletes)],
         "errors": [problem_dict(p) for p in report.errors],
         "warnings": [problem_dict(p) for p in report.warnings],
         "skipped": report.skipped,
@@ -226,5 +236,5 @@ def dumps(document: dict[str, Any]) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
-def render_json(report: Report) -> str:
-    return dumps(to_document(report))
+def render_json(report: Report, ranked: Sequence[int] | None = None) -> str:
+    return dumps(to_document(report, ranked))

@@ -18,6 +18,7 @@ from kneeflags.report.fmt import md_escape as esc
 from kneeflags.report.journal_lines import athlete_label, journal_block
 from kneeflags.report.model import AthleteReport, Report, RuleFlags
 from kneeflags.report.plan_lines import plan_lines, plan_title
+from kneeflags.report.this_week import last_run_cell, status_reason, this_week
 
 SEVERITY_LABEL = {"high": "HIGH", "watch": "WATCH"}
 
@@ -46,20 +47,15 @@ def athlete_lines(a: AthleteReport, report: Report) -> list[str]:
     if not a.has_data:
         lines += ["**No activity could be read for this athlete.**", ""]
     else:
-        lines += [
-            f"{s.runs_in_window} runs, {fmt.km(s.km_in_window)} km in the window. "
-            f"Week of {fmt.day_month(s.week_start)} ({a.window.week_label}): "
-            f"**{fmt.km(s.run_km)} km** ({fmt.pct(s.change_pct, signed=True)}), "
-            f"cadence {fmt.spm(s.cadence_spm_median)} spm, "
-            f"downhill {fmt.share(s.downhill_share)}.",
-            "",
-        ]
+        runs = fmt.plural(s.runs_in_window, "run")
+        lines += [f"{runs}, {fmt.km(s.km_in_window)} km in the window.", ""]
     if a.has_data:
-        lines += flag_lines(a)
+        lines += this_week_lines(a)
         if a.plan is not None:
             lines += ["", *plan_md_lines(a.plan)]
         if a.returns or a.journal:
             lines += ["", *journal_md_lines(a)]
+        lines += ["", *flag_lines(a)]
         lines += ["", f"## Weekly table ({a.window.weeks} weeks)", "", *weekly_lines(a)]
     if a.notes:
         lines += ["", "## Notes", "", *(f"- {esc(n)}" for n in a.notes)]
@@ -68,16 +64,38 @@ def athlete_lines(a: AthleteReport, report: Report) -> list[str]:
     return lines
 
 
+def this_week_lines(a: AthleteReport) -> list[str]:
+    """The reported week first: status, the flags causing it, the week's numbers."""
+    tw = this_week(a)
+    lines = [f"## This week: {esc(tw.week_name)}", ""]
+    if tw.status in ("high", "watch") and tw.causes:
+        lines.append(f"**{SEVERITY_LABEL[tw.status]} this week**: {esc(tw.explanation())}.")
+    else:
+        lines.append(f"**{esc(tw.status_sentence())}**")
+    if tw.last_run:
+        lines += ["", f"Latest data: **{esc(tw.last_run)}**."]
+    if tw.causes:
+        lines.append("")
+        lines += [f"- {c.severity}: {esc(c.evidence)} (`{c.rule}`)" for c in tw.causes]
+    if tw.advisories:
+        lines.append("")
+        lines += [f"- Also: {esc(x)}" for x in tw.advisories]
+    if tw.numbers:
+        lines += ["", "| This week | |", "|:--|--:|"]
+        lines += [f"| {esc(k)} | {esc(v)} |" for k, v in tw.numbers]
+    return lines
+
+
 def flag_lines(a: AthleteReport) -> list[str]:
     high = sum(1 for f in a.flags if f.severity == "high")
     watch = sum(1 for f in a.flags if f.severity == "watch")
     if not a.flags:
         return [
-            "## Flags",
+            "## Flags in the window",
             "",
             "No flags in this window: no risk pattern from the rule catalogue was found.",
         ]
-    lines = [f"## Flags: {high} high, {watch} watch"]
+    lines = [f"## Flags in the window: {high} high, {watch} watch"]
     for group in a.groups:
         label = f" ({esc(group.label)})" if group.label else ""
         lines += ["", f"### {esc(group.condition)}{label}"]
@@ -91,7 +109,7 @@ def rule_lines(rf: RuleFlags) -> list[str]:
         f"#### {SEVERITY_LABEL.get(rf.severity, rf.severity)}: {esc(rf.title)} "
         f"(`{rf.rule}`; {', '.join(esc(c) for c in rf.conditions)})",
         "",
-        *(f"- {esc(f.evidence)}" for f in rf.flags),
+        *(f"- {esc(fmt.occurrence_prefix(rf, f))}{esc(f.evidence)}" for f in rf.flags),
     ]
     if rf.advice:
         lines += ["", "What to do:", "", *(f"- {esc(x)}" for x in rf.advice)]
@@ -190,8 +208,9 @@ def render_summary_markdown(
     lines = [
         f"# kneeflags batch: {len(report.athletes)} athletes",
         "",
-        "| # | Athlete | Now | Flags (week/window) | Week km | Δ | Cadence | Downhill | Files |",
-        "|--:|:--|:--|--:|--:|--:|--:|--:|--:|",
+        "| # | Athlete | Status | Why | Last run | Flags (week/window) | Week km | Δ | Cadence "
+        "| Downhill | Files |",
+        "|--:|:--|:--|:--|:--|--:|--:|--:|--:|--:|--:|",
     ]
     for rank, idx in enumerate(ranked, 1):
         a = report.athletes[idx]
@@ -199,9 +218,9 @@ def render_summary_markdown(
         name = esc(athlete_label(a))
         if links and idx in links:
             name = f"[{name}](<{links[idx]}>)"
-        now = "no data" if not a.has_data else (s.severity or "ok")
         lines.append(
-            f"| {rank} | {name} | {now} | {s.flags_this_week}/{s.flags_in_window} "
+            f"| {rank} | {name} | {a.status} | {esc(status_reason(a))} | {last_run_cell(a)} "
+            f"| {s.flags_this_week}/{s.flags_in_window} "
             f"| {fmt.km(s.run_km)} | {fmt.pct(s.change_pct, signed=True)} "
             f"| {fmt.spm(s.cadence_spm_median)} | {fmt.share(s.downhill_share)} "
             f"| {len(a.errors) or 'ok'} |"

@@ -23,7 +23,13 @@ from typing import Any
 import polars as pl
 
 from kneeflags import __version__
-from kneeflags.findings import CLINICIAN_REMINDER, SEVERITY_RANK, Analysis, Flag
+from kneeflags.findings import (
+    CLINICIAN_REMINDER,
+    FAIL_ON_OPT_IN_RULES,
+    SEVERITY_RANK,
+    Analysis,
+    Flag,
+)
 from kneeflags.model import Problem
 from kneeflags.plan.model import Plan
 
@@ -36,6 +42,12 @@ CONDITION_LABELS: dict[str, str] = {
     "ITBS": "outer knee: iliotibial band syndrome",
     "PFPS": "front of the knee: patellofemoral pain, runner's knee",
 }
+
+STALE_WEEKS = 3
+"""The reported week and the two before it without any activity: the data is stale."""
+
+OLD_RUN_DAYS = 14
+"""A latest run older than this (before the report's day) is said with its age."""
 
 VOLUME_RULES = frozenset({"volume-jump"})
 SPIKE_RULES = frozenset({"session-spike"})
@@ -162,7 +174,7 @@ class ActivityRow:
 
 @dataclass(frozen=True, slots=True)
 class RuleFlags:
-    """All flags of one rule at one severity within a condition group."""
+    """One rule's card: all its flags in the window, in date order, at its highest severity."""
 
     rule: str
     title: str
@@ -171,6 +183,11 @@ class RuleFlags:
     flags: tuple[Flag, ...]
     advice: tuple[str, ...]
     references: tuple[str, ...]
+
+    @property
+    def mixed(self) -> bool:
+        """True when the occurrences differ in severity (each bullet then names its own)."""
+        return len({f.severity for f in self.flags}) > 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,6 +253,48 @@ class AthleteReport:
     activity_list: tuple[Any, ...] | None = None
     """Every activity read, kept or not (:class:`~kneeflags.listing.ListedActivity`);
     only ``kneeflags activities`` fills it (``None`` elsewhere, and absent from JSON)."""
+    last_run: date | None = None
+    """Local date of the latest run up to the window's end (``None``: no run)."""
+    last_activity: date | None = None
+    """Local date of the latest activity of any sport up to the window's end."""
+    as_of: date | None = None
+    """The day the report speaks from (today for ``analyze``, the day after the week for
+    ``report``/``batch``): what "2 years ago" counts from."""
+
+    @property
+    def stale(self) -> bool:
+        """True when the reported week and the :data:`STALE_WEEKS` - 1 before it hold no
+        activity: the data stopped (a watch that stopped syncing), not a 0 km week."""
+        if not self.has_data:
+            return False
+        if self.last_activity is None:
+            return True
+        first_quiet = self.window.last_week - timedelta(weeks=STALE_WEEKS - 1)
+        return self.last_activity < first_quiet
+
+    @property
+    def status(self) -> str:
+        """``high`` | ``watch`` | ``stale`` | ``unreadable`` | ``ok``: the athlete's line.
+
+        From this week's flags, except the opt-in advisory rules (strength-gap is one
+        athlete-level line, not a weekly alarm); a ``rtr-*`` breach (a runner already in
+        pain and off protocol) counts as high. Stale data is ``stale``, never ``ok``.
+        """
+        if not self.has_data:
+            return "unreadable"
+        if self.stale:
+            return "stale"
+        current = [f for f in self.current_flags if f.rule not in FAIL_ON_OPT_IN_RULES]
+        if any(f.rule.startswith("rtr-") for f in current):
+            return "high"
+        return highest(f.severity for f in current) or "ok"
+
+    @property
+    def run_is_old(self) -> bool:
+        """True when the latest run is more than :data:`OLD_RUN_DAYS` before ``as_of``."""
+        if self.last_run is None or self.as_of is None:
+            return False
+        return (self.as_of - self.last_run).days > OLD_RUN_DAYS
 
     @property
     def in_return(self) -> bool:
@@ -273,13 +332,33 @@ class Report:
             skipped=a.skipped,
         )
 
-    def reached(self, fail_on: str | None) -> bool:
-        """True when a current flag is at or above ``fail_on`` (``watch`` | ``high``)."""
-        if not fail_on:
-            return False
-        floor = SEVERITY_RANK[fail_on]
-        current = (f for a in self.athletes for f in a.current_flags)
-        return any(SEVERITY_RANK.get(f.severity, 0) >= floor for f in current)
+    def reached(self, fail_on: str | None, rules: Iterable[str] = ()) -> bool:
+        """True when a current flag triggers ``--fail-on`` (see :func:`fail_on_hits`)."""
+        return any(fail_on_hits(a, fail_on, rules) for a in self.athletes)
+
+
+def fail_on_hits(
+    athlete: AthleteReport, fail_on: str | None, rules: Iterable[str] = ()
+) -> list[Flag]:
+    """Current flags that trigger ``--fail-on``.
+
+    A flag counts when its severity is at or above ``fail_on`` (``watch`` | ``high``) and
+    its rule is not one of :data:`~kneeflags.findings.FAIL_ON_OPT_IN_RULES`; any current
+    flag of a rule named in ``rules`` (``--fail-on-rule``) counts whatever its severity.
+    """
+    asked = set(rules)
+    floor = SEVERITY_RANK[fail_on] if fail_on else None
+    hits = []
+    for f in athlete.current_flags:
+        by_rule = f.rule in asked
+        by_severity = (
+            floor is not None
+            and f.rule not in FAIL_ON_OPT_IN_RULES
+            and SEVERITY_RANK.get(f.severity, 0) >= floor
+        )
+        if by_rule or by_severity:
+            hits.append(f)
+    return hits
 
 
 # ---------------------------------------------------------------------------------------
@@ -317,6 +396,18 @@ def latest_activity_date(analysis: Analysis) -> date | None:
     return value if isinstance(value, date) else None
 
 
+def latest_run_date(analysis: Analysis, *, up_to: date | None = None) -> date | None:
+    """Local date of the athlete's latest run (on or before ``up_to``); ``None`` if none."""
+    acts = analysis.activities
+    if acts.height == 0 or not {"local_date", "is_running"} <= set(acts.columns):
+        return None
+    runs = acts.filter(pl.col("is_running").fill_null(False))
+    if up_to is not None:
+        runs = runs.filter(pl.col("local_date") <= up_to)
+    value = runs.get_column("local_date").max() if runs.height else None
+    return value if isinstance(value, date) else None
+
+
 def make_window(
     analysis: Analysis,
     *,
@@ -327,13 +418,20 @@ def make_window(
 ) -> Window:
     """The report window: ``weeks`` weeks ending with the week of ``until``.
 
-    Without ``until`` the window ends with the week of the latest activity (today's
-    week when there is none at all).
+    Without ``until`` the window ends with the week of the latest **run** (a 4-minute
+    ride years later must not push a runner's last run out of the report), else of the
+    latest activity, else today's week.
     """
     if weeks < 1:
         raise ValueError("--weeks must be at least 1")
     wsi = _week_start_index(analysis, thresholds)
-    end_day = until or latest_activity_date(analysis) or today or datetime.now(UTC).date()
+    end_day = (
+        until
+        or latest_run_date(analysis)
+        or latest_activity_date(analysis)
+        or today
+        or datetime.now(UTC).date()
+    )
     last = week_of(end_day, wsi)
     return Window(first_week=last - timedelta(weeks=weeks - 1), last_week=last, weeks=weeks)
 
@@ -351,6 +449,7 @@ def build_athlete_report(
     rule_titles: dict[str, str] | None = None,
     plan: Plan | None = None,
     journal: Sequence[Any] | None = None,
+    as_of: date | None = None,
 ) -> AthleteReport:
     """Cut ``analysis`` down to the report window and group its flags for reading.
 
@@ -365,6 +464,7 @@ def build_athlete_report(
     """
     thresholds = Thresholds.from_config(config)
     win = window or make_window(analysis, weeks=weeks, until=until, thresholds=thresholds)
+    analysis = _up_to_window(analysis, win, config)
     all_flags = list(analysis.flags)
     returns: tuple[Any, ...] = ()
     entries: tuple[Any, ...] = ()
@@ -396,7 +496,7 @@ def build_athlete_report(
         groups=group_flags(flags, titles),
         activities=activities,
         cadence_seconds=cadence,
-        notes=tuple(analysis.notes),
+        notes=tuple(_window_notes(analysis, win)),
         summary=_summary(win, week_rows, flags, activities),
         thresholds=thresholds,
         errors=_sorted_problems(errors),
@@ -406,7 +506,42 @@ def build_athlete_report(
         plan=plan,
         journal=entries,
         returns=returns,
+        last_run=latest_run_date(analysis, up_to=win.end),
+        last_activity=_latest_up_to(analysis, win.end),
+        as_of=as_of or datetime.now(UTC).date(),
     )
+
+
+def _latest_up_to(analysis: Analysis, last_day: date) -> date | None:
+    acts = analysis.activities
+    if acts.height == 0 or "local_date" not in acts.columns:
+        return None
+    value = acts.filter(pl.col("local_date") <= last_day).get_column("local_date").max()
+    return value if isinstance(value, date) else None
+
+
+def _up_to_window(analysis: Analysis, win: Window, config: Any | None) -> Analysis:
+    """No look-ahead: the report about the window's last week sees nothing after it."""
+    from kneeflags.analysis import analysis_up_to
+    from kneeflags.config import Config
+
+    return analysis_up_to(analysis, win.end, config if isinstance(config, Config) else None)
+
+
+def _window_notes(analysis: Analysis, win: Window) -> list[str]:
+    """The caveats about the activities of the window (not the whole history)."""
+    from kneeflags.analysis import athlete_notes
+    from kneeflags.metrics.summary import ACTIVITY_SUMMARY_SCHEMA
+
+    acts = analysis.activities
+    if acts.height == 0 or not set(ACTIVITY_SUMMARY_SCHEMA) <= set(acts.columns):
+        return list(analysis.notes)  # nothing read, or a hand-made analysis
+    inside = acts.filter(
+        (pl.col("local_date") >= win.first_week) & (pl.col("local_date") <= win.end)
+    )
+    if inside.height == 0:
+        return ["No activity was recorded in the weeks of this report."]
+    return athlete_notes(inside)
 
 
 def _journal_review(analysis: Analysis, journal: Sequence[Any], win: Window, config: Any) -> Any:
@@ -441,6 +576,7 @@ def build_report(
     generated_at: datetime | None = None,
     extra_errors: Sequence[Problem] = (),
     extra_warnings: Sequence[Problem] = (),
+    extra_skipped: int = 0,
 ) -> Report:
     """Combine athlete reports; top-level problems are all athletes' plus ``extra_*``."""
     athletes = tuple(athletes)
@@ -449,7 +585,7 @@ def build_report(
         generated_at=generated_at or generated_at_now(),
         errors=tuple(p for a in athletes for p in a.errors) + _sorted_problems(extra_errors),
         warnings=tuple(p for a in athletes for p in a.warnings) + _sorted_problems(extra_warnings),
-        skipped=sum(a.skipped for a in athletes),
+        skipped=sum(a.skipped for a in athletes) + extra_skipped,
     )
 
 
@@ -476,40 +612,47 @@ def rule_title(rule: str, titles: dict[str, str]) -> str:
 
 
 def group_flags(flags: Iterable[Flag], titles: dict[str, str]) -> tuple[ConditionGroup, ...]:
-    """Flags grouped by primary condition, then severity (high first), then rule.
+    """Flags grouped by primary condition, then one card per rule.
 
     A rule's conditions are listed most-relevant first (rules.md: cadence is
     "PFPS, ITBS"), so grouping on the first one puts every flag under exactly one
-    heading while the flag itself still names all conditions it concerns.
+    heading while the flag itself still names all conditions it concerns. A rule's card
+    carries its highest severity and every occurrence in date order (athlete-level
+    first), so its advice is said once; cards are ordered high first, then by the most
+    recent occurrence, then by count.
     """
-    by_key: dict[tuple[str, str, str], list[Flag]] = {}
+    by_key: dict[tuple[str, str], list[Flag]] = {}
     for f in flags:
         primary = f.conditions[0] if f.conditions else "other"
-        by_key.setdefault((primary, f.severity, f.rule), []).append(f)
+        by_key.setdefault((primary, f.rule), []).append(f)
     order = [c for c in CONDITION_LABELS if any(k[0] == c for k in by_key)]
     order += sorted({k[0] for k in by_key} - set(order))
     groups = []
     for cond in order:
-        keys = sorted(
-            (k for k in by_key if k[0] == cond),
-            key=lambda k: (-SEVERITY_RANK.get(k[1], 0), -len(by_key[k]), k[2]),
-        )
-        rules = []
-        for k in keys:
+        cards = []
+        for k in (k for k in by_key if k[0] == cond):
             items = tuple(sorted(by_key[k], key=_occurrence_order))
-            rules.append(
+            cards.append(
                 RuleFlags(
-                    rule=k[2],
-                    title=rule_title(k[2], titles),
-                    severity=k[1],
+                    rule=k[1],
+                    title=rule_title(k[1], titles),
+                    severity=highest(f.severity for f in items) or items[0].severity,
                     conditions=items[0].conditions,
                     flags=items,
                     advice=_unique(a for f in items for a in f.advice),
                     references=_unique(f.reference for f in items if f.reference),
                 )
             )
+        cards.sort(
+            key=lambda r: (
+                -SEVERITY_RANK.get(r.severity, 0),
+                -max((f.week_start or date.max).toordinal() for f in r.flags),
+                -len(r.flags),
+                r.rule,
+            )
+        )
         groups.append(
-            ConditionGroup(condition=cond, label=CONDITION_LABELS.get(cond, ""), rules=tuple(rules))
+            ConditionGroup(condition=cond, label=CONDITION_LABELS.get(cond, ""), rules=tuple(cards))
         )
     return tuple(groups)
 

@@ -25,6 +25,7 @@ from kneeflags.report import fmt
 from kneeflags.report.journal_lines import athlete_label, journal_block
 from kneeflags.report.model import AthleteReport, Report, RuleFlags
 from kneeflags.report.plan_lines import plan_lines, plan_title
+from kneeflags.report.this_week import last_run_cell, status_reason, this_week
 
 ASCII_RULES = box.Box(
     "    \n"  # top
@@ -90,9 +91,10 @@ def render(report: Report, console: Console, *, verbose: bool = False) -> None:
 
 
 def athlete_parts(a: AthleteReport, *, plain: bool) -> list[RenderableType]:
+    """This week first (status, its causes, its numbers), next week's plan, then history."""
     parts: list[RenderableType] = [header(a), Text("")]
     if a.has_data:  # without any activity, flags and weeks would only say "nothing"
-        parts.append(flags_part(a, plain=plain))
+        parts.append(this_week_part(a, plain=plain))
         parts.append(Text(""))
         if a.plan is not None:
             parts.append(plan_part(a.plan))
@@ -100,6 +102,8 @@ def athlete_parts(a: AthleteReport, *, plain: bool) -> list[RenderableType]:
         if a.returns or a.journal:
             parts.append(journal_part(a))
             parts.append(Text(""))
+        parts.append(flags_part(a, plain=plain))
+        parts.append(Text(""))
         parts.append(heading("Weekly table", f"{a.window.weeks} weeks"))
         parts.append(weekly_table(a, plain=plain))
     if a.notes:
@@ -132,16 +136,33 @@ def header(a: AthleteReport) -> Group:
     if not a.has_data:
         lines.append(Text("No activity could be read for this athlete.", style="bold red"))
         return Group(*lines)
-    lines.append(
-        Text(
-            f"{s.runs_in_window} runs, {fmt.km(s.km_in_window)} km in the window. "
-            f"Week of {fmt.day_month(s.week_start)} ({a.window.week_label}): "
-            f"{fmt.km(s.run_km)} km ({fmt.pct(s.change_pct, signed=True)}), "
-            f"cadence {fmt.spm(s.cadence_spm_median)} spm, "
-            f"downhill {fmt.share(s.downhill_share)}."
-        )
-    )
+    runs = fmt.plural(s.runs_in_window, "run")
+    lines.append(Text(f"{runs}, {fmt.km(s.km_in_window)} km in the window.", style="dim"))
     return Group(*lines)
+
+
+def this_week_part(a: AthleteReport, *, plain: bool) -> RenderableType:
+    """The reported week: status and the flags causing it, then the week's numbers."""
+    tw = this_week(a)
+    parts: list[RenderableType] = [heading("This week", tw.week_name)]
+    if tw.status in ("high", "watch") and tw.causes:
+        status = badge(tw.status, plain=plain)
+        status.append(f" this week: {tw.explanation()}.", style="bold")
+    else:
+        style = "bold red" if tw.status == "stale" else "bold"
+        status = Text(tw.status_sentence(), style=style)
+    parts.append(status)
+    if tw.last_run:
+        parts.append(Text(f"Latest data: {tw.last_run}.", style="bold"))
+    for c in tw.causes:
+        parts.append(bullet(f"{c.severity}: {fmt.clean(c.evidence)} ({c.rule})", indent=2))
+    for line in tw.advisories:
+        parts.append(bullet(f"Also: {fmt.clean(line)}", indent=2))
+    for label, value in tw.numbers:
+        head = Text(f"{label}: ", style="bold")
+        head.append(value)
+        parts.append(Padding(head, (0, 0, 0, 2)))
+    return Group(*parts)
 
 
 def badge(severity: str, *, plain: bool) -> Text:
@@ -154,11 +175,11 @@ def flags_part(a: AthleteReport, *, plain: bool) -> RenderableType:
     counts = {sev: sum(1 for f in a.flags if f.severity == sev) for sev in ("high", "watch")}
     if not a.flags:
         return Group(
-            heading("Flags"),
+            heading("Flags in the window"),
             Text("No flags in this window: no risk pattern from the rule catalogue was found."),
         )
     parts: list[RenderableType] = [
-        heading("Flags", f"{counts['high']} high, {counts['watch']} watch")
+        heading("Flags in the window", f"{counts['high']} high, {counts['watch']} watch")
     ]
     for group in a.groups:
         parts.append(Text(""))
@@ -177,7 +198,9 @@ def rule_block(rf: RuleFlags, *, plain: bool) -> RenderableType:
     head.append(rf.title, style="bold")
     head.append(f"  {rf.rule} · {', '.join(rf.conditions)}", style="dim")
     lines: list[RenderableType] = [head]
-    lines.extend(bullet(fmt.clean(f.evidence), indent=2) for f in rf.flags)
+    lines.extend(
+        bullet(fmt.occurrence_prefix(rf, f) + fmt.clean(f.evidence), indent=2) for f in rf.flags
+    )
     if rf.advice:
         lines.append(Padding(Text("What to do:", style="bold"), (0, 0, 0, 2)))
         lines.extend(bullet(fmt.clean(line), indent=4, mark="-") for line in rf.advice)
@@ -356,7 +379,8 @@ def summary_table(report: Report, ranked: Sequence[int], *, plain: bool) -> Tabl
     for name, justify in (
         ("#", "right"),
         ("Athlete", "left"),
-        ("Now", "left"),
+        ("Status", "left"),
+        ("Last run", "left"),
         ("Flags", "right"),
         ("Week km", "right"),
         ("Δ", "right"),
@@ -364,17 +388,22 @@ def summary_table(report: Report, ranked: Sequence[int], *, plain: bool) -> Tabl
         ("Down", "right"),
         ("Files", "right"),
     ):
-        table.add_column(name, justify=justify, no_wrap=name != "Athlete")  # type: ignore[arg-type]
+        table.add_column(
+            name,
+            justify=justify,  # type: ignore[arg-type]
+            no_wrap=name != "Athlete",
+            min_width=8 if name == "Athlete" else None,
+        )
     for rank, idx in enumerate(ranked, 1):
         a = report.athletes[idx]
         s = a.summary
-        sev = Text(s.severity or "ok", style=SEVERITY_FG.get(s.severity or "", "green"))
-        if not a.has_data:
-            sev = Text("no data", style="bold red")
+        status = a.status
+        style = SEVERITY_FG.get(status, "bold red" if status != "ok" else "green")
         table.add_row(
             str(rank),
             Text(fmt.clean(athlete_label(a))),
-            sev,
+            Text(status, style=style),
+            last_run_cell(a),
             f"{s.flags_this_week}/{s.flags_in_window}",
             fmt.km(s.run_km),
             fmt.pct(s.change_pct, signed=True).replace(" %", "%"),
@@ -398,11 +427,20 @@ def render_summary(
     console.print(summary_table(report, ranked, plain=plain))
     console.print(
         Text(
-            "Now: highest flag severity this week. Flags: this week / whole window. "
-            "Δ: change on the previous week. Cad: median cadence (spm). Down: downhill share.",
+            "Status: this week's highest flag (stale: no activity in the week or the 2 "
+            "before). Flags: this week / whole window. Δ: change on the previous week. "
+            "Cad: median cadence (spm). Down: downhill share.",
             style="dim",
         )
     )
+    reasons = [(i, status_reason(report.athletes[i])) for i in ranked]
+    if any(r for _, r in reasons):
+        console.print()
+        console.print(heading("Why"))
+        for i, why in reasons:
+            a = report.athletes[i]
+            if why:
+                console.print(bullet(f"{fmt.clean(a.athlete)}: {a.status}, {fmt.clean(why)}"))
     console.print()
     console.print(
         problems_part(

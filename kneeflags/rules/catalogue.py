@@ -107,7 +107,10 @@ RULES: tuple[Rule, ...] = (
             "week's running km vs baseline = max(previous week, mean of the previous 4 "
             "weeks); the rise must also be at least min_rise_km. A return to an "
             "established level after a cut-back week is not a jump, because the 4-week "
-            "mean remembers the level."
+            "mean remembers the level. The first running week after break_weeks or more "
+            "weeks without running is a return, said in words and judged against the level "
+            "before the break (watch above return_watch_pct, high above return_high_pct of "
+            "it). No percentage is computed against a baseline under 1 km."
         ),
         unit="% above baseline",
         conditions=_BOTH,
@@ -118,6 +121,9 @@ RULES: tuple[Rule, ...] = (
         parameters=(
             Parameter("min_rise_km", "smaller rises are never a jump", "km"),
             Parameter("baseline_weeks", "weeks averaged for the baseline", "weeks", False),
+            Parameter("break_weeks", "empty weeks that make the next week a return", "weeks"),
+            Parameter("return_watch_pct", "return week vs the pre-break level: watch", "%"),
+            Parameter("return_high_pct", "return week vs the pre-break level: high", "%"),
         ),
         rationale=(
             "The guide caps weekly increases at about 10 % and notes that ITBS commonly "
@@ -333,20 +339,26 @@ RULES: tuple[Rule, ...] = (
     Rule(
         id="strength-gap",
         name="Strength sessions",
-        scope="week",
-        measures="Recorded strength-training sessions in each running week.",
+        scope="athlete",
+        measures="Recorded strength-training sessions in the weeks up to the reported week.",
         computation=(
-            "strength_training sessions (FIT sport 10 / sub_sport 20) per week with running; "
-            "the guide's target is two. When no strength session is recorded in the whole "
-            "period, one athlete-level watch flag says so instead of one flag per week."
+            "strength_training sessions (FIT sport 10 / sub_sport 20) recorded in the last "
+            "window_weeks weeks ending with the reported week, per week with running; the "
+            "guide's target is two. One athlete-level line per report, never per week, and "
+            "never above watch: strength work is often done without recording it. Not part "
+            "of --fail-on unless asked for (--fail-on-rule strength-gap)."
         ),
-        unit="sessions",
+        unit="sessions per running week",
         conditions=_BOTH,
         thresholds=(
-            Threshold("watch", "{watch_at:d} session", "guide: two a week"),
-            Threshold("high", "{high_at:d} sessions", "guide: two a week"),
+            Threshold(
+                "watch", "< {watch_below_per_week:g} per running week", "guide: two a week", True
+            ),
         ),
-        parameters=(Parameter("target_sessions", "sessions per week advised", "", False),),
+        parameters=(
+            Parameter("target_sessions", "sessions per week advised", "", False),
+            Parameter("window_weeks", "weeks counted, ending with the reported week", "weeks"),
+        ),
         rationale=(
             "The guide traces both conditions to weak hip muscles and advises two strength "
             "sessions a week for prevention. Strength training lowers sports injuries in "
@@ -357,7 +369,10 @@ RULES: tuple[Rule, ...] = (
             "BJSM 48:871–877"
         ),
         advice_keys=("strength.two_sessions", "strength.exercises"),
-        example="Week of 26 Jan 2026: 1 strength session recorded; the guide advises two.",
+        example=(
+            "No strength session recorded in the last 12 weeks (3 Nov 2025 to 25 Jan 2026); "
+            "the guide advises two a week; if you train without recording it, ignore this."
+        ),
     ),
 )
 """All rules the activity files alone decide, in rules.md order."""

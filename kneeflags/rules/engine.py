@@ -91,22 +91,80 @@ def _grade(high: pl.Expr, watch: pl.Expr) -> pl.Expr:
 # --- volume-jump ---------------------------------------------------------------------------
 
 
+MIN_BASELINE_KM = 1.0
+"""No percentage is ever computed against a baseline under this (a float-rounding
+1e-15 km after a break, or a 0.3 km jog, would give absurd percentages)."""
+
+
+def with_break_columns(weekly: pl.DataFrame, baseline_weeks: int) -> pl.DataFrame:
+    """Add ``break_weeks`` and ``pre_break_km`` to the weekly table (for ``volume-jump``).
+
+    ``break_weeks``: weeks without running between this week's runs and the previous
+    week with a run (0 for consecutive running weeks; null before the first run).
+    ``pre_break_km``: the running level the athlete left off at, i.e. the volume-jump
+    baseline of the week after the last running week before the break: max(that week's
+    km, mean of the ``baseline_weeks`` weeks ending with it).
+    """
+    runs = pl.col("runs") > 0
+    known = pl.when(pl.col("runs").cum_sum() > 0).then(pl.col("run_km"))
+    level = pl.max_horizontal(
+        pl.col("run_km"), known.rolling_mean(window_size=baseline_weeks, min_samples=1)
+    )
+    last_run_week = pl.when(runs).then(pl.col("week_start")).forward_fill().shift(1)
+    return (
+        weekly.sort("week_start")
+        .with_columns(
+            last_run_week.alias("_prev_run_week"),
+            pl.when(runs).then(level).forward_fill().shift(1).alias("pre_break_km"),
+        )
+        .with_columns(
+            ((pl.col("week_start") - pl.col("_prev_run_week")).dt.total_days() // 7 - 1)
+            .cast(pl.Int64)
+            .alias("break_weeks")
+        )
+        .drop("_prev_run_week")
+    )
+
+
 def _volume_jump(rule: Rule, inp: Inputs) -> list[Flag]:
     c = inp.config.rules.volume_jump
-    w = inp.weekly.with_columns(
+    w = with_break_columns(inp.weekly, c.baseline_weeks)
+    returning = (pl.col("runs") > 0) & (pl.col("break_weeks") >= c.break_weeks)
+    w = w.with_columns(
         (pl.col("run_km") - pl.col("baseline_km")).alias("rise"),
+        returning.fill_null(False).alias("returning"),
     ).with_columns(
-        pl.when(pl.col("baseline_km") > 0)
+        pl.when(~pl.col("returning") & (pl.col("baseline_km") >= MIN_BASELINE_KM))
         .then(pl.col("rise") / pl.col("baseline_km") * 100.0)
-        .alias("pct")
+        .alias("pct"),
+        pl.when(pl.col("returning") & (pl.col("pre_break_km") >= MIN_BASELINE_KM))
+        .then(pl.col("run_km") / pl.col("pre_break_km") * 100.0)
+        .alias("return_pct"),
     )
     ok = pl.col("pct").is_not_null() & (pl.col("rise") >= c.min_rise_km)
+    back = pl.col("return_pct").is_not_null() & (pl.col("run_km") >= c.min_rise_km)
+    rp = pl.col("return_pct")
     w = w.with_columns(
-        _grade(ok & (pl.col("pct") > c.high_pct), ok & (pl.col("pct") > c.watch_pct))
+        _grade(
+            (ok & (pl.col("pct") > c.high_pct)) | (back & (rp > c.return_high_pct)),
+            (ok & (pl.col("pct") > c.watch_pct)) | (back & (rp > c.return_watch_pct)),
+        )
     ).filter(pl.col("severity").is_not_null())
     out = []
     for r in w.iter_rows(named=True):
-        thr = c.high_pct if r["severity"] == "high" else c.watch_pct
+        high = r["severity"] == "high"
+        if r["returning"]:
+            n = r["break_weeks"]
+            thr = c.return_high_pct if high else c.return_watch_pct
+            ev = (
+                f"Week of {day_label(r['week_start'])}: first week back after a {n}-week "
+                f"break: {r['run_km']:.1f} km, {r['return_pct']:.0f} % of the "
+                f"{r['pre_break_km']:.1f} km a week you ran before it. After a break, start "
+                "well below your earlier level and build by no more than 10 % a week."
+            )
+            out.append(_flag(rule, r["severity"], r["week_start"], r["return_pct"], thr, ev))
+            continue
+        thr = c.high_pct if high else c.watch_pct
         ev = (
             f"Week of {day_label(r['week_start'])}: {r['run_km']:.1f} km, up {r['pct']:.0f} % "
             f"on the {r['baseline_km']:.1f} km baseline."
@@ -137,7 +195,10 @@ def _session_spike(rule: Rule, inp: Inputs) -> list[Flag]:
     if runs.height == 0:
         return []
     runs = runs.with_columns(
-        pl.when((pl.col("start_utc") - window >= data_start) & (pl.col("prev_longest") > 0))
+        pl.when(
+            (pl.col("start_utc") - window >= data_start)
+            & (pl.col("prev_longest") >= MIN_BASELINE_KM)
+        )
         .then((pl.col("distance_km") / pl.col("prev_longest") - 1.0) * 100.0)
         .alias("pct"),
         week_start_expr("local_date", inp.config.week_start_index).alias("week_start"),
@@ -204,9 +265,9 @@ def _downhill_jump(rule: Rule, inp: Inputs) -> list[Flag]:
     )
     w = w.with_columns(
         (pl.col("downhill_km") - pl.col("prev_max")).alias("rise"),
-        pl.when(pl.col("prev_max") > 0)
+        pl.when(pl.col("prev_max") >= MIN_BASELINE_KM)
         .then(pl.col("downhill_km") / pl.col("prev_max"))
-        .when(pl.col("prev_max") == 0)
+        .when(pl.col("prev_max") >= 0)
         .then(float("inf"))
         .alias("ratio"),
     )
@@ -227,6 +288,10 @@ def _downhill_jump(rule: Rule, inp: Inputs) -> list[Flag]:
             else f"Week of {day_label(r['week_start'])}: {r['downhill_km']:.1f} km downhill, "
             f"up from 0.0 km in each of the previous {c.baseline_weeks} weeks with "
             "elevation data."
+            if r["prev_max"] == 0
+            else f"Week of {day_label(r['week_start'])}: {r['downhill_km']:.1f} km downhill, "
+            f"up from {r['prev_max']:.1f} km in the largest of the previous "
+            f"{c.baseline_weeks} weeks (under {MIN_BASELINE_KM:g} km: no ratio is given)."
         )
         out.append(
             _flag(rule, r["severity"], r["week_start"], r["ratio"] if finite else None, thr, ev)
@@ -348,35 +413,40 @@ def _cadence_drop(rule: Rule, inp: Inputs) -> list[Flag]:
 
 
 def _strength_gap(rule: Rule, inp: Inputs) -> list[Flag]:
+    """One athlete-level ``watch`` about the last ``window_weeks`` weeks of the table.
+
+    The weekly table ends with the reported week (reports cut the data there, so a gym
+    session logged later never changes an old report); sessions are counted over the
+    weeks with running, and the line says that unrecorded strength work does not show.
+    """
     c = inp.config.rules.strength_gap
-    w = inp.weekly
-    if w.height == 0 or int(w["runs"].sum()) == 0:
+    w = inp.weekly.sort("week_start") if inp.weekly.height else inp.weekly
+    if w.height == 0:
+        return []
+    w = w.tail(c.window_weeks)
+    running = w.filter(pl.col("runs") > 0)
+    if running.height == 0:
         return []  # the advice is for runners; no running, nothing to weigh it against
-    if int(w["strength_sessions"].sum()) == 0:
-        first, last = w["week_start"].min(), w["week_start"].max()
-        n = w.height
-        ev = (
-            f"No strength-training session was recorded in the {n} week"
-            f"{'s' if n != 1 else ''} from {day_label(first)} to "  # type: ignore[arg-type]
-            f"{day_label(last + timedelta(days=6))}; the guide advises two a week "  # type: ignore[operator]
-            "(if you do strength work without recording it, this does not apply)."
-        )
-        return [_flag(rule, "watch", None, 0.0, float(c.watch_at), ev)]
-    s = pl.col("strength_sessions")
-    running = pl.col("runs") > 0
-    w = w.with_columns(_grade(running & (s <= c.high_at), running & (s <= c.watch_at))).filter(
-        pl.col("severity").is_not_null()
+    sessions = int(w["strength_sessions"].sum())
+    per_week = sessions / running.height
+    if per_week >= c.watch_below_per_week:
+        return []
+    n = w.height
+    first, last = w["week_start"][0], w["week_start"][-1]
+    span = (
+        f"in the last {n} week{'s' if n != 1 else ''} "
+        f"({day_label(first)} to {day_label(last + timedelta(days=6))})"
     )
-    out = []
-    for r in w.iter_rows(named=True):
-        thr = c.high_at if r["severity"] == "high" else c.watch_at
-        n = r["strength_sessions"]
+    ignore = "; if you train without recording it, ignore this."
+    if sessions == 0:
+        ev = f"No strength session recorded {span}; the guide advises two a week{ignore}"
+    else:
         ev = (
-            f"Week of {day_label(r['week_start'])}: {n} strength session"
-            f"{'' if n == 1 else 's'} recorded; the guide advises {c.target_sessions}."
+            f"{sessions} strength session{'s' if sessions != 1 else ''} recorded {span}, "
+            f"{per_week:.1f} per running week; the guide advises {c.target_sessions} a "
+            f"week{ignore}"
         )
-        out.append(_flag(rule, r["severity"], r["week_start"], float(n), float(thr), ev))
-    return out
+    return [_flag(rule, "watch", None, per_week, float(c.watch_below_per_week), ev)]
 
 
 EVALUATORS: dict[str, Callable[[Rule, Inputs], list[Flag]]] = {
