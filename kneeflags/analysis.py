@@ -156,8 +156,12 @@ def analysis_up_to(analysis: Analysis, last_day: date, config: Config | None = N
             flags=[f for f in analysis.flags if f.week_start is None or f.week_start <= last_day],
             cadence_hist=hist,
             notes=list(analysis.notes),
+            run_notes=list(analysis.run_notes),
         )
-    return analyze_frames(kept, hist, config, athlete=analysis.athlete, timezone=analysis.timezone)
+    cut = analyze_frames(kept, hist, config, athlete=analysis.athlete, timezone=analysis.timezone)
+    cut.notes.extend(analysis.run_notes)
+    cut.run_notes.extend(analysis.run_notes)
+    return cut
 
 
 def athlete_notes(acts: pl.DataFrame) -> list[str]:

@@ -88,3 +88,7 @@ class Analysis:
     cadence_hist: pl.DataFrame = field(default_factory=pl.DataFrame)
     notes: list[str] = field(default_factory=list)
     """Athlete-level caveats (e.g. 'no cadence data in 5 of 12 runs')."""
+    run_notes: list[str] = field(default_factory=list)
+    """Notes about how this run read the data rather than about the activities (e.g. how
+    many journal corrections were applied). Also in ``notes``; kept apart so a report cut
+    to an earlier window (no look-ahead) recomputes the activity notes and keeps these."""

@@ -362,9 +362,9 @@ def _assemble(
     label = _describe_timezone(tz, set(acts["utc_offset_source"].unique().to_list()))
     analysis = analyze_frames(acts, hist, config, athlete=athlete, timezone=label)
     if corrections is not None:
-        analysis.notes.append(
-            corrections_note(corrected.applied, corrections.effective, len(corrected.resported))
-        )
+        said = corrections_note(corrected.applied, corrections.effective, len(corrected.resported))
+        analysis.notes.append(said)
+        analysis.run_notes.append(said)
     return PipelineResult(
         analysis=analysis,
         errors=errors,

@@ -540,8 +540,8 @@ def _window_notes(analysis: Analysis, win: Window) -> list[str]:
         (pl.col("local_date") >= win.first_week) & (pl.col("local_date") <= win.end)
     )
     if inside.height == 0:
-        return ["No activity was recorded in the weeks of this report."]
-    return athlete_notes(inside)
+        return ["No activity was recorded in the weeks of this report.", *analysis.run_notes]
+    return [*athlete_notes(inside), *analysis.run_notes]
 
 
 def _journal_review(analysis: Analysis, journal: Sequence[Any], win: Window, config: Any) -> Any:
