@@ -16,6 +16,7 @@ the same as passing the activities.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from datetime import date
 
@@ -164,8 +165,40 @@ def analysis_up_to(analysis: Analysis, last_day: date, config: Config | None = N
     return cut
 
 
+NAMED_RUNS = 3
+"""How many runs a note names before it says "and N more"."""
+
+OFFSET_SOURCE_WORDS: dict[str, str] = {
+    "option": "the time zone given with --tz",
+    "config": "the config file's time zone",
+    "system": "this machine's time zone",
+}
+
+
+def _plural(n: int, word: str, many: str | None = None) -> str:
+    return f"{n} {word if n == 1 else (many or word + 's')}"
+
+
+def _named(runs: pl.DataFrame) -> str:
+    """``Tue 3 Nov 2026, 5.0 km (run.gpx); ... and 4 more``: which runs a note means."""
+    from kneeflags.rules.engine import run_label
+
+    rows = runs.sort("start_utc", "activity_id").head(NAMED_RUNS)
+    names = [
+        f"{run_label(r['local_start'], r['distance_km'] or 0.0)} "
+        f"({os.path.basename(str(r['source']).split('!')[-1])})"
+        for r in rows.select("local_start", "distance_km", "source").iter_rows(named=True)
+    ]
+    more = runs.height - len(names)
+    return "; ".join(names) + (f" and {more} more" if more > 0 else "")
+
+
 def athlete_notes(acts: pl.DataFrame) -> list[str]:
-    """Caveats that change how the numbers should be read (one line each)."""
+    """Caveats that change how the numbers should be read (one line each).
+
+    A caveat about some runs names them (the first :data:`NAMED_RUNS`, then "and N
+    more"), so the reader can tell which recordings lack what.
+    """
     notes: list[str] = []
     if acts.height == 0:
         return ["No activities were found, so there is nothing to analyse."]
@@ -176,49 +209,54 @@ def athlete_notes(acts: pl.DataFrame) -> list[str]:
         notes.append("No runs were found: running volume, downhill and cadence are empty.")
         return notes
 
-    def count(expr: pl.Expr) -> int:
-        return int(runs.select(expr.sum()).item())
-
-    no_cad = count(~pl.col("has_cadence"))
-    if no_cad == n:
+    no_cad = runs.filter(~pl.col("has_cadence"))
+    if no_cad.height == n:
         notes.append("No run has cadence data, so the cadence rules could not be checked.")
-    elif no_cad:
+    elif no_cad.height:
+        verb = "has" if no_cad.height == 1 else "have"
         notes.append(
-            f"{no_cad} of {n} runs have no cadence data; cadence figures use the other runs."
+            f"{no_cad.height} of {_plural(n, 'run')} {verb} no cadence data "
+            f"({_named(no_cad)}); cadence figures use the other runs."
         )
-    unknown_unit = count(pl.col("has_cadence") & (pl.col("cadence_unit") == "unknown"))
-    if unknown_unit:
+    unknown_unit = runs.filter(pl.col("has_cadence") & (pl.col("cadence_unit") == "unknown"))
+    if unknown_unit.height:
+        verb = "has" if unknown_unit.height == 1 else "have"
         notes.append(
-            f"{unknown_unit} runs have cadence in an undetermined unit (strides or steps)."
+            f"{_plural(unknown_unit.height, 'run')} {verb} cadence in an undetermined unit "
+            f"(strides or steps): {_named(unknown_unit)}."
         )
-    indoor = count(~pl.col("has_terrain"))
+    indoor = runs.filter(~pl.col("has_terrain")).height
     if indoor:
         notes.append(
             f"{indoor} treadmill/indoor "
             + ("runs count as volume but are" if indoor != 1 else "run counts as volume but is")
             + " excluded from downhill figures."
         )
-    no_ele = count(pl.col("has_terrain") & pl.col("graded_km").is_null())
-    if no_ele and no_ele == count(pl.col("has_terrain")):
+    outdoor = runs.filter(pl.col("has_terrain"))
+    no_ele = outdoor.filter(pl.col("graded_km").is_null())
+    if no_ele.height and no_ele.height == outdoor.height:
         notes.append(
             "No outdoor run has usable elevation data, so downhill share is unknown "
             "(not zero) and the downhill rules could not be checked."
         )
-    elif no_ele:
+    elif no_ele.height:
         notes.append(
-            f"{no_ele} outdoor run{'s' if no_ele != 1 else ''} without usable elevation data: "
-            "downhill share is unknown for them, not zero."
+            f"{_plural(no_ele.height, 'outdoor run')} without usable elevation data "
+            f"({_named(no_ele)}): downhill share is unknown for "
+            f"{'it' if no_ele.height == 1 else 'them'}, not zero."
         )
     partial = int(acts["partial"].sum())
     if partial:
         notes.append(
-            f"{partial} activit{'ies' if partial != 1 else 'y'} came from truncated files; "
+            f"{_plural(partial, 'activity', 'activities')} came from truncated files; "
             "the records before the break were used."
         )
-    guessed = acts.filter(pl.col("utc_offset_source").is_in(["system", "config", "option"]))
-    if guessed.height:
-        notes.append(
-            f"{guessed.height} activities carry no UTC offset in the file; their local "
-            "week comes from the time zone given (option or config) or the system's."
-        )
+    for source, words in OFFSET_SOURCE_WORDS.items():
+        guessed = acts.filter(pl.col("utc_offset_source") == source).height
+        if guessed:
+            verb = "carries" if guessed == 1 else "carry"
+            notes.append(
+                f"{_plural(guessed, 'activity', 'activities')} {verb} no UTC offset in the "
+                f"file; {'its' if guessed == 1 else 'their'} local week comes from {words}."
+            )
     return notes

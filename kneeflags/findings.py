@@ -51,6 +51,8 @@ class Flag:
     activity: str | None = None
     activity_label: str | None = None
     """Human label of the run for per-run rules, e.g. ``Tue 27 Jan, 21.1 km``."""
+    day: date | None = None
+    """Local date of the run for per-run rules, so a card lists its runs in date order."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -60,6 +62,7 @@ class Flag:
             "week_start": self.week_start.isoformat() if self.week_start else None,
             "activity": self.activity,
             "activity_label": self.activity_label,
+            "day": self.day.isoformat() if self.day else None,
             "value": self.value,
             "threshold": self.threshold,
             "evidence": self.evidence,

@@ -56,6 +56,33 @@ class UsageProblem(ValueError):
     """A user-supplied value is wrong (exit code 2); the message is one line."""
 
 
+def check_inputs(paths: Sequence[str | os.PathLike[str]]) -> None:
+    """Refuse inputs that cannot make a report, before anything is read or written.
+
+    A path that does not exist (or a pattern that matches nothing) is a typo, and inputs
+    that hold no activity file at all (an empty folder) would give a made-up empty
+    report: both raise :class:`UsageProblem` (exit 2). Unreadable files still make a
+    report (exit 1): they are named in it. The scan stops at the first candidate file,
+    so a folder of thousands of runs costs one directory listing.
+    """
+    from kneeflags.sources import expand_path, iter_sources
+
+    if not paths:
+        raise UsageProblem("no input given: name activity files, folders or exports")
+    for p in paths:
+        _, error = expand_path(p)
+        if error:
+            raise UsageProblem(f"{safe_text(os.fspath(p))}: {error}")
+    skipped = 0
+    for item in iter_sources(paths):
+        if item.skip is None:
+            return
+        skipped += 1
+    where = ", ".join(safe_text(os.fspath(p)) for p in paths)
+    other = f" ({skipped} other file(s) skipped)" if skipped else ""
+    raise UsageProblem(f"{where}: no activity files (.fit, .gpx, .tcx, .gz, .zip) found{other}")
+
+
 # ---------------------------------------------------------------------------------------
 # helpers shared by the journeys
 
@@ -293,6 +320,7 @@ def analyze_paths(
     week of the latest activity). ``journal``: see :func:`read_journal`; the athlete's
     entries are those logged under ``athlete`` (default: the folder or export name).
     """
+    check_inputs(paths)
     cfg = resolve_config(config)
     strs = [str(p) for p in paths]
     name = athlete or default_athlete_name(strs)

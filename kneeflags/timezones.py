@@ -21,15 +21,49 @@ MAX_ABS_OFFSET_S = 14 * 3600
 
 
 def validate_tz(tz: str | None) -> ZoneInfo | None:
-    """Return the zone for an IANA name, raising ValueError with a one-line message if unknown."""
+    """Return the zone for an IANA name, raising ValueError with a one-line message if unknown.
+
+    The message suggests the zone the user probably meant: the same name in other case
+    (``america/recife`` -> ``America/Recife``), else the closest names.
+    """
     if tz is None or tz == "":
         return None
     try:
         return ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError) as exc:
+        hint = suggest_tz(tz)
+        also = f"; did you mean {hint}?" if hint else ""
         raise ValueError(
-            f"unknown time zone {tz!r} (use an IANA name such as Europe/London)"
+            f"unknown time zone {tz!r} (use an IANA name such as Europe/London{also})"
         ) from exc
+
+
+def canonical_tz(tz: str) -> str:
+    """The IANA spelling of ``tz`` when it differs only in case (else ``tz`` unchanged).
+
+    Zone names are case-sensitive files on disk; a user typing ``america/recife`` means
+    ``America/Recife`` and there is never a second zone differing only in case.
+    """
+    try:
+        ZoneInfo(tz)
+        return tz
+    except (ZoneInfoNotFoundError, ValueError):
+        pass
+    from zoneinfo import available_timezones
+
+    folded = {z.casefold(): z for z in available_timezones()}
+    return folded.get(tz.strip().casefold(), tz)
+
+
+def suggest_tz(tz: str) -> str | None:
+    """Up to three known zone names close to ``tz`` (``a or b``), or ``None``."""
+    import difflib
+    from zoneinfo import available_timezones
+
+    zones = sorted(available_timezones())
+    by_fold = {z.casefold(): z for z in zones}
+    close = difflib.get_close_matches(tz.casefold(), list(by_fold), n=3, cutoff=0.6)
+    return " or ".join(by_fold[c] for c in close) or None
 
 
 def round_offset(seconds: float) -> int:

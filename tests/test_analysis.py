@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -49,12 +50,20 @@ def test_analyze_is_exported_and_complete() -> None:
 
 def test_notes_collect_athlete_level_caveats() -> None:
     notes = kneeflags.analyze(_history()).notes
-    assert "1 of 17 runs have no cadence data; cadence figures use the other runs." in notes
+    (cad,) = [n for n in notes if "no cadence data" in n]
+    # the run is named (date, distance, file), and the verb agrees with "1"
+    assert re.fullmatch(
+        r"1 of 17 runs has no cadence data \(\w{3} \d+ \w{3} \d{4}, \d+\.\d km \([^)]+\)\); "
+        r"cadence figures use the other runs\.",
+        cad,
+    ), cad
     assert any(
         n == "1 treadmill/indoor run counts as volume but is excluded from downhill figures."
         for n in notes
     )
-    assert any(n.startswith("1 outdoor run without usable elevation") for n in notes)
+    (ele,) = [n for n in notes if "without usable elevation" in n]
+    assert ele.startswith("1 outdoor run without usable elevation data (")
+    assert ele.endswith("): downhill share is unknown for it, not zero.")
 
 
 def test_cached_summaries_give_the_same_analysis(tmp_path: Path) -> None:

@@ -208,7 +208,8 @@ def test_notes_count_the_window_not_the_whole_history() -> None:
     (a,) = _report(acts).athletes
     assert not any("no cadence" in n for n in a.notes), a.notes
     full = analyze(acts).notes
-    assert any("5 of 65 runs have no cadence data" in n for n in full), full
+    (cad,) = [n for n in full if "no cadence data" in n]
+    assert cad.startswith("5 of 65 runs have no cadence data (") and " and 2 more)" in cad, cad
 
 
 # --- one card per rule ------------------------------------------------------------------------
@@ -238,3 +239,23 @@ def test_one_card_per_rule_at_its_highest_severity_with_bullets_in_date_order() 
     assert md[md.index("## Flags in the window") :].count("Weekly volume jump") == 1
     page = render(rep, "html")
     assert page[page.index('id="flags"') :].count("Weekly volume jump") == 1
+
+
+def test_time_zone_note_names_where_the_zone_came_from() -> None:
+    from kneeflags.analysis import athlete_notes
+
+    acts = analyze(weekly_runs([10.0, 10.0], runs_per_week=1)).activities
+    for source, words in (
+        ("option", "the time zone given with --tz"),
+        ("config", "the config file's time zone"),
+        ("system", "this machine's time zone"),
+    ):
+        import polars as pl
+
+        notes = athlete_notes(acts.with_columns(pl.lit(source).alias("utc_offset_source")))
+        (tz,) = [n for n in notes if "UTC offset" in n]
+        assert tz == (
+            f"2 activities carry no UTC offset in the file; their local week comes from {words}."
+        )
+    one = athlete_notes(acts.head(1).with_columns(pl.lit("option").alias("utc_offset_source")))
+    assert "1 activity carries no UTC offset in the file; its local week" in " ".join(one)

@@ -31,8 +31,10 @@ from kneeflags.cli.common import (
     emit,
     exit_code,
     journal_errors,
+    output_file,
     print_errors,
     progress_bar,
+    resolve_format,
     setup_logging,
 )
 
@@ -60,11 +62,24 @@ JournalRwOpt = Annotated[
 def activities(
     paths: PathsArg,
     format: Annotated[
-        OutputFormat, typer.Option("--format", "-f", help="Output format.")
-    ] = OutputFormat.text,
+        OutputFormat | None,
+        typer.Option(
+            "--format",
+            "-f",
+            case_sensitive=False,
+            help="Output format (default: from the -o file's extension, else text).",
+            show_default=False,
+        ),
+    ] = None,
     output: Annotated[
         Path | None,
-        typer.Option("--output", "-o", metavar="FILE", help="Write here (default: stdout)."),
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FILE",
+            parser=output_file,
+            help="Write here (default: stdout).",
+        ),
     ] = None,
     tz: TzOpt = None,
     config: ConfigOpt = None,
@@ -85,6 +100,7 @@ def activities(
     from kneeflags.journeys import list_activities
     from kneeflags.report.listingout import render_listing
 
+    fmt = resolve_format(format, output, OutputFormat)
     cfg = cli_config(config)
     with journal_errors(), progress_bar(not quiet, "Reading files") as progress:
         report = list_activities(
@@ -100,6 +116,6 @@ def activities(
             journal=journal,
             record=not no_record,
         )
-    emit(render_listing(report, format.value), output)
+    emit(render_listing(report, fmt), output)
     print_errors(report)
     raise typer.Exit(exit_code(report, None))

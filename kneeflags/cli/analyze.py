@@ -30,9 +30,10 @@ from kneeflags.cli.common import (
     cli_config,
     exit_code,
     journal_errors,
-    note,
     output_file,
+    print_errors,
     progress_bar,
+    resolve_format,
     setup_logging,
     write_report,
 )
@@ -49,8 +50,15 @@ ANALYZE_HELP = (
 def analyze(
     paths: PathsArg,
     format: Annotated[
-        OutputFormat, typer.Option("--format", "-f", help="Report format.")
-    ] = OutputFormat.text,
+        OutputFormat | None,
+        typer.Option(
+            "--format",
+            "-f",
+            case_sensitive=False,
+            help="Report format (default: from the -o file's extension, else text).",
+            show_default=False,
+        ),
+    ] = None,
     output: Annotated[
         Path | None,
         typer.Option(
@@ -89,6 +97,7 @@ def analyze(
     setup_logging(debug, quiet)
     from kneeflags.journeys import analyze_paths
 
+    fmt = resolve_format(format, output, OutputFormat)
     cfg = cli_config(config)
     with journal_errors(), progress_bar(not quiet, "Reading files") as progress:
         report = analyze_paths(
@@ -105,8 +114,10 @@ def analyze(
             progress=progress,  # type: ignore[arg-type]
             journal=journal,
         )
-    write_report(report, format.value, output)
+    write_report(report, fmt, output)
     code = exit_code(report, fail_on, fail_on_rule)
-    if report.errors and format is not OutputFormat.text and output is None:
-        note(f"{len(report.errors)} file(s) could not be read (listed in the report)", quiet)
+    if report.errors and (fmt != "text" or output is not None):
+        # the report holds them, but a report written to a file or a pipe says nothing
+        # on the terminal: name each unreadable file on stderr, as `report` does
+        print_errors(report)
     raise typer.Exit(code)

@@ -34,6 +34,7 @@ from kneeflags.cli.common import (
     output_file,
     output_folder,
     progress_bar,
+    resolve_format,
     setup_logging,
 )
 
@@ -67,11 +68,16 @@ def batch(
         ),
     ] = None,
     format: Annotated[
-        BatchFormat,
+        BatchFormat | None,
         typer.Option(
-            "--format", "-f", help="Summary format; json holds every athlete in one document."
+            "--format",
+            "-f",
+            case_sensitive=False,
+            help="Summary format; json holds every athlete in one document (default: from "
+            "the -o file's extension, else text).",
+            show_default=False,
         ),
-    ] = BatchFormat.text,
+    ] = None,
     output: Annotated[
         Path | None,
         typer.Option(
@@ -108,6 +114,7 @@ def batch(
     setup_logging(debug, quiet)
     from kneeflags.journeys import UsageProblem, run_batch
 
+    fmt_value = resolve_format(format, output, BatchFormat)
     cfg = cli_config(config)
     try:
         with journal_errors(), progress_bar(not quiet, "Athletes") as progress:
@@ -128,7 +135,6 @@ def batch(
     except UsageProblem as exc:
         raise typer.BadParameter(str(exc), param_hint="'DIR...'") from None
     rep = result.report
-    fmt_value = format.value
     if fmt_value == "text":
         from kneeflags.report.text import make_console, render_summary, summary_to_text
 

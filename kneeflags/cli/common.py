@@ -67,15 +67,52 @@ class RulesFormat(StrEnum):
 
 
 def check_tz(value: str | None) -> str | None:
+    """An IANA zone; a name in the wrong case is taken in its IANA spelling."""
     if value is None:
         return None
-    from kneeflags.timezones import validate_tz
+    from kneeflags.timezones import canonical_tz, validate_tz
 
+    value = canonical_tz(value)
     try:
         validate_tz(value)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     return value
+
+
+FORMAT_BY_SUFFIX: dict[str, str] = {
+    ".html": "html",
+    ".htm": "html",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".json": "json",
+    ".csv": "csv",
+    ".txt": "text",
+}
+"""``-o report.html`` without ``--format`` means HTML, not text in a .html file."""
+
+
+def resolve_format(fmt: StrEnum | None, output: Path | None, allowed: type[StrEnum]) -> str:
+    """The output format: ``--format`` if given, else the ``-o`` file's extension, else text.
+
+    An extension the command cannot write (``-o team.html`` for a batch summary) is a usage
+    error rather than a silent text file under that name.
+    """
+    if fmt is not None:
+        return fmt.value
+    if output is None or str(output) == "-":
+        return "text"
+    suffix = output.suffix.lower()
+    inferred = FORMAT_BY_SUFFIX.get(suffix)
+    if inferred is None:
+        return "text"
+    if inferred not in {f.value for f in allowed}:
+        choices = ", ".join(f.value for f in allowed)
+        raise typer.BadParameter(
+            f"cannot infer a format from {output.name!r} ({choices}); give --format",
+            param_hint="'--output'",
+        )
+    return inferred
 
 
 def check_weeks(value: int) -> int:
@@ -452,13 +489,15 @@ def write_report(report: object, fmt: str, output: Path | None) -> None:
 
 @contextlib.contextmanager
 def journal_errors() -> Iterator[None]:
-    """A :class:`~kneeflags.journal.JournalError` becomes one stderr line and exit 2
-    (the journal is read or validated before anything is written)."""
+    """A :class:`~kneeflags.journal.JournalError` or a
+    :class:`~kneeflags.journeys.UsageProblem` (a path that does not exist, no activity file
+    at all) becomes one stderr line and exit 2: both are found before anything is written."""
     from kneeflags.journal.store import JournalError
+    from kneeflags.journeys import UsageProblem
 
     try:
         yield
-    except JournalError as exc:
+    except (JournalError, UsageProblem) as exc:
         print(f"kneeflags: error: {describe_exception(exc)}", file=sys.stderr)
         raise typer.Exit(EXIT_USAGE) from None
 

@@ -22,7 +22,8 @@ def rules(
         typer.Argument(metavar="RULE", help="Show only this rule id.", show_default=False),
     ] = None,
     format: Annotated[
-        RulesFormat, typer.Option("--format", "-f", help="Output format.")
+        RulesFormat,
+        typer.Option("--format", "-f", case_sensitive=False, help="Output format."),
     ] = RulesFormat.text,
     config: ConfigOpt = None,
 ) -> None:

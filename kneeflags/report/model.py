@@ -33,7 +33,7 @@ from kneeflags.findings import (
 from kneeflags.model import Problem
 from kneeflags.plan.model import Plan
 
-SCHEMA_VERSION = "1.3"
+SCHEMA_VERSION = "1.4"
 """Version of the JSON document (``schema.json``): bump the major on breaking changes."""
 
 GENERATOR = "kneeflags"
@@ -685,9 +685,14 @@ def _flag_order(f: Flag) -> tuple[int, int, str, str, str]:
     return (-SEVERITY_RANK.get(f.severity, 0), -week, f.rule, f.activity or "", f.evidence)
 
 
-def _occurrence_order(f: Flag) -> tuple[int, str, str]:
-    """Within one rule: athlete-level first, then chronological."""
-    return (f.week_start.toordinal() if f.week_start else 0, f.activity or "", f.evidence)
+def _occurrence_order(f: Flag) -> tuple[int, int, str, str]:
+    """Within one rule: athlete-level first, then chronological (by run day within a week)."""
+    return (
+        f.week_start.toordinal() if f.week_start else 0,
+        f.day.toordinal() if f.day else 0,
+        f.activity or "",
+        f.evidence,
+    )
 
 
 def _sorted_problems(problems: Iterable[Problem]) -> tuple[Problem, ...]:

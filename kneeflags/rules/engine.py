@@ -68,6 +68,7 @@ def _flag(
     *,
     activity: str | None = None,
     activity_label: str | None = None,
+    day: date | None = None,
 ) -> Flag:
     return Flag(
         rule=rule.id,
@@ -81,6 +82,7 @@ def _flag(
         reference=rule.reference,
         activity=activity,
         activity_label=activity_label,
+        day=day,
     )
 
 
@@ -226,6 +228,7 @@ def _session_spike(rule: Rule, inp: Inputs) -> list[Flag]:
                 ev,
                 activity=r["activity_id"],
                 activity_label=label,
+                day=r["local_date"],
             )
         )
     return out

@@ -53,6 +53,7 @@ def _flag(
         reference=rule.reference,
         activity=check.run.activity_id if check else None,
         activity_label=run_label(check.run.local_start, check.run.distance_km) if check else None,
+        day=check.run.local_date if check else None,
     )
 
 
