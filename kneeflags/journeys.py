@@ -79,7 +79,7 @@ def check_inputs(paths: Sequence[str | os.PathLike[str]]) -> None:
             return
         skipped += 1
     where = ", ".join(safe_text(os.fspath(p)) for p in paths)
-    other = f" ({skipped} other file(s) skipped)" if skipped else ""
+    other = f" ({skipped} other file{'' if skipped == 1 else 's'} skipped)" if skipped else ""
     raise UsageProblem(f"{where}: no activity files (.fit, .gpx, .tcx, .gz, .zip) found{other}")
 
 
@@ -114,10 +114,15 @@ def slugify(name: str) -> str:
 
 
 def parse_week(label: str) -> date:
-    """``2026-W05`` (or ``2026W5``) -> the Monday of that ISO week."""
+    """``2026-W05`` (or ``2026W5``) -> the Monday of that ISO week; a date ``2026-02-01``
+    (how weeks that do not start on Monday are labelled) -> that day."""
     m = _WEEK_LABEL.match(label.strip())
     if not m:
-        raise UsageProblem(f"--week must look like 2026-W05, not {label!r}")
+        try:
+            return date.fromisoformat(label.strip())
+        except ValueError:
+            pass
+        raise UsageProblem(f"--week must look like 2026-W05 or 2026-02-01, not {label!r}")
     year, week = int(m.group(1)), int(m.group(2))
     try:
         return date.fromisocalendar(year, week, 1)

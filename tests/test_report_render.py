@@ -61,7 +61,7 @@ def test_text_is_plain_fits_80_columns_and_keeps_the_section_order() -> None:
     assert order == sorted(order)
     assert "[HIGH] Weekly volume jump" in out
     assert "Not used (1):" in out and "/runs/bad.fit:\n    truncated FIT file" in out
-    assert "3 file(s) skipped" in out
+    assert "3 files skipped" in out
 
 
 def test_text_color_mode_uses_ansi_and_says_the_same() -> None:
@@ -126,7 +126,7 @@ def test_markdown_has_the_same_content_as_the_terminal() -> None:
     weekly = md[md.index("## Weekly table") :]
     table = [line for line in weekly.splitlines() if line.startswith("| ")]
     assert len(table) == 1 + len(rep.athletes[0].weeks)  # header + one row per week
-    assert all(line.count(" | ") == 10 for line in table)
+    assert all(line.count(" | ") == 12 for line in table)  # 13 columns
 
 
 # --- JSON ----------------------------------------------------------------------------

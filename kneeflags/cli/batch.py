@@ -135,6 +135,8 @@ def batch(
     except UsageProblem as exc:
         raise typer.BadParameter(str(exc), param_hint="'DIR...'") from None
     rep = result.report
+    from kneeflags.report import fmt
+
     if fmt_value == "text":
         from kneeflags.report.text import make_console, render_summary, summary_to_text
 
@@ -161,5 +163,7 @@ def batch(
         note(f"{len(result.paths)} report files in {out_dir} ({changed} changed)", False)
     code = exit_code(rep, fail_on, fail_on_rule)
     if rep.errors and fmt_value != "text":
-        note(f"{len(rep.errors)} file(s) could not be read (listed in the report)", quiet)
+        note(
+            f"{fmt.plural(len(rep.errors), 'file')} could not be read (listed in the report)", quiet
+        )
     raise typer.Exit(code)

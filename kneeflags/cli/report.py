@@ -107,10 +107,13 @@ def report(
         )
     rep = result.report
     if verbose:
+        from kneeflags.report import fmt
+
         a = rep.athletes[0]
         print(
             f"kneeflags: {a.athlete}, week {a.window.week_label}: "
-            f"{a.summary.flags_this_week} current flag(s), {len(rep.errors)} file error(s)"
+            f"{fmt.plural(a.summary.flags_this_week, 'current flag')}, "
+            f"{fmt.plural(len(rep.errors), 'file error')}"
         )
         for p in result.paths:
             state = "wrote" if p in result.written else "unchanged"

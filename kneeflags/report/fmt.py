@@ -53,6 +53,11 @@ def minutes(x: float | None) -> str:
     return f"{x:.0f}" if is_num(x) else DASH
 
 
+def metres(x: float | None) -> str:
+    """``420`` (m, rounded); a dash when unknown."""
+    return f"{x:.0f}" if is_num(x) else DASH
+
+
 def count(x: int | None) -> str:
     return str(int(x)) if is_num(x) else DASH
 
@@ -82,6 +87,18 @@ def date_range(start: date, end: date) -> str:
 def local_time(dt: datetime) -> str:
     """``Tue 27 Jan 2026 07:30``."""
     return f"{long_date(dt.date())} {dt.strftime('%H:%M')}"
+
+
+def week_label(week_start: date) -> str:
+    """How a week is named in file names and JSON: ``2026-W05`` for Monday weeks, else the
+    date of its first day (``2026-02-01`` for the Sunday week of 1-7 Feb).
+
+    An ISO week number names Monday-to-Sunday; a Sunday-to-Saturday week labelled
+    ``2017-W15`` would name a span it only shares six days with.
+    """
+    if week_start.weekday() == 0:
+        return iso_week_label(week_start)
+    return week_start.isoformat()
 
 
 def iso_week_label(week_start: date) -> str:

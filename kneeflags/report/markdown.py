@@ -147,9 +147,9 @@ def weekly_lines(a: AthleteReport) -> list[str]:
         return ["No weeks with data in the window."]
     head = (
         "| Week | km | Δ | Runs | Longest | Downhill | Cadence | Strength | Cross-training "
-        "| ACWR | Flag |"
+        "| Walk/hike | Descent on foot | ACWR | Flag |"
     )
-    lines = [head, "|:--|--:|--:|--:|--:|--:|--:|--:|--:|--:|:--|"]
+    lines = [head, "|:--|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|:--|"]
     for w in a.weeks:
         flag = w.flag_severity or ""
         if w.flag_severity == "high":
@@ -167,6 +167,8 @@ def weekly_lines(a: AthleteReport) -> list[str]:
                     fmt.spm(w.cadence_spm_median),
                     fmt.count(w.strength_sessions),
                     f"{fmt.minutes(w.cross_training_minutes)} min",
+                    f"{fmt.minutes(w.walk_minutes + w.hike_minutes)} min",
+                    fmt.metres(w.descent_on_foot_m),
                     fmt.ratio(w.acwr),
                     flag,
                 ]
@@ -177,7 +179,8 @@ def weekly_lines(a: AthleteReport) -> list[str]:
         "",
         "*km: running volume; Δ: change on the previous week; Longest: longest run (km); "
         "Downhill: share of running distance at ≤ −5 % grade; Cadence: median steps/min; "
-        "ACWR: acute:chronic workload ratio, for information only.*",
+        "Walk/hike and descent on foot: walking and hiking (they load the knee too); "
+        "ACWR: acute:chronic workload ratio; these three for information only.*",
     ]
     return lines
 
@@ -197,7 +200,9 @@ def problem_lines(
         lines += [f"- {md_code(p.path)}: {esc(p.message)}" for p in warnings]
         lines.append("")
     if skipped:
-        lines.append(f"{skipped} file(s) skipped: not activities (CSV, images, settings).")
+        lines.append(
+            f"{fmt.plural(skipped, 'file')} skipped: not activities (CSV, images, settings)."
+        )
     return lines
 
 

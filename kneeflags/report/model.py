@@ -106,10 +106,11 @@ class Window:
 
     @property
     def week_label(self) -> str:
-        """ISO label of the last week, e.g. ``2026-W05`` (file names of cron reports)."""
-        from kneeflags.report.fmt import iso_week_label
+        """Label of the last week (file names of cron reports): ISO ``2026-W05`` for Monday
+        weeks, else the date of the week's first day (see :func:`fmt.week_label`)."""
+        from kneeflags.report.fmt import week_label
 
-        return iso_week_label(self.last_week)
+        return week_label(self.last_week)
 
     def contains(self, week_start: date | None) -> bool:
         return week_start is not None and self.first_week <= week_start <= self.last_week
@@ -145,6 +146,10 @@ class WeekRow:
     """Highest severity of the week's volume flags (marks the bar in the km chart)."""
     has_data: bool = True
     """False for a week after the athlete's last activity, zero-filled by the report."""
+    walk_minutes: float = 0.0
+    hike_minutes: float = 0.0
+    descent_on_foot_m: float | None = None
+    """Walks and hikes load the knee too (descent especially): shown, never flagged."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -778,6 +783,9 @@ def _week_rows(weekly: pl.DataFrame, win: Window, flags: Sequence[Flag]) -> tupl
                     flag_severity=flag_sev,
                     flag_rules=rules,
                     volume_severity=vol_sev,
+                    walk_minutes=_num(row.get("walk_minutes")) or 0.0,
+                    hike_minutes=_num(row.get("hike_minutes")) or 0.0,
+                    descent_on_foot_m=_num(row.get("descent_on_foot_m")),
                 )
             )
         day += timedelta(weeks=1)

@@ -295,7 +295,8 @@ def weekly_table(a: AthleteReport, *, plain: bool) -> RenderableType:
         ("Cad", "right"),
         ("Str", "right"),
         ("XT", "right"),
-        ("ACWR", "right"),
+        ("Foot", "right"),
+        ("Desc", "right"),
         ("Flag", "left"),
     ]
     for name, justify in columns:
@@ -315,14 +316,16 @@ def weekly_table(a: AthleteReport, *, plain: bool) -> RenderableType:
             fmt.spm(w.cadence_spm_median),
             fmt.count(w.strength_sessions),
             fmt.minutes(w.cross_training_minutes),
-            fmt.ratio(w.acwr),
+            fmt.minutes(w.walk_minutes + w.hike_minutes),
+            fmt.metres(w.descent_on_foot_m),
             flag,
             style="dim" if not w.has_data else None,
         )
     legend = Text(
         "km running volume, Δ change on the previous week, Long longest run (km), "
         "Down downhill share, Cad median cadence (spm), Str strength sessions, "
-        "XT cross-training minutes, ACWR acute:chronic ratio (information only).",
+        "XT cross-training minutes, Foot walking and hiking minutes and Desc their descent "
+        "(m), for information (the acute:chronic ratio is in the HTML, JSON and CSV reports).",
         style="dim",
     )
     return Group(table, legend)
@@ -335,7 +338,15 @@ def problems_part(
     *,
     verbose: bool,
     max_warnings: int = MAX_WARNINGS,
+    has_verbose_option: bool = False,
 ) -> RenderableType:
+    """File problems; ``has_verbose_option``: the command offers --verbose to list them all
+    (batch does; analyze does not, so it points at the HTML/JSON report instead)."""
+    everything = (
+        "--verbose or the HTML/JSON report lists them all"
+        if has_verbose_option
+        else "the HTML or JSON report, -f html|json, lists them all"
+    )
     parts: list[RenderableType] = [heading("Files")]
     if not errors and not warnings:
         parts.append(Text("All files were read without problems."))
@@ -343,7 +354,9 @@ def problems_part(
         parts.append(Text(f"Not used ({len(errors)}):", style="bold red"))
         parts.extend(problem_bullet(p) for p in errors)
     if warnings and not verbose and max_warnings == 0:
-        parts.append(Text(f"{len(warnings)} file(s) used with caveats (--verbose lists them)."))
+        parts.append(
+            Text(f"{fmt.plural(len(warnings), 'file')} used with caveats ({everything}).")
+        )
     elif warnings:
         parts.append(Text(f"Used with caveats ({len(warnings)}):", style="bold yellow"))
         shown = warnings if verbose else warnings[:max_warnings]
@@ -351,15 +364,16 @@ def problems_part(
         if len(shown) < len(warnings):
             parts.append(
                 Padding(
-                    Text(
-                        f"... {len(warnings) - len(shown)} more"
-                        " (--verbose or the HTML/JSON report lists them all)."
-                    ),
+                    Text(f"... {len(warnings) - len(shown)} more ({everything})."),
                     (0, 0, 0, 2),
                 )
             )
     if skipped:
-        parts.append(Text(f"{skipped} file(s) skipped: not activities (CSV, images, settings)."))
+        parts.append(
+            Text(
+                f"{fmt.plural(skipped, 'file')} skipped: not activities (CSV, images, settings)."
+            )
+        )
     return Group(*parts)
 
 
@@ -444,7 +458,12 @@ def render_summary(
     console.print()
     console.print(
         problems_part(
-            report.errors, report.warnings, report.skipped, verbose=verbose, max_warnings=0
+            report.errors,
+            report.warnings,
+            report.skipped,
+            verbose=verbose,
+            max_warnings=0,
+            has_verbose_option=True,
         ),
         crop=False,
     )
