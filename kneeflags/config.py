@@ -245,9 +245,40 @@ class RulesConfig:
     return_to_run: ProtocolConfig = field(default_factory=ProtocolConfig)
     """The protocol's numbers (``[rules.return-to-run]``), see :mod:`kneeflags.plan.protocol`."""
 
+    def __post_init__(self) -> None:
+        for rule_id, watch, high, worse in SEVERITY_PAIRS:
+            rec = self.for_rule(rule_id)
+            w, h = getattr(rec, watch), getattr(rec, high)
+            if w != w or h != h:  # NaN: refused elsewhere with its own message
+                continue
+            wrong = w > h if worse == "higher" else w < h
+            if wrong:
+                side = "above" if worse == "higher" else "below"
+                raise ConfigError(
+                    f"'rules.{rule_id}.{watch}' ({w:g}) must not be {side} "
+                    f"'rules.{rule_id}.{high}' ({h:g}): watch is the milder level"
+                )
+
     def for_rule(self, rule_id: str) -> Any:
         """The threshold record of ``rule_id`` (``volume-jump`` -> ``volume_jump``)."""
         return getattr(self, rule_id.replace("-", "_"))
+
+
+SEVERITY_PAIRS: tuple[tuple[str, str, str, str], ...] = (
+    ("volume-jump", "watch_pct", "high_pct", "higher"),
+    ("volume-jump", "return_watch_pct", "return_high_pct", "higher"),
+    ("session-spike", "watch_pct", "high_pct", "higher"),
+    ("downhill-share", "watch_pct", "high_pct", "higher"),
+    ("downhill-jump", "watch_ratio", "high_ratio", "higher"),
+    ("downhill-jump", "watch_min_rise_km", "high_min_rise_km", "higher"),
+    ("low-cadence", "watch_below_spm", "high_below_spm", "lower"),
+    ("cadence-drop", "watch_drop_pct", "high_drop_pct", "higher"),
+    ("rtr-session-cap", "watch_over_pct", "high_over_pct", "higher"),
+    ("rtr-weekly-cap", "watch_over_pct", "high_over_pct", "higher"),
+)
+"""(rule, watch key, high key, which way is worse): a config whose watch level is past its
+high level would make the high flag fire first and the watch one never, so it is an error
+naming both keys ("higher": watch must be <= high; "lower": watch must be >= high)."""
 
 
 @dataclass(frozen=True, slots=True)

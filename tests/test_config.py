@@ -109,3 +109,30 @@ def test_unknown_timezone_is_rejected(tmp_path: Path) -> None:
     path = _write(tmp_path, "timezone = 'Mars/Olympus'")
     with pytest.raises(ConfigError, match=r"kneeflags.toml: unknown time zone 'Mars/Olympus'"):
         load_config(path)
+
+
+@pytest.mark.parametrize(
+    ("section", "body", "keys"),
+    [
+        ("volume-jump", "watch_pct = 40.0", ("watch_pct", "high_pct")),
+        ("session-spike", "high_pct = 5.0", ("watch_pct", "high_pct")),
+        ("low-cadence", "watch_below_spm = 150.0", ("watch_below_spm", "high_below_spm")),
+        ("downhill-jump", "watch_ratio = 2.5", ("watch_ratio", "high_ratio")),
+    ],
+)
+def test_a_watch_level_past_its_high_level_is_an_error_naming_both_keys(
+    tmp_path: Path, section: str, body: str, keys: tuple[str, str]
+) -> None:
+    cfg = tmp_path / "knees.toml"
+    cfg.write_text(f"[rules.{section}]\n{body}\n")
+    with pytest.raises(ConfigError) as info:
+        Config.from_toml(cfg)
+    msg = str(info.value)
+    assert msg.startswith(f"{cfg}: ") and "\n" not in msg
+    for key in keys:
+        assert f"'rules.{section}.{key}'" in msg
+
+
+def test_equal_watch_and_high_levels_are_allowed() -> None:
+    cfg = Config.from_dict({"rules": {"volume-jump": {"watch_pct": 30.0}}})
+    assert cfg.rules.volume_jump.watch_pct == cfg.rules.volume_jump.high_pct
