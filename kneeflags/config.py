@@ -145,6 +145,10 @@ class LowCadenceConfig:
     band_high_spm: float = 180.0
     min_minutes: float = 10.0
     """[eng] Less qualifying running time than this in a week gives no cadence verdict."""
+    habit_weeks: int = 8
+    """[eng] Weeks, ending with the reported week, whose running cadence makes the one
+    athlete-level "usual cadence below the band" line (the watch level): a runner's usual
+    cadence is a habit, said once per report rather than flagged every week."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,9 +17,17 @@ Condition = Literal["ITBS", "PFPS"]
 
 SEVERITY_RANK: dict[str, int] = {"high": 2, "watch": 1}
 
-FAIL_ON_OPT_IN_RULES: frozenset[str] = frozenset({"strength-gap"})
-"""Rules that decide ``--fail-on`` only when named with ``--fail-on-rule``: strength work
-is often done without recording it, so its line must not wake a cron job by itself."""
+FAIL_ON_OPT_IN_RULES: frozenset[str] = frozenset({"strength-gap", "low-cadence"})
+"""Rules whose athlete-level line (``week_start`` None) is a standing habit, not an event of
+the week: said once per report, never setting the week's status, and deciding ``--fail-on``
+only when named with ``--fail-on-rule``. Strength work is often done without recording it;
+a runner's usual cadence is the same most weeks, and a line that fires every week is
+ignored. (low-cadence's weekly ``high`` flags are ordinary flags.)"""
+
+
+def is_advisory(flag: Flag) -> bool:
+    """True for the athlete-level habit line of a :data:`FAIL_ON_OPT_IN_RULES` rule."""
+    return flag.week_start is None and flag.rule in FAIL_ON_OPT_IN_RULES
 
 CLINICIAN_REMINDER = (
     "This is educational guidance, not a diagnosis. Knee pain that persists, gets worse "

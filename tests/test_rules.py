@@ -237,7 +237,12 @@ def test_low_cadence_thresholds(spm: float, expected: list[str]) -> None:
     assert [f.severity for f in flags] == expected
     if flags:
         assert flags[0].value == spm
-        assert f"median running cadence {spm} spm" in flags[0].evidence
+        if expected == ["high"]:  # a week below the high level: a weekly flag
+            assert flags[0].week_start is not None
+            assert f"median running cadence {spm} spm" in flags[0].evidence
+        else:  # the watch level is the usual cadence, one athlete-level line
+            assert flags[0].week_start is None
+            assert flags[0].evidence.startswith(f"Your usual running cadence is {spm} spm")
         assert "m/s" in flags[0].evidence and "/km" in flags[0].evidence
         assert flags[0].conditions == ("PFPS", "ITBS")
 
@@ -254,7 +259,7 @@ def test_low_cadence_band_shares_in_evidence() -> None:
         make_run(MONDAY + timedelta(days=3), km=5, cadence_spm=175, uid=2),
     ]
     (flag,) = _flags(acts, "low-cadence")
-    assert "(68 % of running time below 170, 32 % within 170–180, 0 % above)" in flag.evidence
+    assert "(68 % of running time below 170, 32 % within 170–180, 0 % above, at" in flag.evidence
 
 
 # --- cadence-drop -----------------------------------------------------------------------------

@@ -25,10 +25,10 @@ import polars as pl
 from kneeflags import __version__
 from kneeflags.findings import (
     CLINICIAN_REMINDER,
-    FAIL_ON_OPT_IN_RULES,
     SEVERITY_RANK,
     Analysis,
     Flag,
+    is_advisory,
 )
 from kneeflags.model import Problem
 from kneeflags.plan.model import Plan
@@ -289,7 +289,7 @@ class AthleteReport:
             return "unreadable"
         if self.stale:
             return "stale"
-        current = [f for f in self.current_flags if f.rule not in FAIL_ON_OPT_IN_RULES]
+        current = [f for f in self.current_flags if not is_advisory(f)]
         if any(f.rule.startswith("rtr-") for f in current):
             return "high"
         return highest(f.severity for f in current) or "ok"
@@ -358,7 +358,7 @@ def fail_on_hits(
         by_rule = f.rule in asked
         by_severity = (
             floor is not None
-            and f.rule not in FAIL_ON_OPT_IN_RULES
+            and not is_advisory(f)
             and SEVERITY_RANK.get(f.severity, 0) >= floor
         )
         if by_rule or by_severity:

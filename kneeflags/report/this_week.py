@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from kneeflags.findings import FAIL_ON_OPT_IN_RULES, SEVERITY_RANK, Flag
+from kneeflags.findings import SEVERITY_RANK, Flag, is_advisory
 from kneeflags.report import fmt
 from kneeflags.report.model import AthleteReport, rule_title
 
@@ -119,8 +119,8 @@ def this_week(a: AthleteReport) -> ThisWeek:
         a.current_flags,
         key=lambda f: (-SEVERITY_RANK.get(f.severity, 0), f.rule, f.activity or ""),
     )
-    causes = tuple(_cause(f, titles) for f in current if f.rule not in FAIL_ON_OPT_IN_RULES)
-    advisories = tuple(f.evidence for f in current if f.rule in FAIL_ON_OPT_IN_RULES)
+    causes = tuple(_cause(f, titles) for f in current if not is_advisory(f))
+    advisories = tuple(f.evidence for f in current if is_advisory(f))
     stale = a.stale
     status = "no data" if not a.has_data else a.status
     since = None

@@ -256,12 +256,19 @@ RULES: tuple[Rule, ...] = (
         id="low-cadence",
         name="Low running cadence",
         scope="week",
-        measures="The week's median running cadence against the guide's 170–180 spm.",
+        measures="Running cadence against the guide's 170–180 spm: the usual cadence of the "
+        "recent weeks, and each week's.",
         computation=(
             "time-weighted median steps/min over running samples (speed ≥ 2.0 m/s, "
-            "cadence ≥ 135 spm, not in the first/last 60 s); needs at least min_minutes "
-            "of such running. The shares of running time below, within and above "
-            "170–180 spm and the speeds measured are reported with it."
+            "cadence ≥ 135 spm, not in the first/last 60 s); a week needs at least "
+            "min_minutes of such running. Watch: one athlete-level line per report when "
+            "the usual cadence (time-weighted median of the weekly medians of the last "
+            "habit_weeks weeks up to the reported week) is below the band, never a flag per "
+            "week (it is most runners' normal, and a line that fires every week is ignored); "
+            "it does not set the week's status and is left out of --fail-on unless asked "
+            "for (--fail-on-rule low-cadence). High: each week whose median is below "
+            "high_below_spm. The shares of running time below, within and above 170–180 "
+            "spm and the speeds measured are reported with the weekly flags."
         ),
         unit="spm",
         conditions=_PFPS_FIRST,
@@ -269,7 +276,10 @@ RULES: tuple[Rule, ...] = (
             Threshold("watch", "< {watch_below_spm:g} spm", "guide"),
             Threshold("high", "< {high_below_spm:g} spm", "no published cut-off", True),
         ),
-        parameters=(Parameter("min_minutes", "running time needed for a verdict", "min"),),
+        parameters=(
+            Parameter("min_minutes", "running time needed for a verdict", "min"),
+            Parameter("habit_weeks", "weeks whose cadence makes the usual cadence", "weeks"),
+        ),
         rationale=(
             "The guide recommends about 170–180 steps per minute to lower the load on the "
             "kneecap joint and names a 5–10 % cadence increase among the best-supported "

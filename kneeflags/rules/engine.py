@@ -306,13 +306,21 @@ def _downhill_jump(rule: Rule, inp: Inputs) -> list[Flag]:
 
 
 def _low_cadence(rule: Rule, inp: Inputs) -> list[Flag]:
+    """Weekly ``high`` flags below ``high_below_spm``, plus one athlete-level habit line.
+
+    A cadence under 170 spm is most recreational runners' normal (165 ± 8 spm preferred,
+    evidence.md §3): flagging it every week made it the most frequent flag of the corpus
+    histories (34 of 53 weeks of one runner) and drowned the weeks that changed. The watch
+    level is therefore said once per report, about the last ``habit_weeks`` weeks; a week
+    below the high level (or a drop at the same speed, ``cadence-drop``) is still a flag.
+    """
     c = inp.config.rules.low_cadence
     m = pl.col("cadence_spm_median")
     ok = m.is_not_null() & (pl.col("cadence_minutes") >= c.min_minutes)
     w = inp.weekly.with_columns(
-        _grade(ok & (m < c.high_below_spm), ok & (m < c.watch_below_spm))
+        _grade(ok & (m < c.high_below_spm), pl.lit(False))
     ).filter(pl.col("severity").is_not_null())
-    out = []
+    out = _usual_cadence(rule, inp, ok)
     for r in w.iter_rows(named=True):
         thr = c.high_below_spm if r["severity"] == "high" else c.watch_below_spm
         lo, hi = c.band_low_spm, c.band_high_spm
@@ -325,6 +333,45 @@ def _low_cadence(rule: Rule, inp: Inputs) -> list[Flag]:
         )
         out.append(_flag(rule, r["severity"], r["week_start"], r["cadence_spm_median"], thr, ev))
     return out
+
+
+def _usual_cadence(rule: Rule, inp: Inputs, ok: pl.Expr) -> list[Flag]:
+    """The athlete-level line: the time-weighted usual cadence of the last weeks < watch."""
+    c = inp.config.rules.low_cadence
+    if inp.weekly.height == 0:
+        return []
+    w = inp.weekly.sort("week_start").tail(c.habit_weeks)
+    judged = w.filter(ok)
+    if judged.height == 0:
+        return []
+    minutes = judged["cadence_minutes"].to_numpy()
+    spm = judged["cadence_spm_median"].to_numpy()
+    order = spm.argsort()
+    cum = minutes[order].cumsum()
+    usual = float(spm[order][int((cum >= cum[-1] / 2).argmax())])
+    if usual >= c.watch_below_spm or usual < c.high_below_spm:
+        return []  # in the band, or below the high level: the weekly flags say it
+    below = int((judged["cadence_spm_median"] < c.watch_below_spm).sum())
+    first, last = w["week_start"][0], w["week_start"][-1]
+    lo, hi = c.band_low_spm, c.band_high_spm
+    total = float(minutes.sum())
+
+    def share(col: str) -> float:
+        return float((judged[col].fill_null(0.0).to_numpy() * minutes).sum() / total * 100.0)
+
+    speeds = judged["cadence_speed_mps"].to_numpy()
+    by_speed = speeds.argsort()
+    speed = float(speeds[by_speed][int((minutes[by_speed].cumsum() >= total / 2).argmax())])
+    ev = (
+        f"Your usual running cadence is {usual:.0f} spm ({share('cadence_below_share'):.0f} % "
+        f"of running time below {lo:g}, {share('cadence_in_share'):.0f} % within "
+        f"{lo:g}–{hi:g}, {share('cadence_above_share'):.0f} % above, at a median "
+        f"{speed:.1f} m/s, {_pace(speed)}): below {lo:g} in {below} of the "
+        f"{judged.height} week{'s' if judged.height != 1 else ''} with cadence data from "
+        f"{day_label(first)} to {day_label(last + timedelta(days=6))}; the guide's band is "
+        f"{lo:g}–{hi:g} spm, reached gradually by 5–10 % at the same speed."
+    )
+    return [_flag(rule, "watch", None, usual, float(c.watch_below_spm), ev)]
 
 
 # --- cadence-drop --------------------------------------------------------------------------------
