@@ -25,6 +25,17 @@ a runner's usual cadence is the same most weeks, and a line that fires every wee
 ignored. (low-cadence's weekly ``high`` flags are ordinary flags.)"""
 
 
+RULE_PROMINENCE: dict[str, int] = {"session-spike": 0}
+"""Order among flags of the same severity (lower first; rules not named: 1, ``rtr-*``: 0).
+The Garmin-RUNSAFE cohort (5,205 runners, evidence.md §1) found single-run spikes
+predictive and week-to-week ratios not, so the run spike is read before the weekly jump."""
+
+
+def prominence(rule: str) -> int:
+    """Sort key of :data:`RULE_PROMINENCE`: a protocol breach or a run spike comes first."""
+    return 0 if rule.startswith("rtr-") else RULE_PROMINENCE.get(rule, 1)
+
+
 def is_advisory(flag: Flag) -> bool:
     """True for the athlete-level habit line of a :data:`FAIL_ON_OPT_IN_RULES` rule."""
     return flag.week_start is None and flag.rule in FAIL_ON_OPT_IN_RULES

@@ -265,3 +265,16 @@ def _private_default_journal(tmp_path_factory: pytest.TempPathFactory) -> None:
     if "KNEEFLAGS_JOURNAL" not in os.environ:
         path = tmp_path_factory.mktemp("journal") / "journal.sqlite"
         os.environ["KNEEFLAGS_JOURNAL"] = str(path)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Print the alarm load measured by ``test_alarm_load.py`` (issue 12: report it in the
+    test output), so every CI log shows how often the report flags the corpus histories."""
+    try:
+        from test_alarm_load import ALARM_LOAD_LINES
+    except ImportError:  # pragma: no cover - the module was not collected
+        return
+    if ALARM_LOAD_LINES:
+        terminalreporter.write_sep("-", "alarm load (share of running weeks flagged)")
+        for line in ALARM_LOAD_LINES:
+            terminalreporter.write_line(line)

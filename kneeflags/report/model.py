@@ -29,6 +29,7 @@ from kneeflags.findings import (
     Analysis,
     Flag,
     is_advisory,
+    prominence,
 )
 from kneeflags.model import Problem
 from kneeflags.plan.model import Plan
@@ -651,6 +652,7 @@ def group_flags(flags: Iterable[Flag], titles: dict[str, str]) -> tuple[Conditio
         cards.sort(
             key=lambda r: (
                 -SEVERITY_RANK.get(r.severity, 0),
+                prominence(r.rule),
                 -max((f.week_start or date.max).toordinal() for f in r.flags),
                 -len(r.flags),
                 r.rule,

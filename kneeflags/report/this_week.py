@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from kneeflags.findings import SEVERITY_RANK, Flag, is_advisory
+from kneeflags.findings import SEVERITY_RANK, Flag, is_advisory, prominence
 from kneeflags.report import fmt
 from kneeflags.report.model import AthleteReport, rule_title
 
@@ -117,7 +117,13 @@ def this_week(a: AthleteReport) -> ThisWeek:
     titles = {rf.rule: rf.title for g in a.groups for rf in g.rules}
     current = sorted(
         a.current_flags,
-        key=lambda f: (-SEVERITY_RANK.get(f.severity, 0), f.rule, f.activity or ""),
+        key=lambda f: (
+            -SEVERITY_RANK.get(f.severity, 0),
+            prominence(f.rule),
+            f.rule,
+            f.day or f.week_start or date.min,
+            f.activity or "",
+        ),
     )
     causes = tuple(_cause(f, titles) for f in current if not is_advisory(f))
     advisories = tuple(f.evidence for f in current if is_advisory(f))

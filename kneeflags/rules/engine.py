@@ -159,7 +159,8 @@ def _volume_jump(rule: Rule, inp: Inputs) -> list[Flag]:
             n = r["break_weeks"]
             thr = c.return_high_pct if high else c.return_watch_pct
             ev = (
-                f"Week of {day_label(r['week_start'])}: first week back after a {n}-week "
+                f"Week of {day_label(r['week_start'])}: first week back after "
+                f"{'an' if str(n).startswith('8') or n in (11, 18) else 'a'} {n}-week "
                 f"break: {r['run_km']:.1f} km, {r['return_pct']:.0f} % of the "
                 f"{r['pre_break_km']:.1f} km a week you ran before it. After a break, start "
                 "well below your earlier level and build by no more than 10 % a week."
