@@ -433,6 +433,10 @@ def print_current_flags(
     level = fail_on.value if fail_on is not None else None
     for a in report.athletes:  # type: ignore[attr-defined]
         hits = fail_on_hits(a, level, fail_on_rules or ())
+        if a.stale:  # what made a stale athlete fail: the data stopped (stderr said so too)
+            tw = this_week(a)
+            print(f"kneeflags: {fmt.clean(a.athlete)}, {tw.week_name}: {tw.status_sentence()}")
+            continue
         if not hits:
             continue
         tw = this_week(a)
