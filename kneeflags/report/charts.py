@@ -24,7 +24,7 @@ from datetime import date
 
 from kneeflags.findings import Flag
 from kneeflags.report import fmt
-from kneeflags.report.model import VOLUME_RULES, ActivityRow, AthleteReport, WeekRow
+from kneeflags.report.model import SPIKE_RULES, VOLUME_RULES, ActivityRow, AthleteReport, WeekRow
 
 MIN_BASELINE_KM = 1.0
 """No percentage against a baseline under 1 km (as the rules: float rounding after a
@@ -294,26 +294,50 @@ def _week_rule_severity(a: AthleteReport, rules: frozenset[str]) -> dict[date, F
     return out
 
 
+def _run_flags(a: AthleteReport) -> dict[str, Flag]:
+    """The most severe session-spike flag per run id (what a run bar's label states)."""
+    from kneeflags.findings import SEVERITY_RANK
+
+    out: dict[str, Flag] = {}
+    for f in a.flags:
+        if f.rule in SPIKE_RULES and f.activity:
+            old = out.get(f.activity)
+            if old is None or SEVERITY_RANK.get(f.severity, 0) > SEVERITY_RANK.get(old.severity, 0):
+                out[f.activity] = f
+    return out
+
+
 def volume_label(w: WeekRow, flag: Flag | None) -> str | None:
-    """A weekly bar's label: the change against the volume-jump baseline, as the flag says.
+    """A weekly bar's label: the number its volume-jump flag states.
 
     ``+38 %`` is the week against ``baseline_km`` (the larger of the previous week and
-    the 4-week mean), the number the rule compared. A first week back after a break is
-    judged against the pre-break level instead; its label says so (``back 120 %``: 120 %
-    of that level). Unflagged bars carry no label; a flagged one always does.
+    the 4-week mean), the number the rule compared, which is also the flag's ``value``.
+    A first week back after a break is judged against the pre-break level instead (the
+    rule says "first week back"; there is no baseline of 1 km or more to compare with);
+    its label says so (``back 120 %``: 120 % of that level). Unflagged bars carry no
+    label; a flagged one always does.
     """
     if flag is None:
         return None
-    vs_base = (
-        (w.run_km / w.baseline_km - 1.0) * 100.0
-        if w.baseline_km is not None and w.baseline_km >= MIN_BASELINE_KM
-        else None
-    )
-    if flag.value is None:
-        return fmt.pct(vs_base, signed=True) if vs_base is not None else flag.severity
-    if vs_base is not None and abs(vs_base - flag.value) < 0.6:
+    base = w.baseline_km if w.baseline_km is not None and w.baseline_km >= MIN_BASELINE_KM else None
+    if flag.value is not None and ("week back" in flag.evidence or base is None):
+        return f"back {flag.value:.0f} %"
+    if flag.value is not None:
         return fmt.pct(flag.value, signed=True)
-    return f"back {flag.value:.0f} %"
+    if base is not None:
+        return fmt.pct((w.run_km / base - 1.0) * 100.0, signed=True)
+    return flag.severity
+
+
+def spike_label(r: ActivityRow, flag: Flag | None) -> str:
+    """A flagged run's label: how much longer than the longest run of the previous 30
+    days, the number its session-spike flag states (computed from the row without one)."""
+    if flag is not None and flag.value is not None:
+        return fmt.pct(flag.value, signed=True)
+    prior = r.prior_longest_km
+    if prior is not None and prior >= MIN_BASELINE_KM and r.distance_km is not None:
+        return fmt.pct((r.distance_km / prior - 1.0) * 100.0, signed=True)
+    return r.flag_severity or "flag"
 
 
 def weekly_km_chart(a: AthleteReport) -> str:
@@ -521,15 +545,15 @@ def spike_chart(a: AthleteReport) -> str | None:
             ax.plot(px, py, color=COLOR_LINE, lw=1.0, marker="_", ms=6, zorder=3)
             ax.plot(px, [y * factor for y in py], color=COLOR_LINE, lw=0.8, ls=":", zorder=3)
         top = max([*ds, *(p[1] * factor for p in pts), 1.0]) * 1.08
+        spikes = _run_flags(a)
         items = []
         for x, r in zip(xs, runs, strict=True):
-            if r.flag_severity and r.prior_longest_km and r.prior_longest_km >= MIN_BASELINE_KM:
-                pct = ((r.distance_km or 0.0) / r.prior_longest_km - 1.0) * 100.0
+            if r.flag_severity:
                 items.append(
                     (
                         x,
                         r.distance_km or 0.0,
-                        fmt.pct(pct, signed=True),
+                        spike_label(r, spikes.get(r.activity_id)),
                         _sev_color(r.flag_severity),
                     )
                 )
