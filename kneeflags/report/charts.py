@@ -49,6 +49,9 @@ NATURAL_WIDTH_PX = math.ceil(FIG_W_IN * 96)
 shows a chart narrower than this (it scrolls sideways instead), so every chart text,
 at least :data:`MIN_FONT_PT` pt, is at least 11 CSS px on any screen."""
 
+TIME_CHARTS = ("weekly-km", "downhill", "runs")
+"""Names (``id="chart-<name>"``) of the charts over the window's weeks."""
+
 MIN_FONT_PT = 8.5
 """8.5 pt = 11.3 CSS px at scale 1: the smallest text of any chart."""
 FONT_PT = 9.0
@@ -99,7 +102,9 @@ def _sev_color(severity: str | None) -> str:
     return {"high": COLOR_HIGH, "watch": COLOR_WATCH}.get(severity or "", COLOR_BAR)
 
 
-def _figure(*, bottom_in: float = MARGIN_BOTTOM_IN):  # -> (Figure, Axes); matplotlib is lazy
+def _figure(
+    *, bottom_in: float = MARGIN_BOTTOM_IN, top_in: float = MARGIN_TOP_IN
+):  # -> (Figure, Axes); matplotlib is imported lazily
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=FIGSIZE)
@@ -108,7 +113,7 @@ def _figure(*, bottom_in: float = MARGIN_BOTTOM_IN):  # -> (Figure, Axes); matpl
             MARGIN_LEFT_IN / FIG_W_IN,
             bottom_in / FIG_H_IN,
             (FIG_W_IN - MARGIN_LEFT_IN - MARGIN_RIGHT_IN) / FIG_W_IN,
-            (FIG_H_IN - bottom_in - MARGIN_TOP_IN) / FIG_H_IN,
+            (FIG_H_IN - bottom_in - top_in) / FIG_H_IN,
         )
     )
     return fig, ax
@@ -174,6 +179,14 @@ def _days(a: AthleteReport, day: date) -> float:
     return float((day - a.window.start).days)
 
 
+def _xlim(a: AthleteReport) -> tuple[float, float]:
+    """The window's x-range, shared by every time chart, with 6 pt of air at each end so
+    that the first and last bars (and their labels) stay clear of the axes."""
+    days = 7.0 * a.window.weeks
+    air = 6.0 / (_plot_box_pt()[2] - 12.0) * days
+    return -air, days + air
+
+
 def _text_size_pt(text: str, size: float, *, bold: bool = False) -> tuple[float, float]:
     """(width, height) of ``text`` in points, with a margin for the browser's font.
 
@@ -214,14 +227,14 @@ def _time_axis(ax, a: AthleteReport) -> None:
         labels.append(label)
     ax.set_xticks(ticks, labels)
     ax.tick_params(axis="x", length=3, color="#999999")
-    ax.set_xlim(0, 7.0 * n)
+    ax.set_xlim(*_xlim(a))
 
 
 def _place_labels(
     ax,
     items: Sequence[tuple[float, float, str, str]],
     *,
-    xmax: float,
+    xlim: tuple[float, float],
     ymax: float,
     obstacles: Sequence[tuple[float, float, float]] = (),
 ) -> float:
@@ -240,16 +253,17 @@ def _place_labels(
     sizes = [_text_size_pt(t, MIN_FONT_PT, bold=True) for _, _, t, _ in items]
     xs = sorted(x for x, _, _, _ in items)
     gaps = [b - a for a, b in itertools.pairwise(xs)]
-    min_gap_pt = min(gaps, default=xmax) / xmax * w_pt
+    span = xlim[1] - xlim[0]
+    min_gap_pt = min(gaps, default=span) / span * w_pt
     vertical = min_gap_pt < max(w for w, _ in sizes) + 2
     pad = 2.0
     for _ in range(40):
         boxes: list[tuple[float, float, float, float]] = []
         bases: list[float] = []
         for (x, top, _, _), (tw, th) in zip(items, sizes, strict=True):
-            xc = x0 + x / xmax * w_pt
+            xc = x0 + (x - xlim[0]) / span * w_pt
             half, tall = (th / 2, tw) if vertical else (tw / 2, th)
-            hx = half / w_pt * xmax  # the half width in data units
+            hx = half / w_pt * span  # the half width in data units
             floor = max([top, *(t for a0, a1, t in obstacles if a0 < x + hx and a1 > x - hx)])
             base = y0 + max(floor, 0.0) / ymax * h_pt + pad
             moved = True
@@ -348,7 +362,7 @@ def weekly_km_chart(a: AthleteReport) -> str:
 
     weeks = a.weeks
     vol = _week_rule_severity(a, VOLUME_RULES)
-    xmax = 7.0 * a.window.weeks
+    xlim = _xlim(a)
     with matplotlib.rc_context(_RC):
         fig, ax = _figure()
         xs = [_days(a, w.week_start) + 3.5 for w in weeks]
@@ -381,7 +395,7 @@ def weekly_km_chart(a: AthleteReport) -> str:
                 items.append((x, w.run_km, text, _sev_color(vol[w.week_start].severity)))
         obstacles = [(x - 2.5, x + 2.5, km) for x, km in zip(xs, kms, strict=True)]
         obstacles += [(x - 3.0, x + 3.0, y) for x, y in zip(ceil_x, ceil_y, strict=True)]
-        ax.set_ylim(0, _place_labels(ax, items, xmax=xmax, ymax=top, obstacles=obstacles))
+        ax.set_ylim(0, _place_labels(ax, items, xlim=xlim, ymax=top, obstacles=obstacles))
         ax.set_ylabel("km")
         _time_axis(ax, a)
         handles = [
@@ -475,7 +489,7 @@ def cadence_chart(a: AthleteReport) -> str | None:
     above = sum(m for s, m in zip(spms, mins, strict=True) if s > th.cadence_band_high)
     inside = total - below - above
     with matplotlib.rc_context(_RC):
-        fig, ax = _figure(bottom_in=0.62)
+        fig, ax = _figure(bottom_in=0.62, top_in=0.42)  # a title, no legend
         ax.axvspan(
             th.cadence_band_low - 0.5,
             th.cadence_band_high + 0.5,
@@ -525,7 +539,7 @@ def spike_chart(a: AthleteReport) -> str | None:
     if not runs:
         return None
     factor = 1.0 + a.thresholds.spike_watch_pct / 100.0
-    xmax = 7.0 * a.window.weeks
+    xlim = _xlim(a)
     with matplotlib.rc_context(_RC):
         fig, ax = _figure()
         xs = [
@@ -534,7 +548,7 @@ def spike_chart(a: AthleteReport) -> str | None:
         ]
         ds = [r.distance_km or 0.0 for r in runs]
         # 0.8 day, but never thinner than 1.5 pt (on 104 weeks a day is under 1 pt)
-        per_day_pt = _plot_box_pt()[2] / xmax
+        per_day_pt = _plot_box_pt()[2] / (xlim[1] - xlim[0])
         width = min(max(0.8, 1.5 / per_day_pt), 1.8)
         colors = [_sev_color(r.flag_severity) for r in runs]
         ax.bar(xs, ds, width=width, color=colors, zorder=2)
@@ -562,7 +576,7 @@ def spike_chart(a: AthleteReport) -> str | None:
         for (xa, ya), (xb, yb) in itertools.pairwise(pts or []):
             obstacles.append((xa, xb, max(ya, yb) * factor))
         obstacles += [(x - 0.5, x + 0.5, y * factor) for x, y in pts]
-        ax.set_ylim(0, _place_labels(ax, items, xmax=xmax, ymax=top, obstacles=obstacles))
+        ax.set_ylim(0, _place_labels(ax, items, xlim=xlim, ymax=top, obstacles=obstacles))
         ax.set_ylabel("km")
         _time_axis(ax, a)
         handles = [

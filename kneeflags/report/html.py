@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from kneeflags.model import Problem
 from kneeflags.plan.model import Plan
 from kneeflags.report import fmt
-from kneeflags.report.charts import NATURAL_WIDTH_PX
+from kneeflags.report.charts import NATURAL_WIDTH_PX, TIME_CHARTS
 from kneeflags.report.journal_lines import journal_block, return_marker
 from kneeflags.report.model import AthleteReport, Report, RuleFlags
 from kneeflags.report.plan_lines import plan_lines, plan_title
@@ -30,8 +30,8 @@ CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 # A chart is never shown narrower than its natural size (NATURAL_WIDTH_PX): it scrolls
 # sideways in its figure instead, so its smallest text stays >= 11 CSS px on a phone,
 # and wider screens scale it up. (charts imports matplotlib lazily: this import is cheap.)
-# The scroller is right-to-left so a phone opens it on the latest weeks, the ones the
-# report is about; the chart itself stays left-to-right.
+# A time chart's scroller is right-to-left so a phone opens it on the latest weeks, the
+# ones the report is about; the chart itself stays left-to-right.
 CSS = """
 :root { --ink:#1d2330; --muted:#5b6372; --line:#dde1e7; --bg:#f6f7f9; --high:#c0392b;
   --watch:#b7791f; --watch-bg:#fdf3dc; --high-bg:#fbe6e3; --ok:#2e7d4f; --accent:#4c78a8; }
@@ -74,7 +74,8 @@ article.flag h5 { margin: .5rem 0 .2rem; font-size: .85rem; }
 article.flag ul { margin: .2rem 0; padding-left: 1.2rem; }
 .ref { color: var(--muted); font-size: .82rem; margin: .4rem 0 0; }
 figure { margin: 1rem 0 1.5rem; break-inside: avoid; }
-.chart-scroll { overflow-x: auto; direction: rtl; }
+.chart-scroll { overflow-x: auto; }
+.chart-scroll.latest { direction: rtl; }
 .chart-scroll > svg { direction: ltr; }
 figure svg.chart { width: 100%; height: auto; display: block; min-width: CHART_MIN_PX; }
 figcaption { color: var(--muted); font-size: .82rem; margin-top: .25rem; }
@@ -342,8 +343,9 @@ def charts_section(a: AthleteReport) -> str:
             f"drawn: {esc(exc)}</p></section>\n"
         )
     for caption, svg in figures:
+        latest = " latest" if any(f'id="chart-{n}"' in svg[:400] for n in TIME_CHARTS) else ""
         out.append(
-            f'<figure><div class="chart-scroll">{svg}</div>'
+            f'<figure><div class="chart-scroll{latest}">{svg}</div>'
             f"<figcaption>{esc(caption)}</figcaption></figure>\n"
         )
     out.append("</section>\n")
