@@ -119,7 +119,7 @@ MEASURE_JS = r"""
 
 
 @cache
-def long_report() -> Report:
+def long_report(weeks: int = WEEKS) -> Report:
     """104 weeks (plus lead-in) of synthetic running: builds, breaks, hills, treadmill.
 
     Volume swings and a long run every ninth week raise volume-jump and spike flags
@@ -128,7 +128,7 @@ def long_report() -> Report:
     """
     first = datetime(2024, 1, 1)
     acts = []
-    for w in range(WEEKS + 6):
+    for w in range(weeks + 6):
         if w % 17 == 5 or 40 <= w < 46:
             continue  # no running that week (and a six-week break)
         km = 25 + 10 * math.sin(w / 5) + (18 if w % 9 == 0 else 0)
@@ -141,7 +141,7 @@ def long_report() -> Report:
         elif kind == 2:
             kwargs = {"with_samples": True, "altitude": None}  # no elevation data
         acts += weekly_runs([km], first_monday=first + timedelta(weeks=w), **kwargs)
-    a = build_athlete_report(analyze(acts, athlete="long"), weeks=WEEKS)
+    a = build_athlete_report(analyze(acts, athlete="long"), weeks=weeks)
     return build_report([a], generated_at=datetime(2026, 2, 9, tzinfo=UTC))
 
 
@@ -191,14 +191,12 @@ def long_html() -> str:
 
 
 @needs_chromium
-@pytest.mark.parametrize("width", [1280, 390])
-def test_long_report_reads_at_desktop_and_phone_width(
-    width: int, long_html: str, tmp_path: Path
-) -> None:
-    m = measure(long_html, width, tmp_path)
+@pytest.mark.parametrize(("weeks", "width"), [(WEEKS, 1280), (WEEKS, 390), (12, 390)])
+def test_report_reads_at_desktop_and_phone_width(weeks: int, width: int, tmp_path: Path) -> None:
+    m = measure(render(long_report(weeks), "html"), width, tmp_path)
     print(
-        f"{width} px: {m['svgs']} charts, {m['svgTexts']} chart texts (smallest "
-        f"{m['minSvgPx']:.1f} px), {m['htmlTexts']} page texts",
+        f"{weeks} weeks at {width} px: {m['svgs']} charts, {m['svgTexts']} chart texts "
+        f"(smallest {m['minSvgPx']:.1f} px), {m['htmlTexts']} page texts",
         file=sys.stderr,
     )
     assert m["vw"] == width

@@ -86,6 +86,9 @@ th, td { padding: .3rem .45rem; border-bottom: 1px solid var(--line); text-align
 th { background: var(--bg); font-weight: 600; position: sticky; top: 0; }
 td.l, th.l { text-align: left; }
 td.flags { white-space: normal; min-width: 8.5rem; }
+table.weeks th { vertical-align: bottom; }
+table.weeks th.w { white-space: normal; }
+table.weeks th, table.weeks td { padding-left: .4rem; padding-right: .4rem; }
 table.weeks th:first-child, table.weeks td:first-child { position: sticky; left: 0;
   background: #fff; z-index: 1; }
 table.weeks th:first-child { background: var(--bg); z-index: 2; }
@@ -373,18 +376,20 @@ def weekly_section(a: AthleteReport) -> str:
     heads = [
         ("Week", "l"),
         ("Flags", "l"),
-        ("Run km", ""),
+        ("Run km", "w"),
         ("Change", ""),
         ("Runs", ""),
-        ("Longest km", ""),
+        ("Longest km", "w"),
         ("Downhill", ""),
-        ("Steep km", ""),
+        ("Steep km", "w"),
         ("Cadence", ""),
         ("In 170–180", ""),
         ("Strength", ""),
-        ("Cross-train min", ""),
+        ("Cross-train min", "w"),
         ("ACWR", ""),
     ]
+    # a window across New Year names the year on every row ("12 Feb" twice is ambiguous)
+    day = fmt.short_date if a.window.start.year != a.window.end.year else fmt.day_month
     out.append('<div class="scroll"><table class="weeks"><thead><tr>')
     out.extend(f'<th class="{c}">{esc(h)}</th>' if c else f"<th>{esc(h)}</th>" for h, c in heads)
     out.append("</tr></thead><tbody>\n")
@@ -405,7 +410,7 @@ def weekly_section(a: AthleteReport) -> str:
             fmt.ratio(w.acwr),
         ]
         out.append(
-            f'<tr{row_class}><td class="l">{esc(fmt.day_month(w.week_start))}</td>'
+            f'<tr{row_class}><td class="l">{esc(day(w.week_start))}</td>'
             f'<td class="l flags">{esc(", ".join(w.flag_rules))}</td>'
         )
         out.extend(f"<td>{esc(c)}</td>" for c in cells)
