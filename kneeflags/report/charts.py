@@ -9,6 +9,19 @@
 * Text is SVG ``<text>`` (``svg.fonttype = none``), styled with a generic sans-serif
   font list: no font file, no external reference, and the words stay searchable.
 
+Readable at any window and any screen (issue 12):
+
+* No layout engine: every chart has the same fixed plot area, and the time charts
+  share one x-axis (days since the window's first day), so a week sits at the same
+  place in each chart, before the first activity too.
+* Text is never under :data:`MIN_FONT_PT` (8.5 pt = 11.3 CSS px at natural size) and
+  the page never shows a chart below its natural width (:data:`NATURAL_WIDTH_PX`; it
+  scrolls sideways on a phone), so no chart text is under 11 CSS px as rendered.
+* Week ticks are thinned by the measured width of their labels; bar labels are placed
+  in points before drawing (text measured with matplotlib's own font metrics, so the
+  bytes stay deterministic) and lifted over each other instead of overlapping or being
+  dropped: a flagged bar always carries the number its flag states.
+
 Chart inputs are numbers and dates computed by kneeflags, never strings from input
 files, so nothing here needs escaping.
 """
