@@ -254,8 +254,8 @@ def _place_labels(
     """Put every label above its bar without overlaps; return the y limit that fits them.
 
     ``items``: (x, bar top, text, colour); ``obstacles``: (x from, x to, top) of what a
-    label must not cover (neighbouring bars, the ceiling marks). Labels read
-    horizontally while the bars are far enough apart, vertically otherwise; a label
+    label must not cover (neighbouring bars, the ceiling marks). A label reads
+    horizontally where it clears its neighbours' labels, vertically otherwise; a label
     starts above every obstacle under it and is lifted above any earlier label it would
     meet (never dropped: a flagged bar always has a label). The plot's top is raised
     until the highest label fits under it.
@@ -264,18 +264,26 @@ def _place_labels(
         return ymax
     x0, y0, w_pt, h_pt = _plot_box_pt()
     sizes = [_text_size_pt(t, MIN_FONT_PT, bold=True) for _, _, t, _ in items]
-    xs = sorted(x for x, _, _, _ in items)
-    gaps = [b - a for a, b in itertools.pairwise(xs)]
     span = xlim[1] - xlim[0]
-    min_gap_pt = min(gaps, default=span) / span * w_pt
-    vertical = min_gap_pt < max(w for w, _ in sizes) + 2
+    centres = [x0 + (x - xlim[0]) / span * w_pt for x, _, _, _ in items]
+    # horizontal where the label stays inside the plot and clears every other label's
+    # widest extent; vertical (about one line wide) where bars are packed
+    vertical = [
+        xc - tw / 2 < x0
+        or xc + tw / 2 > x0 + w_pt
+        or any(
+            abs(xc - other) < (tw + sizes[j][0]) / 2 + 2
+            for j, other in enumerate(centres)
+            if j != i
+        )
+        for i, (xc, (tw, _)) in enumerate(zip(centres, sizes, strict=True))
+    ]
     pad = 2.0
     for _ in range(40):
         boxes: list[tuple[float, float, float, float]] = []
         bases: list[float] = []
-        for (x, top, _, _), (tw, th) in zip(items, sizes, strict=True):
-            xc = x0 + (x - xlim[0]) / span * w_pt
-            half, tall = (th / 2, tw) if vertical else (tw / 2, th)
+        for (x, top, _, _), (tw, th), xc, up in zip(items, sizes, centres, vertical, strict=True):
+            half, tall = (th / 2, tw) if up else (tw / 2, th)
             hx = half / w_pt * span  # the half width in data units
             floor = max([top, *(t for a0, a1, t in obstacles if a0 < x + hx and a1 > x - hx)])
             base = y0 + max(floor, 0.0) / ymax * h_pt + pad
@@ -292,14 +300,14 @@ def _place_labels(
         if highest <= y0 + h_pt:
             break
         ymax *= 1.08
-    for (x, _, text, color), base in zip(items, bases, strict=True):
+    for (x, _, text, color), base, up in zip(items, bases, vertical, strict=True):
         ax.text(
             x,
             (base - y0) / h_pt * ymax,
             text,
             ha="center",
             va="bottom",
-            rotation=90 if vertical else 0,
+            rotation=90 if up else 0,
             fontsize=MIN_FONT_PT,
             fontweight="bold",
             color=color,
