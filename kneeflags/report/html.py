@@ -386,6 +386,8 @@ def weekly_section(a: AthleteReport) -> str:
         ("In 170–180", ""),
         ("Strength", ""),
         ("Cross-train min", "w"),
+        ("Walk/hike min", "w"),
+        ("Descent on foot m", "w"),
         ("ACWR", ""),
     ]
     # a window across New Year names the year on every row ("12 Feb" twice is ambiguous)
@@ -407,6 +409,8 @@ def weekly_section(a: AthleteReport) -> str:
             fmt.share(w.cadence_in_share),
             fmt.count(w.strength_sessions),
             fmt.minutes(w.cross_training_minutes),
+            fmt.minutes(w.walk_minutes + w.hike_minutes),
+            fmt.metres(w.descent_on_foot_m),
             fmt.ratio(w.acwr),
         ]
         out.append(
@@ -420,9 +424,10 @@ def weekly_section(a: AthleteReport) -> str:
         '<p class="legend">Change: running km against the previous week (the km chart labels '
         "flagged weeks against the volume-jump baseline instead, the number that rule "
         "compares). Downhill: share of running distance at −5 % grade or steeper; steep: "
-        "−10 % or steeper. Cadence: median steps per minute of running time. ACWR: "
-        "acute:chronic workload ratio (EWMA 7/28 days), shown for information only; it "
-        "never raises a flag.</p></section>\n"
+        "−10 % or steeper. Cadence: median steps per minute of running time. Walk/hike "
+        "and descent on foot: walking and hiking, which load the knee too. ACWR: "
+        "acute:chronic workload ratio (EWMA 7/28 days). These three are shown for "
+        "information only; they never raise a flag.</p></section>\n"
     )
     return "".join(out)
 
@@ -474,7 +479,8 @@ def files_section(report: Report) -> str:
         out.append(problem_list(report.warnings))
     if report.skipped:
         out.append(
-            f"<p>{report.skipped} file(s) skipped: not activities (CSV, images, settings).</p>"
+            f"<p>{fmt.plural(report.skipped, 'file')} skipped: not activities "
+            "(CSV, images, settings).</p>"
         )
     out.append("</section>\n")
     return "".join(out)
