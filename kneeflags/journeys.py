@@ -28,7 +28,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kneeflags.config import Config, load_config
 from kneeflags.findings import SEVERITY_RANK, Analysis
@@ -51,6 +51,9 @@ CRON_FORMATS: tuple[str, ...] = ("markdown", "html", "json")
 
 _WEEK_LABEL = re.compile(r"^(\d{4})-?W(\d{1,2})$", re.IGNORECASE)
 
+
+if TYPE_CHECKING:
+    from kneeflags.pipeline import PipelineResult
 
 class UsageProblem(ValueError):
     """A user-supplied value is wrong (exit code 2); the message is one line."""
@@ -78,6 +81,19 @@ def check_inputs(paths: Sequence[str | os.PathLike[str]]) -> None:
         if item.skip is None:
             return
         skipped += 1
+    _nothing_found(paths, skipped)
+
+
+def check_found(paths: Sequence[str | os.PathLike[str]], result: PipelineResult) -> None:
+    """After reading: inputs whose every file was skipped as not an activity (a folder of
+    photos and notes) held nothing to report on, which is a usage error like an empty
+    folder, not a calm report of 0 km. Unreadable files are not this: they are named in
+    the report (exit 1)."""
+    if result.files_read == 0 and not result.errors:
+        _nothing_found(paths, result.skipped)
+
+
+def _nothing_found(paths: Sequence[str | os.PathLike[str]], skipped: int) -> None:
     where = ", ".join(safe_text(os.fspath(p)) for p in paths)
     other = f" ({skipped} other file{'' if skipped == 1 else 's'} skipped)" if skipped else ""
     raise UsageProblem(f"{where}: no activity files (.fit, .gpx, .tcx, .gz, .zip) found{other}")
@@ -343,6 +359,7 @@ def analyze_paths(
         workers=workers,
         progress=progress,
     )
+    check_found(paths, result)
     a = _athlete_report(result, weeks=weeks, until=until, config=cfg, journal=entries, as_of=as_of)
     return build_report([a], generated_at=generated_at or generated_at_now())
 
@@ -380,6 +397,7 @@ def list_activities(
     from kneeflags.journal import open_journal
     from kneeflags.listing import listed
 
+    check_inputs(paths)
     cfg = resolve_config(config)
     strs = [str(p) for p in paths]
     name = athlete or default_athlete_name(strs)
@@ -397,6 +415,7 @@ def list_activities(
         workers=workers,
         progress=progress,
     )
+    check_found(paths, result)
     if record and journal is not False:
         path = None if journal is None or journal is True else journal
         with open_journal(path) as j:
