@@ -24,7 +24,6 @@ import html
 import json
 import math
 import re
-import shutil
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -32,6 +31,7 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+from chromium import CHROMIUM, chromium_command
 from synth import descend, flat, weekly_runs
 
 from kneeflags.analysis import analyze
@@ -39,7 +39,6 @@ from kneeflags.report import render
 from kneeflags.report.html import CSP
 from kneeflags.report.model import Report, build_athlete_report, build_report
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 needs_chromium = pytest.mark.skipif(
     CHROMIUM is None, reason="chromium is not installed (.ci/run installs it)"
 )
@@ -162,22 +161,13 @@ def measure(page_html: str, width: int, tmp: Path) -> dict:
     )
     path = tmp / f"page-{width}.html"
     path.write_text(outer, encoding="utf-8")
-    cmd = [
-        str(CHROMIUM),
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
+    cmd = chromium_command(
+        tmp / f"profile-{width}",
         "--hide-scrollbars",
-        f"--user-data-dir={tmp / f'profile-{width}'}",
         f"--window-size={width + 100},1000",
         "--dump-dom",
         path.as_uri(),
-    ]
+    )
     proc = subprocess.run(cmd, capture_output=True, timeout=120, check=False)
     dom = proc.stdout.decode("utf-8", errors="replace")
     found = re.search(r'<pre id="kf-measure">(.*?)</pre>', dom, re.S)

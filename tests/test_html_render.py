@@ -7,7 +7,6 @@ The rendering test uses headless Chromium (Debian's ``chromium``, installed by
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import xml.etree.ElementTree as ET
 from collections import Counter
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from chromium import CHROMIUM, chromium_command
 from report_helpers import HOSTILE, make_analysis
 
 from kneeflags.model import Problem
@@ -26,7 +26,6 @@ from kneeflags.report.model import Report, build_athlete_report, build_report
 
 STAMP = datetime(2026, 2, 9, tzinfo=UTC)
 VOID = {"meta", "br", "hr", "img", "input", "link", "col", "wbr", "source", "area", "base"}
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def make_report(athlete: str = "anna", *, few_flags: bool = False) -> Report:
@@ -161,21 +160,12 @@ def test_html_renders_with_charts_in_headless_chromium(tmp_path: Path) -> None:
     page = tmp_path / "report.html"
     page.write_text(render_html(make_report(few_flags=True)), encoding="utf-8")
     png = tmp_path / "shot.png"
-    cmd = [
-        str(CHROMIUM),
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={tmp_path / 'profile'}",
+    cmd = chromium_command(
+        tmp_path / "profile",
         f"--screenshot={png}",
         "--window-size=1200,2000",
         page.as_uri(),
-    ]
+    )
     proc = subprocess.run(cmd, capture_output=True, timeout=120, check=False)
     assert png.is_file(), proc.stderr.decode(errors="replace")[-2000:]
     px = _png_pixels(png)

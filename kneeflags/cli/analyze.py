@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -22,6 +21,7 @@ from kneeflags.cli.common import (
     JournalOpt,
     NoCacheOpt,
     OutputFormat,
+    OutputOpt,
     PathsArg,
     QuietOpt,
     TzOpt,
@@ -30,7 +30,6 @@ from kneeflags.cli.common import (
     cli_config,
     exit_code,
     journal_errors,
-    output_file,
     print_errors,
     progress_bar,
     resolve_format,
@@ -59,16 +58,7 @@ def analyze(
             show_default=False,
         ),
     ] = None,
-    output: Annotated[
-        Path | None,
-        typer.Option(
-            "--output",
-            "-o",
-            metavar="FILE",
-            parser=output_file,
-            help="Write here (default: stdout).",
-        ),
-    ] = None,
+    output: OutputOpt = None,
     tz: TzOpt = None,
     weeks: WeeksOpt = 12,
     until: Annotated[

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -20,6 +19,7 @@ from kneeflags.cli.common import (
     DecoderOpt,
     JournalOpt,
     NoCacheOpt,
+    OutputOpt,
     PathsArg,
     QuietOpt,
     TzOpt,
@@ -28,7 +28,6 @@ from kneeflags.cli.common import (
     emit,
     exit_code,
     journal_errors,
-    output_file,
     print_errors,
     progress_bar,
     setup_logging,
@@ -55,16 +54,7 @@ def plan(
         PlanFormat,
         typer.Option("--format", "-f", case_sensitive=False, help="Output format."),
     ] = PlanFormat.text,
-    output: Annotated[
-        Path | None,
-        typer.Option(
-            "--output",
-            "-o",
-            metavar="FILE",
-            parser=output_file,
-            help="Write here (default: stdout).",
-        ),
-    ] = None,
+    output: OutputOpt = None,
     tz: TzOpt = None,
     until: Annotated[
         datetime | None,
