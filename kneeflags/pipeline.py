@@ -56,9 +56,9 @@ from kneeflags.metrics.summary import (
 from kneeflags.model import Problem, safe_text
 from kneeflags.parsers import DECODERS
 from kneeflags.parsers.common import one_line
-from kneeflags.sources import SourceItem, iter_sources
+from kneeflags.sources import SourceItem, iter_sources, release_archives
 from kneeflags.timezones import validate_tz
-from kneeflags.worker import FileOutcome, process_chunk, process_item
+from kneeflags.worker import FileOutcome, FileTimeLimit, process_chunk, process_item, time_limit
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -66,6 +66,13 @@ log = logging.getLogger("kneeflags.pipeline")
 
 PARALLEL_MIN_ITEMS = 4
 """Below this many files to parse, worker start-up costs more than it saves."""
+
+MAX_HASH_SECONDS = 120.0
+"""Wall-clock cap on the parent's hashing pass (cache look-up keys for every input) [eng].
+
+20,000 members of an export hash in well under a second once each archive is opened
+once; the cap is the backstop (a slow disk, a huge input set), past which the rest is
+parsed without the cache rather than hashed for ever."""
 
 
 @dataclass(slots=True)
@@ -140,12 +147,7 @@ def run_pipeline(
             config=config.metrics_fingerprint(),
         )
         cache = ParseCache(cache_dir or default_cache_dir(), key)
-        for i in to_parse:
-            try:
-                content = hashlib.sha256(items[i].read()).hexdigest()
-                shas[i] = entry_key(content, items[i].hints)  # the hints change the outcome
-            except Exception:  # unreadable: the parse step reports it properly
-                continue
+        shas = _hash_items(items, to_parse)
         try:
             hits = cache.lookup(set(shas.values()))
         except Exception as exc:  # the cache only saves time: never fail a run over it
@@ -164,10 +166,15 @@ def run_pipeline(
     for i, outcome in _parse_all(items, to_parse, decoder, tz, config, workers):
         if i in shas:  # files that yield no activity (errors) are cached by content too
             outcome.sha256 = shas[i]
+        elif outcome.sha256 is not None:
+            # Not hashed (unreadable then, or the hashing pass ran out of time): its
+            # content-only key would ignore the hints it was read with, so it is not cached.
+            outcome.cacheable = False
         outcomes[i] = outcome
         done += 1
         if progress is not None:
             progress(done, len(items))
+    release_archives()  # every member is read: close the archives kept open for this run
 
     fresh_acts, fresh_hist = _fresh_frames(outcomes, to_parse)
     if cache is not None:
@@ -184,6 +191,33 @@ def run_pipeline(
     return _assemble(
         items, outcomes, (fresh_acts, fresh_hist), hits, config, athlete, tz, corrections, listing
     )
+
+
+# -- hashing -----------------------------------------------------------------
+def _hash_items(items: Sequence[SourceItem], indices: Sequence[int]) -> dict[int, str]:
+    """Cache keys (content + hints) of the items, within :data:`MAX_HASH_SECONDS` in all.
+
+    The cache only saves time, so it must never cost more than it saves: past the cap
+    the remaining items are parsed as if the cache missed (each under its own time cap)
+    and a warning goes to the log. Archive members are read through archives kept open
+    (:func:`kneeflags.sources.read_item`), so this pass is linear in the members.
+    """
+    shas: dict[int, str] = {}
+    try:
+        with time_limit(MAX_HASH_SECONDS):
+            for i in indices:
+                try:
+                    content = hashlib.sha256(items[i].read()).hexdigest()
+                    shas[i] = entry_key(content, items[i].hints)  # the hints change the outcome
+                except Exception:  # unreadable: the parse step reports it properly
+                    continue
+    except FileTimeLimit:
+        log.warning(
+            "parse cache: hashing stopped after %g s; %d files are parsed without it",
+            MAX_HASH_SECONDS,
+            len(indices) - len(shas),
+        )
+    return shas
 
 
 # -- parsing -----------------------------------------------------------------
