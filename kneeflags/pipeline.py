@@ -236,7 +236,9 @@ def _parse_all(
     0.3 s of imports before its first file), and the workers take chunks from the front.
     Processes are spawned, not forked, because polars' thread pool does not survive
     fork(). If the pool cannot be used at all (a script without a ``__main__`` guard,
-    a sandbox without process creation), what is left is parsed in this process.
+    a sandbox without process creation), what is left is parsed in this process. If a
+    worker dies (out of memory), the file that killed it is named and never parsed here
+    (see :func:`_isolate`).
     """
     n_workers = min(workers or os.cpu_count() or 1, len(indices))
     if n_workers <= 1 or len(indices) < PARALLEL_MIN_ITEMS:
@@ -252,35 +254,104 @@ def _parse_all(
     )
     done: set[int] = set()
     pool: ProcessPoolExecutor | None = None
+    context = multiprocessing.get_context("spawn")
+    in_flight: dict[Future[list[tuple[int, FileOutcome]]], list[int]] = {}
     try:
-        context = multiprocessing.get_context("spawn")
         pool = ProcessPoolExecutor(max_workers=n_workers - 1, mp_context=context)
-        pending: set[Future[list[tuple[int, FileOutcome]]]] = set()
-        while chunks or pending:
-            while chunks and len(pending) < 2 * (n_workers - 1):
-                pending.add(pool.submit(process_chunk, chunks.popleft(), decoder, tz, config))
+        while chunks or in_flight:
+            while chunks and len(in_flight) < 2 * (n_workers - 1):
+                chunk = chunks.popleft()
+                future = pool.submit(process_chunk, chunk, decoder, tz, config)
+                in_flight[future] = [i for i, _ in chunk]
             if chunks:  # the parent's share, from the back
                 for i, outcome in process_chunk(chunks.pop(), decoder, tz, config):
                     done.add(i)
                     yield i, outcome
-            finished = {f for f in pending if f.done()}
+            finished = {f for f in in_flight if f.done()}
             if not chunks and not finished:
-                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
             for future in finished:
-                pending.discard(future)
-                for i, outcome in future.result():
+                result = future.result()
+                del in_flight[future]
+                for i, outcome in result:
                     done.add(i)
                     yield i, outcome
     except BrokenProcessPool as exc:
-        log.debug("worker processes unavailable (%s); parsing in this process", exc)
-        for i in indices:
-            if i not in done:
+        # A worker died (the OOM killer, a signal) or none could start. The files it held
+        # are suspects: each is retried alone in a fresh worker, and the one that kills
+        # that worker too is named. Never re-parsed here, where it would kill the run.
+        log.debug("a worker process died (%s)", exc)
+        suspects = [i for ids in in_flight.values() for i in ids if i not in done]
+        rest = [i for i in indices if i not in done and i not in set(suspects)]
+        usable = bool(suspects)  # nothing in flight: the pool never took a file
+        for i, outcome in _isolate(items, suspects, decoder, tz, config, context):
+            if outcome is None:  # no worker process can run here: parse what is left
+                usable = False
+                for j in suspects:
+                    if j not in done:
+                        done.add(j)
+                        yield j, process_item(items[j], decoder, tz, config)
+                break
+            done.add(i)
+            yield i, outcome
+        if usable:
+            yield from _parse_all(items, rest, decoder, tz, config, workers)
+        else:
+            for i in rest:
                 yield i, process_item(items[i], decoder, tz, config)
     finally:
         if pool is not None:
             # Every result is in (or the caller stopped early): let the workers wind down
             # while the report is built instead of waiting ~0.1 s for them to exit here.
             pool.shutdown(wait=False, cancel_futures=True)
+
+
+WORKER_DIED = "the worker process reading it died (out of memory or killed): not used"
+
+
+def _isolate(
+    items: Sequence[SourceItem],
+    suspects: Sequence[int],
+    decoder: str,
+    tz: str | None,
+    config: Config,
+    context: multiprocessing.context.BaseContext,
+) -> Iterator[tuple[int, FileOutcome | None]]:
+    """Parse each suspect alone in a worker; the one whose worker dies is an error.
+
+    Yields ``(index, None)`` once if worker processes cannot run at all (a probe with no
+    file fails too): the caller then parses the rest itself, as before any pool existed.
+    """
+    pool: ProcessPoolExecutor | None = None
+    try:
+        for i in suspects:
+            if pool is None:
+                pool = ProcessPoolExecutor(max_workers=1, mp_context=context)
+            try:
+                yield (
+                    i,
+                    pool.submit(process_chunk, [(i, items[i])], decoder, tz, config).result()[0][1],
+                )
+                continue
+            except BrokenProcessPool:
+                pool.shutdown(wait=False, cancel_futures=True)
+                pool = None
+            if not _workers_run(context):
+                yield i, None
+                return
+            yield i, FileOutcome(None, "error", [("error", WORKER_DIED)], cacheable=False)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _workers_run(context: multiprocessing.context.BaseContext) -> bool:
+    """Whether a worker process can run anything at all here (a probe without a file)."""
+    try:
+        with ProcessPoolExecutor(max_workers=1, mp_context=context) as probe:
+            return probe.submit(os.getpid).result(timeout=60) > 0
+    except Exception:
+        return False
 
 
 # -- assembly --------------------------------------------------------------------

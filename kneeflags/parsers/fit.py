@@ -28,8 +28,10 @@ from fitparse.utils import FitEOFError, FitParseError
 from kneeflags.parsers.common import one_line
 from kneeflags.parsers.fit_crc import fit_crc
 from kneeflags.parsers.fit_decoded import (
+    MAX_FIT_MESSAGES,
     RECORD_COLUMNS,
     FitDecoded,
+    FitTooLarge,
     Message,
     NotFitError,
     column_from_values,
@@ -134,7 +136,9 @@ def _decode_part(data: bytes, start: int, data_end: int, part_end: int) -> FitDe
     pos = start
     try:
         fit = FitFile(io.BytesIO(chunk), check_crc=False)
-        for msg in fit.get_messages():
+        for n_msg, msg in enumerate(fit.get_messages()):
+            if n_msg >= MAX_FIT_MESSAGES:
+                raise FitTooLarge
             name = msg.name
             if name == "record":
                 values = _fields_by_name(msg)
