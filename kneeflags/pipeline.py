@@ -56,6 +56,7 @@ from kneeflags.metrics.summary import (
 from kneeflags.model import Problem, safe_text
 from kneeflags.parsers import DECODERS
 from kneeflags.parsers.common import one_line
+from kneeflags.sanity import check_summaries
 from kneeflags.sources import SourceItem, iter_sources, release_archives
 from kneeflags.timezones import validate_tz
 from kneeflags.worker import FileOutcome, FileTimeLimit, process_chunk, process_item, time_limit
@@ -436,6 +437,12 @@ def _assemble(
     else:
         acts = pl.DataFrame(schema=ACTIVITY_SUMMARY_SCHEMA)
     hist = pl.concat(hist_frames, how="vertical_relaxed") if hist_frames else empty_hist()
+
+    # Sanity stage: impossible activities left out, impossible values cleared (named).
+    checked = check_summaries(acts, hist)
+    acts, hist = checked.acts, checked.hist
+    errors += checked.errors
+    warnings += checked.warnings
 
     # The same content under two paths has the same activity ids: keep the first.
     first_source = pl.col("source").first().over("activity_id")
