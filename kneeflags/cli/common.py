@@ -266,6 +266,17 @@ WorkersOpt = Annotated[
 # plumbing
 
 
+class _OneLineFormatter(logging.Formatter):
+    """Each log record is one stderr line: a path or message from an input (a file name
+    holding a newline, U+2028 or a bidi override) cannot forge another line. Tracebacks
+    (``--debug`` only) keep their lines."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        from kneeflags.report.fmt import clean
+
+        return clean(super().formatMessage(record))
+
+
 def setup_logging(debug: bool, quiet: bool) -> None:
     """Log kneeflags' own messages to stderr: all with --debug, errors only with --quiet.
 
@@ -277,7 +288,7 @@ def setup_logging(debug: bool, quiet: bool) -> None:
     for handler in [h for h in logger.handlers if getattr(h, "_kneeflags_cli", False)]:
         logger.removeHandler(handler)
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("kneeflags: %(levelname)s: %(message)s"))
+    handler.setFormatter(_OneLineFormatter("kneeflags: %(levelname)s: %(message)s"))
     handler._kneeflags_cli = True  # type: ignore[attr-defined]
     logger.addHandler(handler)
     logger.setLevel(level)
@@ -291,7 +302,7 @@ def setup_logging(debug: bool, quiet: bool) -> None:
     if debug:
         lib = logging.StreamHandler(sys.stderr)
         lib.setLevel(logging.WARNING)
-        lib.setFormatter(logging.Formatter("kneeflags: %(name)s: %(levelname)s: %(message)s"))
+        lib.setFormatter(_OneLineFormatter("kneeflags: %(name)s: %(levelname)s: %(message)s"))
         lib.addFilter(lambda record: not record.name.startswith("kneeflags"))
     else:
         lib = logging.NullHandler()
@@ -465,8 +476,11 @@ def journal_errors() -> Iterator[None]:
 
 def describe_exception(exc: BaseException) -> str:
     """One line: the message (OSError names its file), else the exception type."""
+    from kneeflags.model import safe_text
+    from kneeflags.report.fmt import clean
+
     if isinstance(exc, OSError) and exc.filename:
         reason = exc.strerror or str(exc)
-        return f"{exc.filename}: {reason}"
-    text = " ".join(str(exc).split())
+        return clean(safe_text(f"{exc.filename}: {reason}"))
+    text = clean(safe_text(" ".join(str(exc).split())))
     return text if text else type(exc).__name__
