@@ -17,10 +17,14 @@ same rule :func:`kneeflags.dedupe.dedupe` applies to activities.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import logging
 import multiprocessing
 import os
+import shutil
+import sys
+import tempfile
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -125,6 +129,7 @@ def run_pipeline(
     if tz and tz != config.timezone:
         config = _with_timezone(config, tz)
 
+    _keep_matplotlib_inside(cache_dir, use_cache)
     items = list(iter_sources(paths))
     outcomes: list[FileOutcome | None] = [None] * len(items)
     to_parse: list[int] = []
@@ -192,6 +197,24 @@ def run_pipeline(
     return _assemble(
         items, outcomes, (fresh_acts, fresh_hist), hits, config, athlete, tz, corrections, listing
     )
+
+
+def _keep_matplotlib_inside(cache_dir: str | Path | None, use_cache: bool) -> None:
+    """Point matplotlib's config and font cache into kneeflags' cache (before any chart).
+
+    matplotlib otherwise creates ``~/.config/matplotlib`` and a font cache under
+    ``~/.cache``: writes outside the output and the cache. With ``--no-cache`` it gets a
+    temporary folder removed at exit. A ``MPLCONFIGDIR`` the user set is respected, and
+    only the first call of a process counts (matplotlib reads it once, on import).
+    """
+    if os.environ.get("MPLCONFIGDIR") or "matplotlib" in sys.modules:
+        return
+    if use_cache:
+        folder = Path(cache_dir or default_cache_dir()) / "matplotlib"
+    else:
+        folder = Path(tempfile.mkdtemp(prefix="kneeflags-matplotlib-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    os.environ["MPLCONFIGDIR"] = str(folder)
 
 
 # -- hashing -----------------------------------------------------------------

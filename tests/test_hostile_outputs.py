@@ -226,3 +226,32 @@ def test_disk_full_mid_write_keeps_the_old_trio_and_names_the_file(
     assert run.code == EXIT_INPUT
     assert f"out/in/{WEEK}.html" in run.stderr and "No space left" in run.stderr
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+
+
+def test_matplotlib_writes_nothing_under_home(tmp_path: Path) -> None:
+    """Charts used to create ``~/.config/matplotlib`` and a font cache in ``~/.cache``:
+    with HOME inside the hashed sandbox, only ``out/`` and ``cache/`` may change, with
+    the cache and with ``--no-cache`` (a temporary folder, removed at exit)."""
+    from hostile import subprocess_env
+
+    box = _box(tmp_path)
+    home = box.root / "home"
+    home.mkdir()
+    box.freeze()
+    env = {
+        k: v
+        for k, v in subprocess_env(box, HOME=str(home)).items()
+        if k not in ("XDG_CACHE_HOME", "XDG_CONFIG_HOME", "MPLCONFIGDIR")
+    }
+    for extra in (["--cache-dir", "cache"], ["--no-cache"]):
+        run = run_subprocess(
+            box,
+            ["analyze", "in", "--format", "html", "-o", "out/r.html", *extra],
+            env=env,
+        )
+        run.no_traceback()
+        assert run.code == EXIT_OK, run.stderr
+        assert "<svg" in (box.out / "r.html").read_text(encoding="utf-8")
+        box.verify()
+    assert not list(home.iterdir())
+    assert not [p for p in box.cache.iterdir() if p.name.startswith("kneeflags-matplotlib")]
