@@ -86,6 +86,20 @@ def slugify(name: str) -> str:
     return text[:80] or "athlete"
 
 
+REPORT_YEARS = (1970, 2200)
+"""Years a reported week or ``--until`` date may fall in: the window reaches up to 520
+weeks back and a week forward, which overflows the calendar near year 1 or 9999 (exit 1
+with "date value out of range" before this bound)."""
+
+
+def check_report_date(day: date, what: str) -> date:
+    """``day`` when its year is in :data:`REPORT_YEARS`, else a usage problem (exit 2)."""
+    lo, hi = REPORT_YEARS
+    if not lo <= day.year <= hi:
+        raise UsageProblem(f"{what} is outside the years {lo}-{hi}")
+    return day
+
+
 def parse_week(label: str) -> date:
     """``2026-W05`` (or ``2026W5``) -> the Monday of that ISO week."""
     m = _WEEK_LABEL.match(label.strip())
@@ -93,9 +107,10 @@ def parse_week(label: str) -> date:
         raise UsageProblem(f"--week must look like 2026-W05, not {label!r}")
     year, week = int(m.group(1)), int(m.group(2))
     try:
-        return date.fromisocalendar(year, week, 1)
+        monday = date.fromisocalendar(year, week, 1)
     except ValueError:
         raise UsageProblem(f"--week {label!r}: {year} has no ISO week {week}") from None
+    return check_report_date(monday, f"--week {label.strip()}")
 
 
 def today_in(tz: str | None) -> date:

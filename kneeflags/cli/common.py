@@ -11,6 +11,7 @@ import logging
 import sys
 import warnings
 from collections.abc import Iterator
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -93,6 +94,19 @@ def check_week_label(value: str | None) -> str | None:
         parse_week(value)
     except UsageProblem as exc:
         raise typer.BadParameter(str(exc).removeprefix("--week ")) from None
+    return value
+
+
+def check_until(value: datetime | None) -> datetime | None:
+    """``--until``: a date whose window fits the calendar (9999-12-31 overflowed: exit 1)."""
+    if value is None:
+        return None
+    from kneeflags.journeys import UsageProblem, check_report_date
+
+    try:
+        check_report_date(value.date(), value.date().isoformat())
+    except UsageProblem as exc:
+        raise typer.BadParameter(str(exc)) from None
     return value
 
 
