@@ -14,6 +14,7 @@ import json
 import os
 import stat
 import threading
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -34,6 +35,7 @@ from hostile import (
 _hang_guard = alarm_fixture(120)
 
 WEEK = "{}-W{:02d}".format(*START.isocalendar()[:2])
+WEEK_SUNDAY = (START.date() + timedelta(days=6)).isoformat()
 
 
 def _box(root: Path) -> Sandbox:
@@ -169,7 +171,8 @@ def test_no_lock_file_is_left_in_the_report_tree(tmp_path: Path) -> None:
     assert _cron(box).code == EXIT_OK
     box.verify()
     left = sorted(str(p.relative_to(box.out)) for p in box.out.rglob("*") if p.is_file())
-    assert left == [f"in/{WEEK}.{e}" for e in ("html", "json", "md")]
+    # the reports and the folder's owner mark (test_athletes_whose_names_slugify_alike...)
+    assert left == ["in/.kneeflags-athlete", *(f"in/{WEEK}.{e}" for e in ("html", "json", "md"))]
 
 
 def test_a_planted_lock_symlink_is_never_followed(tmp_path: Path) -> None:
@@ -255,3 +258,55 @@ def test_matplotlib_writes_nothing_under_home(tmp_path: Path) -> None:
         box.verify()
     assert not list(home.iterdir())
     assert not [p for p in box.cache.iterdir() if p.name.startswith("kneeflags-matplotlib")]
+
+
+def test_athletes_whose_names_slugify_alike_never_share_a_folder(tmp_path: Path) -> None:
+    """ "Anne-Marie" and "Anne Marie" both slugify to ``Anne-Marie``: two cron jobs used to
+    overwrite each other's reports. Each name keeps its own folder, run after run, also
+    when a batch holds both."""
+    import json
+
+    box = Sandbox(tmp_path)
+    box.put("hyphen/a.fit", fit_run(0, seed=1))
+    box.put("space/b.fit", fit_run(1, seed=2))
+    box.put("both/Anne-Marie/a.fit", fit_run(0, seed=1))
+    box.put("both/Anne Marie/b.fit", fit_run(1, seed=2))
+    box.out.mkdir()
+    box.freeze()
+
+    def cron(folder: str, name: str) -> None:
+        with chdir(box.root):
+            run = run_cli(["report", f"in/{folder}", "--out-dir", "out/r", "--week", WEEK,
+                           "--athlete", name, "--cache-dir", "cache"])  # fmt: skip
+        run.no_traceback()
+        assert run.code == EXIT_OK, run.stderr
+
+    def owners(root: Path) -> dict[str, str]:
+        return {
+            p.parent.name: json.loads(p.read_text())["athletes"][0]["athlete"]
+            for p in root.glob(f"*/{WEEK}.json")
+        }
+
+    for _ in range(2):  # reruns keep each athlete in its folder
+        cron("hyphen", "Anne-Marie")
+        cron("space", "Anne Marie")
+        found = owners(box.out / "r")
+        assert sorted(found.values()) == ["Anne Marie", "Anne-Marie"], found
+        assert found["Anne-Marie"] == "Anne-Marie"
+    with chdir(box.root):
+        batch = run_cli(["batch", "in/both", "--out-dir", "out/r", "--until", WEEK_SUNDAY,
+                         "--cache-dir", "cache", "-j", "1", "-o", "out/summary.txt"])  # fmt: skip
+    batch.no_traceback()
+    assert batch.code == EXIT_OK, batch.stderr
+    batch_owners = {
+        p.parent.name: json.loads(p.read_text())["athletes"][0]["athlete"]
+        for p in (box.out / "r").glob("*/*.json")
+    }
+    assert sorted(batch_owners.values()) == ["Anne Marie", "Anne-Marie"], batch_owners
+    cron_folder = {v: k for k, v in owners(box.out / "r").items()}
+    batch_folder = {v: k for k, v in batch_owners.items()}
+    assert cron_folder["Anne Marie"].startswith("Anne-Marie-")  # the plain slug was taken
+    box.verify()
+    # the same name, the same folder, whether written by cron or by the batch
+    assert batch_folder["Anne-Marie"] == "Anne-Marie"
+    assert batch_folder["Anne Marie"].startswith("Anne-Marie-")
