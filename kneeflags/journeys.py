@@ -185,11 +185,13 @@ def _pipeline(
     progress: ProgressCallback | None,
     corrections: Any = None,
     listing: bool = False,
+    exclude: Sequence[str | os.PathLike[str]] = (),
 ) -> Any:
     from kneeflags.pipeline import run_pipeline
 
     return run_pipeline(
         paths,
+        exclude=exclude,
         corrections=corrections,
         listing=listing,
         tz=tz,
@@ -303,8 +305,11 @@ def analyze_paths(
     generated_at: datetime | None = None,
     journal: str | os.PathLike[str] | bool | None = None,
     as_of: date | None = None,
+    exclude: Sequence[str | os.PathLike[str]] = (),
 ) -> Report:
     """Analyse one athlete's files and return the report of the window.
+
+    ``exclude``: folders never read as input (the report's own ``--out-dir``).
 
     ``paths`` may be files, folders, ZIP exports or quoted globs (``~`` expanded);
     the window is ``weeks`` weeks ending with the week of ``until`` (default: the
@@ -318,6 +323,7 @@ def analyze_paths(
     fixes = corrections_for(read_corrections(journal), name)
     result = _pipeline(
         strs,
+        exclude=exclude,
         corrections=fixes,
         tz=tz,
         config=cfg,
@@ -550,6 +556,7 @@ def write_weekly_report(
         generated_at=generated_at_now(pinned=pinned_stamp(last)),
         journal=journal,
         as_of=last + timedelta(days=7),
+        exclude=(out_dir,),  # an --out-dir inside the inputs: never read its own reports
     )
     every, changed = write_athlete_files(report, out_dir)
     return WrittenReport(report=report, written=changed, paths=every, ranked=[0])

@@ -17,14 +17,10 @@ same rule :func:`kneeflags.dedupe.dedupe` applies to activities.
 
 from __future__ import annotations
 
-import atexit
 import hashlib
 import logging
 import multiprocessing
 import os
-import shutil
-import sys
-import tempfile
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -109,12 +105,14 @@ def run_pipeline(
     progress: ProgressCallback | None = None,
     corrections: Corrections | None = None,
     listing: bool = False,
+    exclude: Iterable[str | os.PathLike[str]] = (),
 ) -> PipelineResult:
     """Read ``paths``, analyse them as one athlete, and report per-file problems.
 
     ``corrections``: the athlete's journal corrections (:mod:`kneeflags.corrections`),
     applied to the summaries after parsing and caching; ``None`` when no journal was read.
     ``listing``: also build :attr:`PipelineResult.listing` (``kneeflags activities``).
+    ``exclude``: folders never read, even inside ``paths`` (the report's own output).
 
     ``tz`` (IANA name) places activities whose files carry no UTC offset; it
     overrides ``config.timezone``. ``workers``: processes for parsing
@@ -130,7 +128,7 @@ def run_pipeline(
         config = _with_timezone(config, tz)
 
     _keep_matplotlib_inside(cache_dir, use_cache)
-    items = list(iter_sources(paths))
+    items = list(iter_sources(paths, exclude=exclude))
     outcomes: list[FileOutcome | None] = [None] * len(items)
     to_parse: list[int] = []
     for i, item in enumerate(items):
@@ -200,21 +198,12 @@ def run_pipeline(
 
 
 def _keep_matplotlib_inside(cache_dir: str | Path | None, use_cache: bool) -> None:
-    """Point matplotlib's config and font cache into kneeflags' cache (before any chart).
+    """matplotlib's config and font cache go to ``<cache>/matplotlib`` (a temporary
+    folder with ``--no-cache``), never ``~/.config`` or ``~/.cache`` (see
+    :mod:`kneeflags.report.mpl`)."""
+    from kneeflags.report import mpl
 
-    matplotlib otherwise creates ``~/.config/matplotlib`` and a font cache under
-    ``~/.cache``: writes outside the output and the cache. With ``--no-cache`` it gets a
-    temporary folder removed at exit. A ``MPLCONFIGDIR`` the user set is respected, and
-    only the first call of a process counts (matplotlib reads it once, on import).
-    """
-    if os.environ.get("MPLCONFIGDIR") or "matplotlib" in sys.modules:
-        return
-    if use_cache:
-        folder = Path(cache_dir or default_cache_dir()) / "matplotlib"
-    else:
-        folder = Path(tempfile.mkdtemp(prefix="kneeflags-matplotlib-"))
-        atexit.register(shutil.rmtree, folder, ignore_errors=True)
-    os.environ["MPLCONFIGDIR"] = str(folder)
+    mpl.keep_inside(Path(cache_dir or default_cache_dir()) / "matplotlib" if use_cache else None)
 
 
 # -- hashing -----------------------------------------------------------------

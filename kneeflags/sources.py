@@ -494,7 +494,13 @@ def _walk_error(exc: OSError) -> SourceItem:
     return SourceItem(SourceRef(where), 0, error=f"folder could not be read: {exc.strerror or exc}")
 
 
-def _dir_items(root: str) -> Iterator[SourceItem]:
+def _excluded(path: str, skip: frozenset[str]) -> bool:
+    """Whether ``path`` is, or lies under, an excluded folder."""
+    real = os.path.realpath(path)
+    return any(real == s or real.startswith(s.rstrip(os.sep) + os.sep) for s in skip)
+
+
+def _dir_items(root: str, skip: frozenset[str] = frozenset()) -> Iterator[SourceItem]:
     """Recursive, sorted walk; an unpacked Strava export gets its hints and skips routes/.
 
     A subfolder that cannot be listed (permissions, removed mid-walk) is an error item:
@@ -505,6 +511,8 @@ def _dir_items(root: str) -> Iterator[SourceItem]:
         while failed:
             yield _walk_error(failed.pop(0))
         dirnames.sort()
+        if skip:  # one realpath per folder, only when something is excluded
+            dirnames[:] = [d for d in dirnames if not _excluded(os.path.join(dirpath, d), skip)]
         filenames.sort()
         strava_hints: dict[str, dict[str, str]] | None = None
         if "activities.csv" in filenames and "activities" in dirnames:
@@ -637,14 +645,20 @@ def expand_path(arg: str | os.PathLike[str]) -> tuple[list[str], str | None]:
     return [text], None
 
 
-def iter_sources(paths: Iterable[str | os.PathLike[str]]) -> Iterator[SourceItem]:
+def iter_sources(
+    paths: Iterable[str | os.PathLike[str]],
+    exclude: Iterable[str | os.PathLike[str]] = (),
+) -> Iterator[SourceItem]:
     """Every input unit under ``paths``, in a deterministic order (see module docstring).
 
     Paths that do not exist, and patterns that match nothing, come back as
-    items with ``error`` set. The same file named twice is yielded once.
+    items with ``error`` set. The same file named twice is yielded once. Folders in
+    ``exclude`` (and everything under them) are not read: a report's ``--out-dir``
+    inside its input folder made every run read the previous run's reports.
     """
     if isinstance(paths, str | os.PathLike):
         paths = [paths]
+    skip = frozenset(os.path.realpath(os.path.expanduser(os.fspath(e))) for e in exclude)
     seen: set[tuple[str, tuple[int, ...]]] = set()
     for arg in paths:
         expanded, error = expand_path(arg)
@@ -652,7 +666,9 @@ def iter_sources(paths: Iterable[str | os.PathLike[str]]) -> Iterator[SourceItem
             yield SourceItem(SourceRef(os.fspath(arg)), 0, error=error)
             continue
         for p in expanded:
-            candidates = _dir_items(p) if os.path.isdir(p) else _file_items(p)
+            if skip and _excluded(p, skip):
+                continue
+            candidates = _dir_items(p, skip) if os.path.isdir(p) else _file_items(p)
             for item in candidates:
                 key = (os.path.realpath(item.ref.path), item.chain)
                 if key in seen:

@@ -310,3 +310,21 @@ def test_athletes_whose_names_slugify_alike_never_share_a_folder(tmp_path: Path)
     # the same name, the same folder, whether written by cron or by the batch
     assert batch_folder["Anne-Marie"] == "Anne-Marie"
     assert batch_folder["Anne Marie"].startswith("Anne-Marie-")
+
+
+def test_out_dir_inside_the_inputs_is_never_read_back(tmp_path: Path) -> None:
+    """``report in --out-dir in/reports``: the second run used to read the first run's
+    reports (counted as skipped files, named in the JSON), so the JSON changed."""
+    box = _box(tmp_path)
+    inputs = {p: p.read_bytes() for p in box.inputs.rglob("*.fit")}
+    args = ["report", "in", "--out-dir", "in/reports", "--week", WEEK, "--cache-dir", "cache"]
+    docs = []
+    for _ in range(3):
+        with chdir(box.root):
+            run = run_cli(args)
+        run.no_traceback()
+        assert run.code == EXIT_OK, run.stderr
+        docs.append((box.inputs / "reports" / "in" / f"{WEEK}.json").read_bytes())
+    assert docs[0] == docs[1] == docs[2]
+    assert b'"skipped": 0' in docs[0]
+    assert {p: p.read_bytes() for p in box.inputs.rglob("*.fit")} == inputs

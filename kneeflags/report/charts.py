@@ -20,7 +20,7 @@ import re
 from collections.abc import Sequence
 from datetime import date
 
-from kneeflags.report import fmt
+from kneeflags.report import fmt, mpl
 from kneeflags.report.model import ActivityRow, AthleteReport, WeekRow
 
 COLOR_BAR = "#4c78a8"
@@ -72,6 +72,7 @@ def _figure():  # -> Figure (import kept lazy: matplotlib is slow to import)
 
 def _to_svg(fig, name: str, title: str) -> str:
     """Serialise one figure as an inline ``<svg>`` element with an accessible title."""
+    mpl.load()
     import matplotlib
 
     buf = io.StringIO()
@@ -100,6 +101,7 @@ def _week_axis(ax, weeks: Sequence[WeekRow]) -> None:
 
 def weekly_km_chart(a: AthleteReport) -> str:
     """Weekly running km as bars, the 10 % ceiling over each week's baseline, flags marked."""
+    mpl.load()
     import matplotlib
     from matplotlib.patches import Patch
 
@@ -163,6 +165,7 @@ def weekly_km_chart(a: AthleteReport) -> str:
 
 def downhill_chart(a: AthleteReport) -> str:
     """Weekly downhill share with the watch/high lines; unknown weeks say "n/a"."""
+    mpl.load()
     import matplotlib
 
     th = a.thresholds
@@ -208,6 +211,7 @@ def downhill_chart(a: AthleteReport) -> str:
 
 def cadence_chart(a: AthleteReport) -> str | None:
     """Running time per cadence value, with the 170–180 spm band shaded."""
+    mpl.load()
     import matplotlib
 
     if not a.cadence_seconds:
@@ -255,6 +259,7 @@ def cadence_chart(a: AthleteReport) -> str | None:
 
 def spike_chart(a: AthleteReport) -> str | None:
     """Each run's distance against the longest run of the previous 30 days."""
+    mpl.load()
     import matplotlib
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
