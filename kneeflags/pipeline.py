@@ -457,9 +457,11 @@ def _assemble(
     warnings += checked.warnings
 
     # The same content under two paths has the same activity ids: keep the first.
-    first_source = pl.col("source").first().over("activity_id")
-    copies = acts.filter(pl.col("source") != first_source)
-    copy_rows = copies.select("source", first_source.alias("first"), "activity_id").rows()
+    # The original is taken over all rows, before filtering: taken over the copies alone,
+    # a third copy was "a copy of" the second, and the second of itself.
+    tagged = acts.with_columns(pl.col("source").first().over("activity_id").alias("_first"))
+    copies = tagged.filter(pl.col("source") != pl.col("_first"))
+    copy_rows = copies.select("source", "_first", "activity_id").rows()
     for row in copy_rows:
         warnings.append(Problem(row[0], f"identical copy of {row[1]}: counted once", "warning"))
     acts = acts.unique("activity_id", keep="first", maintain_order=True)

@@ -381,3 +381,37 @@ def test_member_named_like_a_folder_that_holds_data_is_read(tmp_path: Path) -> N
     box = _box(tmp_path, {"slash.zip": archive})
     run = _timed(box)
     run.check(good=[GOOD, "in/slash.zip!run.fit"], codes={EXIT_OK})
+
+
+def test_identical_members_across_uploaded_files_name_the_right_original(
+    tmp_path: Path,
+) -> None:
+    """Copies across ``UploadedFiles_0/_1/_9`` were called copies of themselves, or of
+    another copy: the original was looked up among the copies only."""
+    a, b = fit_run(1, seed=1), fit_run(2, seed=2)
+    part = "DI_CONNECT/UploadedFiles_{}.zip"
+    outer = build_zip(
+        [
+            stored(part.format(0), build_zip([stored("run.fit", a), stored("other.fit", b)])),
+            stored(part.format(1), build_zip([stored("run.fit", a)])),
+            stored(part.format(9), build_zip([stored("copy.fit", a), stored("run.fit", b)])),
+        ]
+    )
+    box = _box(tmp_path, {"garmin.zip": outer})
+    run = _timed(box)
+    run.check(good=[GOOD], codes={EXIT_OK})
+    where = "in/garmin.zip!" + part
+
+    def member(n: int, name: str) -> str:
+        return where.format(n) + "!" + name
+
+    copies = {
+        p["path"]: p["message"]
+        for p in run.problems("warnings")
+        if "identical copy" in p["message"]
+    }
+    assert copies == {
+        member(1, "run.fit"): f"identical copy of {member(0, 'run.fit')}: counted once",
+        member(9, "copy.fit"): f"identical copy of {member(0, 'run.fit')}: counted once",
+        member(9, "run.fit"): f"identical copy of {member(0, 'other.fit')}: counted once",
+    }
