@@ -172,3 +172,41 @@ def test_a_file_that_kills_its_worker_is_named_and_not_reparsed_here(tmp_path: P
     assert err["path"].endswith("killer.fit") and "worker process" in err["message"]
     sources = [a["source"] for ath in doc["athletes"] for a in ath["activities"]]
     assert len([s for s in sources if "/run" in s]) == 7
+
+
+AFTER_PARSING_S = 5.0
+"""SECURITY.md: the work after parsing (copies, sanity, deduplication, weeks, rules) for
+one file at the session cap. 60,000 sessions starting at one moment took 334 s."""
+
+
+def test_work_after_parsing_a_file_at_the_session_cap_is_bounded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """1,000 sessions (the cap), all starting within seconds of each other: the most one
+    file can hand to the deduplication and the weekly analysis."""
+    import time
+
+    import kneeflags.pipeline as pipeline
+
+    parts = [
+        write_activity(synthetic_run(fit_time(START + timedelta(seconds=i % 7)), 60, seed=i))
+        for i in range(1_000)
+    ]
+    box = Sandbox(tmp_path)
+    box.put("crowd.fit", chain(*parts))
+    box.freeze()
+    spent: list[float] = []
+    real = pipeline._assemble
+
+    def timed(*args: object, **kwargs: object) -> object:
+        t0 = time.monotonic()
+        try:
+            return real(*args, **kwargs)  # type: ignore[arg-type]
+        finally:
+            spent.append(time.monotonic() - t0)
+
+    monkeypatch.setattr(pipeline, "_assemble", timed)
+    run = analyze_json(box)
+    box.verify()
+    run.check(good=[], codes={0})
+    assert spent and spent[0] < AFTER_PARSING_S, f"{spent[0]:.1f} s after parsing"

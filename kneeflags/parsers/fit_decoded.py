@@ -60,7 +60,7 @@ MAX_FIT_MESSAGES = 1_000_000
 """Data messages read from one FIT file (all parts) [eng]: a 24-hour run at 1 Hz has about
 90,000, a week-long recording at 1 Hz 600,000. Beyond it the file is refused by name: a
 20 MB file of one-byte messages used to need 2.5 GB of memory; at the cap, one-byte
-messages (the worst case) need about 350 MB."""
+messages (the worst case) add about 120 MB."""
 
 
 class FitTooLarge(Exception):
