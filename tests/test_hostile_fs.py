@@ -248,8 +248,8 @@ def test_listed_then_gone_before_parsing(
     box.freeze()
     real_iter = pipeline.iter_sources
 
-    def listed_then_changed(paths):  # type: ignore[no-untyped-def]
-        items = list(real_iter(paths))
+    def listed_then_changed(paths, **kwargs):  # type: ignore[no-untyped-def]
+        items = list(real_iter(paths, **kwargs))
         if how == "deleted":
             victim.unlink()
         elif how == "folder-removed":
