@@ -72,9 +72,12 @@ def test_session_only_fit_at_200_kmh_is_left_out(tmp_path: Path) -> None:
     [("9999-12-31T23:59:59Z", "end"), ("1995-06-01T07:00:00Z", "start")],
     ids=["point-in-9999", "point-in-1995"],
 )
-def test_gpx_point_far_off_in_time_is_named(tmp_path: Path, when: str, where: str) -> None:
+def test_gpx_point_far_off_in_time_is_dropped_and_named(
+    tmp_path: Path, when: str, where: str
+) -> None:
     """One trackpoint dated 9999-12-31 made a 4.19e9-minute run; one from 1995 moved a
-    2025 run to 1995 (and then lost it as a "duplicate" of a real run)."""
+    2025 run to 1995 (and then lost it as a "duplicate" of a real run). The point is
+    dropped with a warning; the run is counted where it happened."""
     text = write_gpx(DAY2, n=300)
     point = f'<trkpt lat="47.49" lon="8.5"><time>{when}</time></trkpt>'
     text = (
@@ -83,10 +86,24 @@ def test_gpx_point_far_off_in_time_is_named(tmp_path: Path, when: str, where: st
         else text.replace("<trkseg>", "<trkseg>" + point, 1)
     )
     run = _run_box(tmp_path, "far.gpx", text)
-    run.check(good=["in/good.fit"], codes={EXIT_INPUT})
-    assert "over the 168 h cap" in _message(run, "errors", "far.gpx")
+    run.check(good=["in/good.fit", "in/far.gpx"], codes={EXIT_OK})
+    assert "dated over 7 days from the others ignored" in _message(run, "warnings", "far.gpx")
     week = _week(run)
-    assert week["run_minutes"] < 24 * 60 and week["week_start"].startswith("2025")
+    assert week["runs"] == 2 and week["run_minutes"] < 60
+    assert week["week_start"] == START.date().isoformat()  # the Monday of the real run
+
+
+def test_activity_lasting_over_a_week_is_left_out(tmp_path: Path) -> None:
+    """The summary-level backstop: a session claiming ten days for a 5 km run."""
+    rec = synthetic_run(fit_time(DAY2), 1800, seed=2)
+    ten_days = 10 * 86_400.0
+    bad = write_activity(
+        rec, session={"total_timer_time": ten_days, "total_elapsed_time": ten_days}
+    )
+    run = _run_box(tmp_path, "long.fit", bad)
+    run.check(good=["in/good.fit"], codes={EXIT_INPUT})
+    assert "over the 168 h cap" in _message(run, "errors", "long.fit")
+    assert _week(run)["run_minutes"] < 60
 
 
 def test_fit_timestamps_going_backwards_are_named(tmp_path: Path) -> None:
