@@ -210,3 +210,38 @@ def test_work_after_parsing_a_file_at_the_session_cap_is_bounded(
     box.verify()
     run.check(good=[], codes={0})
     assert spent and spent[0] < AFTER_PARSING_S, f"{spent[0]:.1f} s after parsing"
+
+
+def test_hashing_pass_is_time_capped_and_the_rest_is_parsed_uncached(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The parent's hashing pass had no cap (12 s per 2,000 members before archives were
+    kept open). Past the cap the remaining files are parsed, not lost, and not cached
+    under a key that would ignore their hints."""
+    import time
+
+    import kneeflags.pipeline as pipeline
+    from kneeflags.sources import SourceItem
+
+    box = Sandbox(tmp_path)
+    for day in range(6):
+        box.put(f"run{day}.fit", fit_run(day, 300, seed=day))
+    box.freeze()
+    real_read = SourceItem.read
+
+    def slow_read(self: SourceItem) -> bytes:
+        time.sleep(0.1)
+        return real_read(self)
+
+    monkeypatch.setattr(pipeline, "MAX_HASH_SECONDS", 0.25)
+    monkeypatch.setattr(SourceItem, "read", slow_read)
+    t0 = time.monotonic()
+    cold = pipeline.run_pipeline([box.inputs], cache_dir=box.cache, workers=1, tz="UTC")
+    hashing = time.monotonic() - t0
+    monkeypatch.undo()
+    box.verify()
+    assert cold.analysis.activities.height == 6 and not cold.errors  # nothing lost
+    assert hashing < 6 * 0.1 * 2 + 5  # hashing stopped; each file read once more to parse
+    warm = pipeline.run_pipeline([box.inputs], cache_dir=box.cache, workers=1, tz="UTC")
+    assert 1 <= warm.cache_hits < 6, warm.cache_hits  # only the files hashed in time
+    assert warm.analysis.activities.height == 6
