@@ -17,7 +17,9 @@ asserted anywhere; they only feed the ratios.
 
 Usage: ``python benchmarks/bench.py [--files 300] [--gpx 5] [--reps 3]``
 (``make bench`` runs the defaults; ``--memory-files 3000`` adds a cold run over
-that many files for the memory target only).
+that many files for the memory target only; ``--export-members 20000`` adds a cold and a
+warm run over one Strava-style export zip of that many members, the many-member case
+of issue 10: before archives were kept open per pass it was quadratic).
 """
 
 from __future__ import annotations
@@ -64,6 +66,34 @@ def generate_corpus(root: Path, n_fit: int, n_gpx: int) -> list[Path]:
             path.write_text(_gpx_text(rng, start, 3600), encoding="utf-8")
         paths.append(path)
     return paths
+
+
+def generate_export(path: Path, members: int) -> Path:
+    """A Strava-style export zip: ``activities.csv``, one short FIT run per 100 members,
+    the rest one-byte files (what made reopening the archive per member quadratic)."""
+    import zipfile
+
+    from kneeflags.testing.fitwriter import fit_time, synthetic_run, write_activity
+
+    if path.exists():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    first = dt.datetime(2025, 1, 6, 6, 30, tzinfo=dt.UTC)
+    rows = ["Activity ID,Activity Type,Filename"]
+    tmp = path.with_suffix(".tmp")
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as zf:
+        for i in range(members):
+            if i % 100 == 0:
+                start = first + dt.timedelta(days=i // 100, hours=7)
+                data = write_activity(synthetic_run(fit_time(start), 600, seed=i))
+                name = f"activities/{i:06d}.fit"
+                rows.append(f"{i},Run,{name}")
+            else:
+                data, name = b"x", f"activities/{i:06d}.txt"
+            zf.writestr(name, data)
+        zf.writestr("activities.csv", "\n".join(rows) + "\n")
+    tmp.replace(path)
+    return path
 
 
 def _gpx_text(rng: np.random.Generator, start: dt.datetime, seconds: int) -> str:
@@ -167,6 +197,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reps", type=int, default=3, help="repetitions (medians reported)")
     parser.add_argument("--corpus", type=Path, default=HERE / "corpus", help="generated files")
     parser.add_argument("--memory-files", type=int, default=0, help="extra cold run, memory only")
+    parser.add_argument(
+        "--export-members", type=int, default=0, help="extra runs over one export of N members"
+    )
     parser.add_argument("--results", type=Path, default=HERE / "RESULTS.md")
     args = parser.parse_args(argv)
 
@@ -223,6 +256,25 @@ def main(argv: list[str] | None = None) -> int:
             f"peak RSS {rss / 1024:.0f} MiB"
         )
 
+    export_line = ""
+    if args.export_members:
+        print(f"generating an export of {args.export_members} members ...", flush=True)
+        export = generate_export(
+            args.corpus / f"export_{args.export_members}.zip", args.export_members
+        )
+        export_cache = Path(tempfile.mkdtemp(prefix="kneeflags-bench-export-"))
+        export_args = ["analyze", str(export), "--format", "json", "--output", os.devnull,
+                       "--tz", "UTC", "--cache-dir", str(export_cache)]  # fmt: skip
+        cold_s, cold_kib = run_cli(export_args, env)
+        warm_s, _ = run_cli(export_args, env)
+        shutil.rmtree(export_cache, ignore_errors=True)
+        export_line = (
+            f"(e) one export of {args.export_members:,} members: cold {cold_s:.1f} s "
+            f"({cold_s / args.export_members * 1e3:.2f} ms per member, peak RSS "
+            f"{cold_kib / 1024:.0f} MiB), warm {warm_s:.1f} s"
+        )
+        print(export_line, flush=True)
+
     per_rep = "; ".join(
         f"{a:.1f} / {b:.2f} / {c:.2f}" for a, b, c in zip(base_t, cold_t, warm_t, strict=True)
     )
@@ -243,6 +295,7 @@ def main(argv: list[str] | None = None) -> int:
         "",
         memory_line,
         "",
+        *([export_line, ""] if export_line else []),
         "Machine: "
         f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"{platform.system()} {platform.release()}.",

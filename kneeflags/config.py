@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import stat
 import tomllib
 from dataclasses import dataclass, field, fields, is_dataclass
@@ -249,40 +250,9 @@ class RulesConfig:
     return_to_run: ProtocolConfig = field(default_factory=ProtocolConfig)
     """The protocol's numbers (``[rules.return-to-run]``), see :mod:`kneeflags.plan.protocol`."""
 
-    def __post_init__(self) -> None:
-        for rule_id, watch, high, worse in SEVERITY_PAIRS:
-            rec = self.for_rule(rule_id)
-            w, h = getattr(rec, watch), getattr(rec, high)
-            if w != w or h != h:  # NaN: refused elsewhere with its own message
-                continue
-            wrong = w > h if worse == "higher" else w < h
-            if wrong:
-                side = "above" if worse == "higher" else "below"
-                raise ConfigError(
-                    f"'rules.{rule_id}.{watch}' ({w:g}) must not be {side} "
-                    f"'rules.{rule_id}.{high}' ({h:g}): watch is the milder level"
-                )
-
     def for_rule(self, rule_id: str) -> Any:
         """The threshold record of ``rule_id`` (``volume-jump`` -> ``volume_jump``)."""
         return getattr(self, rule_id.replace("-", "_"))
-
-
-SEVERITY_PAIRS: tuple[tuple[str, str, str, str], ...] = (
-    ("volume-jump", "watch_pct", "high_pct", "higher"),
-    ("volume-jump", "return_watch_pct", "return_high_pct", "higher"),
-    ("session-spike", "watch_pct", "high_pct", "higher"),
-    ("downhill-share", "watch_pct", "high_pct", "higher"),
-    ("downhill-jump", "watch_ratio", "high_ratio", "higher"),
-    ("downhill-jump", "watch_min_rise_km", "high_min_rise_km", "higher"),
-    ("low-cadence", "watch_below_spm", "high_below_spm", "lower"),
-    ("cadence-drop", "watch_drop_pct", "high_drop_pct", "higher"),
-    ("rtr-session-cap", "watch_over_pct", "high_over_pct", "higher"),
-    ("rtr-weekly-cap", "watch_over_pct", "high_over_pct", "higher"),
-)
-"""(rule, watch key, high key, which way is worse): a config whose watch level is past its
-high level would make the high flag fire first and the watch one never, so it is an error
-naming both keys ("higher": watch must be <= high; "lower": watch must be >= high)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -341,6 +311,8 @@ class Config:
             raise ConfigError(f"{path}: config file not found") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+        except RecursionError:  # tomllib recurses per nesting level
+            raise ConfigError(f"{path}: not a config file (values nested too deeply)") from None
         except OSError as exc:
             raise ConfigError(f"{path}: cannot read config file ({exc.strerror})") from None
         return cls.from_dict(data, source=str(path))
@@ -378,7 +350,78 @@ def _build(cls: type, data: dict[str, Any], source: str, prefix: str) -> Any:
             kwargs[key] = _build(type(default), value, source, f"{prefix}{raw_key}.")
         else:
             kwargs[key] = _coerce(value, hint, f"{prefix}{raw_key}", source)
-    return cls(**kwargs)
+            _check_range(key, kwargs[key], f"{prefix}{raw_key}", source)
+    built = cls(**kwargs)
+    _check_watch_below_high(built, source, prefix)
+    return built
+
+
+MAX_CONFIG_NUMBER = 10_000
+"""No threshold, day or week count in the catalogue comes near this; a larger value is a
+typo (or an attack: a huge ``window_days`` made every run fail inside polars)."""
+
+_STRICTLY_POSITIVE = frozenset(
+    {
+        "resample_m", "despike_m", "smooth_gps_m", "smooth_baro_m", "grade_gps_m",
+        "grade_baro_m", "segment_gap_s", "segment_gap_m", "speed_bin_mps",
+        "max_sample_weight_s", "max_abs_grade_pct",
+    }
+)  # fmt: skip
+"""Lengths and steps that divide or build a grid: zero or less breaks every file."""
+
+_NEGATIVE = frozenset({"downhill_grade_pct", "steep_grade_pct"})
+"""Grades that mean "downhill": below zero by definition."""
+
+MIN_RESAMPLE_M = 1.0
+"""The grade grid step is at least a metre (a finer grid only adds GPS noise)."""
+
+
+def _check_range(key: str, value: Any, shown: str, source: str) -> None:
+    """One line naming the key when a number cannot be meant (exit 2, never a crash).
+
+    NaN and infinities are refused everywhere: a ``nan`` threshold compares false with
+    everything and silently switched its rule off (a HIGH flag vanished, exit 3 -> 0).
+    Counts of days and weeks are at least 1; every other number is at least 0, except the
+    downhill grades (below 0) and the lengths of :data:`_STRICTLY_POSITIVE` (above 0).
+    """
+    if value is None or isinstance(value, bool | str):
+        return
+    bad = None
+    if not math.isfinite(value):
+        bad = "must be a finite number"
+    elif abs(value) > MAX_CONFIG_NUMBER:
+        bad = f"must be between -{MAX_CONFIG_NUMBER:,} and {MAX_CONFIG_NUMBER:,}"
+    elif key in _NEGATIVE:
+        bad = "must be below 0 (a downhill grade)" if value >= 0 else None
+    elif key == "resample_m" and value < MIN_RESAMPLE_M:
+        bad = f"must be at least {MIN_RESAMPLE_M:g}"
+    elif key in _STRICTLY_POSITIVE:
+        bad = "must be above 0" if value <= 0 else None
+    elif key.endswith(("_days", "_weeks")):
+        bad = "must be at least 1" if value < 1 else None
+    elif value < 0:
+        bad = "must not be negative"
+    if bad:
+        raise ConfigError(f"{source}: '{shown}' {bad}, not {value!r}")
+
+
+def _check_watch_below_high(obj: Any, source: str, prefix: str) -> None:
+    """A ``watch`` threshold must be reached before its ``high`` one (or a high flag
+    could never be preceded by a watch, and the severity order would invert)."""
+    names = {f.name for f in fields(obj)}
+    for name in names:
+        if "watch" not in name or (pair := name.replace("watch", "high")) not in names:
+            continue
+        watch, high = getattr(obj, name), getattr(obj, pair)
+        if not isinstance(watch, int | float) or not isinstance(high, int | float):
+            continue
+        below = "below" in name  # "below N spm": the watch level is the higher number
+        if (watch < high) if below else (watch > high):
+            order = "at least" if below else "at most"
+            raise ConfigError(
+                f"{source}: '{prefix}{name}' ({watch:g}) must be {order} "
+                f"'{prefix}{pair}' ({high:g})"
+            )
 
 
 def _coerce(value: Any, hint: Any, key: str, source: str) -> Any:

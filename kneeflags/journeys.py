@@ -18,11 +18,14 @@ time of the run.
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import hashlib
 import multiprocessing
 import os
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -129,6 +132,20 @@ def slugify(name: str) -> str:
     return text[:80] or "athlete"
 
 
+REPORT_YEARS = (1970, 2200)
+"""Years a reported week or ``--until`` date may fall in: the window reaches up to 520
+weeks back and a week forward, which overflows the calendar near year 1 or 9999 (exit 1
+with "date value out of range" before this bound)."""
+
+
+def check_report_date(day: date, what: str) -> date:
+    """``day`` when its year is in :data:`REPORT_YEARS`, else a usage problem (exit 2)."""
+    lo, hi = REPORT_YEARS
+    if not lo <= day.year <= hi:
+        raise UsageProblem(f"{what} is outside the years {lo}-{hi}")
+    return day
+
+
 def parse_week(label: str) -> date:
     """``2026-W05`` (or ``2026W5``) -> the Monday of that ISO week; a date ``2026-02-01``
     (how weeks that do not start on Monday are labelled) -> that day."""
@@ -141,9 +158,10 @@ def parse_week(label: str) -> date:
         raise UsageProblem(f"--week must look like 2026-W05 or 2026-02-01, not {label!r}")
     year, week = int(m.group(1)), int(m.group(2))
     try:
-        return date.fromisocalendar(year, week, 1)
+        monday = date.fromisocalendar(year, week, 1)
     except ValueError:
         raise UsageProblem(f"--week {label!r}: {year} has no ISO week {week}") from None
+    return check_report_date(monday, f"--week {label.strip()}")
 
 
 def today_in(tz: str | None) -> date:
@@ -215,11 +233,13 @@ def _pipeline(
     progress: ProgressCallback | None,
     corrections: Any = None,
     listing: bool = False,
+    exclude: Sequence[str | os.PathLike[str]] = (),
 ) -> Any:
     from kneeflags.pipeline import run_pipeline
 
     return run_pipeline(
         paths,
+        exclude=exclude,
         corrections=corrections,
         listing=listing,
         tz=tz,
@@ -333,8 +353,11 @@ def analyze_paths(
     generated_at: datetime | None = None,
     journal: str | os.PathLike[str] | bool | None = None,
     as_of: date | None = None,
+    exclude: Sequence[str | os.PathLike[str]] = (),
 ) -> Report:
     """Analyse one athlete's files and return the report of the window.
+
+    ``exclude``: folders never read as input (the report's own ``--out-dir``).
 
     ``paths`` may be files, folders, ZIP exports or quoted globs (``~`` expanded);
     the window is ``weeks`` weeks ending with the week of ``until`` (default: the
@@ -349,6 +372,7 @@ def analyze_paths(
     fixes = corrections_for(read_corrections(journal), name)
     result = _pipeline(
         strs,
+        exclude=exclude,
         corrections=fixes,
         tz=tz,
         config=cfg,
@@ -477,15 +501,65 @@ def write_athlete_files(
     changed: list[Path] = []
     used: set[str] = {"index.html"}  # the batch index lives beside the athlete folders
     for a, docs in zip(report.athletes, documents, strict=True):
-        folder = Path(out_dir) / _unique_slug(a.athlete, used)
-        trio = [
-            (folder / f"{a.window.week_label}.{EXTENSIONS[fmt]}", text.encode("utf-8"))
-            for fmt, text in docs
-        ]
-        every.extend(target for target, _ in trio)
-        with folder_lock(folder):  # all written, then all renamed: a full disk mixes no runs
+        # the folder is locked: all written, then all renamed (a full disk mixes no runs)
+        with athlete_folder(out_dir, a.athlete, used) as folder:
+            trio = [
+                (folder / f"{a.window.week_label}.{EXTENSIONS[fmt]}", text.encode("utf-8"))
+                for fmt, text in docs
+            ]
+            every.extend(target for target, _ in trio)
             changed.extend(atomic_write_group(trio))
     return every, changed
+
+
+ATHLETE_MARK = ".kneeflags-athlete"
+"""In each athlete folder: the athlete's exact name, so a folder is never shared."""
+
+
+@contextlib.contextmanager
+def athlete_folder(out_dir: str | os.PathLike[str], name: str, used: set[str]) -> Iterator[Path]:
+    """The athlete's report folder under ``out_dir``, locked, claimed by its exact name.
+
+    "Anne-Marie" and "Anne Marie" slugify alike: two cron jobs used to overwrite each
+    other's reports. The folder's :data:`ATHLETE_MARK` names the athlete it belongs to;
+    a folder of another athlete (or one already used in this run) is passed over for
+    ``<slug>-<8 hex of the name's hash>``, the same for that name in every run, so each
+    athlete keeps one folder. A folder from before the mark is claimed by its first run.
+    """
+    base = slugify(name)
+    tag = hashlib.sha256(unicodedata.normalize("NFC", name).encode("utf-8")).hexdigest()[:8]
+    for slug in (base, f"{base}-{tag}"):
+        if slug.casefold() in used:
+            continue
+        folder = Path(out_dir) / slug
+        with folder_lock(folder):
+            owner = _folder_owner(folder)
+            if owner is not None and owner != name:
+                continue  # another athlete's folder: never written into
+            if owner is None:
+                atomic_write_group([(folder / ATHLETE_MARK, f"{name}\n".encode())])
+            used.add(slug.casefold())
+            yield folder
+            return
+    raise OSError(  # only on a hash collision of two names, or marks edited by hand
+        errno.EEXIST, f"no report folder free for athlete {name!r}", str(Path(out_dir) / base)
+    )
+
+
+def _folder_owner(folder: Path) -> str | None:
+    """The name in ``folder``'s mark; ``None`` without one; a planted symlink is foreign."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(folder / ATHLETE_MARK, flags)
+    except FileNotFoundError:
+        return None
+    except OSError:
+        return "\0unreadable mark"  # a symlink, a FIFO: not ours, whoever it names
+    with os.fdopen(fd, "rb") as fh:
+        try:
+            return fh.read(4096).decode("utf-8", "replace").rstrip("\n")
+        except OSError:  # a folder of that name
+            return "\0unreadable mark"
 
 
 def write_weekly_report(
@@ -534,6 +608,7 @@ def write_weekly_report(
         generated_at=generated_at_now(pinned=pinned_stamp(last)),
         journal=journal,
         as_of=last + timedelta(days=7),
+        exclude=(out_dir,),  # an --out-dir inside the inputs: never read its own reports
     )
     every, changed = write_athlete_files(report, out_dir)
     return WrittenReport(report=report, written=changed, paths=every, ranked=[0])
@@ -824,14 +899,3 @@ def _links(report: Report, every: Sequence[Path]) -> dict[int, str]:
         i: f"{p.parent.name}/{p.name}"
         for i, p in zip(range(len(report.athletes)), html_files, strict=True)
     }
-
-
-def _unique_slug(name: str, used: set[str]) -> str:
-    base = slugify(name)
-    slug = base
-    n = 2
-    while slug.casefold() in used:
-        slug = f"{base}-{n}"
-        n += 1
-    used.add(slug.casefold())
-    return slug

@@ -31,6 +31,7 @@ crank rpm and for rowing the stroke rate (nobody reads it there).
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
@@ -135,13 +136,26 @@ FORMAT_RICHNESS: dict[str, int] = {"fit": 3, "tcx": 2, "gpx": 1}
 """Which record to keep when two files hold the same run (FIT over TCX over GPX)."""
 
 
+_INVISIBLE = re.compile(r"[\x80-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+"""C1 controls, Unicode line separators and bidi controls: shown as ``\\uNNNN``."""
+
+
+def _escape_invisible(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
+
+
 def safe_text(text: str) -> str:
-    """``text`` made encodable as UTF-8, for every report, log line and table cell.
+    """``text`` made encodable as UTF-8 and unable to forge a line, for every report,
+    log line and table cell.
 
     File names that are not valid UTF-8 (Latin-1 names unpacked from an old zip) reach
     Python as lone surrogates, which polars, JSON files and terminals all refuse: one
     such name used to abort the whole run. Undecodable bytes are shown as ``\\xNN``.
+    C1 controls (U+0085 ends a line for ``str.splitlines``), U+2028/U+2029 and bidi
+    overrides (U+202E shows ``gpj.fit`` for ``tif.jpg``) are shown as ``\\uNNNN``.
     """
+    if _INVISIBLE.search(text):
+        text = _INVISIBLE.sub(_escape_invisible, text)
     try:
         text.encode("utf-8")
         return text

@@ -56,9 +56,10 @@ from kneeflags.metrics.summary import (
 from kneeflags.model import Problem, safe_text
 from kneeflags.parsers import DECODERS
 from kneeflags.parsers.common import one_line
-from kneeflags.sources import SourceItem, iter_sources
+from kneeflags.sanity import check_summaries
+from kneeflags.sources import SourceItem, iter_sources, release_archives
 from kneeflags.timezones import validate_tz
-from kneeflags.worker import FileOutcome, process_chunk, process_item
+from kneeflags.worker import FileOutcome, FileTimeLimit, process_chunk, process_item, time_limit
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -66,6 +67,13 @@ log = logging.getLogger("kneeflags.pipeline")
 
 PARALLEL_MIN_ITEMS = 4
 """Below this many files to parse, worker start-up costs more than it saves."""
+
+MAX_HASH_SECONDS = 120.0
+"""Wall-clock cap on the parent's hashing pass (cache look-up keys for every input) [eng].
+
+20,000 members of an export hash in well under a second once each archive is opened
+once; the cap is the backstop (a slow disk, a huge input set), past which the rest is
+parsed without the cache rather than hashed for ever."""
 
 
 @dataclass(slots=True)
@@ -97,12 +105,14 @@ def run_pipeline(
     progress: ProgressCallback | None = None,
     corrections: Corrections | None = None,
     listing: bool = False,
+    exclude: Iterable[str | os.PathLike[str]] = (),
 ) -> PipelineResult:
     """Read ``paths``, analyse them as one athlete, and report per-file problems.
 
     ``corrections``: the athlete's journal corrections (:mod:`kneeflags.corrections`),
     applied to the summaries after parsing and caching; ``None`` when no journal was read.
     ``listing``: also build :attr:`PipelineResult.listing` (``kneeflags activities``).
+    ``exclude``: folders never read, even inside ``paths`` (the report's own output).
 
     ``tz`` (IANA name) places activities whose files carry no UTC offset; it
     overrides ``config.timezone``. ``workers``: processes for parsing
@@ -117,7 +127,8 @@ def run_pipeline(
     if tz and tz != config.timezone:
         config = _with_timezone(config, tz)
 
-    items = list(iter_sources(paths))
+    _keep_matplotlib_inside(cache_dir, use_cache)
+    items = list(iter_sources(paths, exclude=exclude))
     outcomes: list[FileOutcome | None] = [None] * len(items)
     to_parse: list[int] = []
     for i, item in enumerate(items):
@@ -140,12 +151,7 @@ def run_pipeline(
             config=config.metrics_fingerprint(),
         )
         cache = ParseCache(cache_dir or default_cache_dir(), key)
-        for i in to_parse:
-            try:
-                content = hashlib.sha256(items[i].read()).hexdigest()
-                shas[i] = entry_key(content, items[i].hints)  # the hints change the outcome
-            except Exception:  # unreadable: the parse step reports it properly
-                continue
+        shas = _hash_items(items, to_parse)
         try:
             hits = cache.lookup(set(shas.values()))
         except Exception as exc:  # the cache only saves time: never fail a run over it
@@ -164,10 +170,15 @@ def run_pipeline(
     for i, outcome in _parse_all(items, to_parse, decoder, tz, config, workers):
         if i in shas:  # files that yield no activity (errors) are cached by content too
             outcome.sha256 = shas[i]
+        elif outcome.sha256 is not None:
+            # Not hashed (unreadable then, or the hashing pass ran out of time): its
+            # content-only key would ignore the hints it was read with, so it is not cached.
+            outcome.cacheable = False
         outcomes[i] = outcome
         done += 1
         if progress is not None:
             progress(done, len(items))
+    release_archives()  # every member is read: close the archives kept open for this run
 
     fresh_acts, fresh_hist = _fresh_frames(outcomes, to_parse)
     if cache is not None:
@@ -186,6 +197,42 @@ def run_pipeline(
     )
 
 
+def _keep_matplotlib_inside(cache_dir: str | Path | None, use_cache: bool) -> None:
+    """matplotlib's config and font cache go to ``<cache>/matplotlib`` (a temporary
+    folder with ``--no-cache``), never ``~/.config`` or ``~/.cache`` (see
+    :mod:`kneeflags.report.mpl`)."""
+    from kneeflags.report import mpl
+
+    mpl.keep_inside(Path(cache_dir or default_cache_dir()) / "matplotlib" if use_cache else None)
+
+
+# -- hashing -----------------------------------------------------------------
+def _hash_items(items: Sequence[SourceItem], indices: Sequence[int]) -> dict[int, str]:
+    """Cache keys (content + hints) of the items, within :data:`MAX_HASH_SECONDS` in all.
+
+    The cache only saves time, so it must never cost more than it saves: past the cap
+    the remaining items are parsed as if the cache missed (each under its own time cap)
+    and a warning goes to the log. Archive members are read through archives kept open
+    (:func:`kneeflags.sources.read_item`), so this pass is linear in the members.
+    """
+    shas: dict[int, str] = {}
+    try:
+        with time_limit(MAX_HASH_SECONDS):
+            for i in indices:
+                try:
+                    content = hashlib.sha256(items[i].read()).hexdigest()
+                    shas[i] = entry_key(content, items[i].hints)  # the hints change the outcome
+                except Exception:  # unreadable: the parse step reports it properly
+                    continue
+    except FileTimeLimit:
+        log.warning(
+            "parse cache: hashing stopped after %g s; %d files are parsed without it",
+            MAX_HASH_SECONDS,
+            len(indices) - len(shas),
+        )
+    return shas
+
+
 # -- parsing -----------------------------------------------------------------
 def _parse_all(
     items: Sequence[SourceItem],
@@ -202,7 +249,9 @@ def _parse_all(
     0.3 s of imports before its first file), and the workers take chunks from the front.
     Processes are spawned, not forked, because polars' thread pool does not survive
     fork(). If the pool cannot be used at all (a script without a ``__main__`` guard,
-    a sandbox without process creation), what is left is parsed in this process.
+    a sandbox without process creation), what is left is parsed in this process. If a
+    worker dies (out of memory), the file that killed it is named and never parsed here
+    (see :func:`_isolate`).
     """
     n_workers = min(workers or os.cpu_count() or 1, len(indices))
     if n_workers <= 1 or len(indices) < PARALLEL_MIN_ITEMS:
@@ -218,35 +267,104 @@ def _parse_all(
     )
     done: set[int] = set()
     pool: ProcessPoolExecutor | None = None
+    context = multiprocessing.get_context("spawn")
+    in_flight: dict[Future[list[tuple[int, FileOutcome]]], list[int]] = {}
     try:
-        context = multiprocessing.get_context("spawn")
         pool = ProcessPoolExecutor(max_workers=n_workers - 1, mp_context=context)
-        pending: set[Future[list[tuple[int, FileOutcome]]]] = set()
-        while chunks or pending:
-            while chunks and len(pending) < 2 * (n_workers - 1):
-                pending.add(pool.submit(process_chunk, chunks.popleft(), decoder, tz, config))
+        while chunks or in_flight:
+            while chunks and len(in_flight) < 2 * (n_workers - 1):
+                chunk = chunks.popleft()
+                future = pool.submit(process_chunk, chunk, decoder, tz, config)
+                in_flight[future] = [i for i, _ in chunk]
             if chunks:  # the parent's share, from the back
                 for i, outcome in process_chunk(chunks.pop(), decoder, tz, config):
                     done.add(i)
                     yield i, outcome
-            finished = {f for f in pending if f.done()}
+            finished = {f for f in in_flight if f.done()}
             if not chunks and not finished:
-                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
             for future in finished:
-                pending.discard(future)
-                for i, outcome in future.result():
+                result = future.result()
+                del in_flight[future]
+                for i, outcome in result:
                     done.add(i)
                     yield i, outcome
     except BrokenProcessPool as exc:
-        log.debug("worker processes unavailable (%s); parsing in this process", exc)
-        for i in indices:
-            if i not in done:
+        # A worker died (the OOM killer, a signal) or none could start. The files it held
+        # are suspects: each is retried alone in a fresh worker, and the one that kills
+        # that worker too is named. Never re-parsed here, where it would kill the run.
+        log.debug("a worker process died (%s)", exc)
+        suspects = [i for ids in in_flight.values() for i in ids if i not in done]
+        rest = [i for i in indices if i not in done and i not in set(suspects)]
+        usable = bool(suspects)  # nothing in flight: the pool never took a file
+        for i, outcome in _isolate(items, suspects, decoder, tz, config, context):
+            if outcome is None:  # no worker process can run here: parse what is left
+                usable = False
+                for j in suspects:
+                    if j not in done:
+                        done.add(j)
+                        yield j, process_item(items[j], decoder, tz, config)
+                break
+            done.add(i)
+            yield i, outcome
+        if usable:
+            yield from _parse_all(items, rest, decoder, tz, config, workers)
+        else:
+            for i in rest:
                 yield i, process_item(items[i], decoder, tz, config)
     finally:
         if pool is not None:
             # Every result is in (or the caller stopped early): let the workers wind down
             # while the report is built instead of waiting ~0.1 s for them to exit here.
             pool.shutdown(wait=False, cancel_futures=True)
+
+
+WORKER_DIED = "the worker process reading it died (out of memory or killed): not used"
+
+
+def _isolate(
+    items: Sequence[SourceItem],
+    suspects: Sequence[int],
+    decoder: str,
+    tz: str | None,
+    config: Config,
+    context: multiprocessing.context.BaseContext,
+) -> Iterator[tuple[int, FileOutcome | None]]:
+    """Parse each suspect alone in a worker; the one whose worker dies is an error.
+
+    Yields ``(index, None)`` once if worker processes cannot run at all (a probe with no
+    file fails too): the caller then parses the rest itself, as before any pool existed.
+    """
+    pool: ProcessPoolExecutor | None = None
+    try:
+        for i in suspects:
+            if pool is None:
+                pool = ProcessPoolExecutor(max_workers=1, mp_context=context)
+            try:
+                yield (
+                    i,
+                    pool.submit(process_chunk, [(i, items[i])], decoder, tz, config).result()[0][1],
+                )
+                continue
+            except BrokenProcessPool:
+                pool.shutdown(wait=False, cancel_futures=True)
+                pool = None
+            if not _workers_run(context):
+                yield i, None
+                return
+            yield i, FileOutcome(None, "error", [("error", WORKER_DIED)], cacheable=False)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _workers_run(context: multiprocessing.context.BaseContext) -> bool:
+    """Whether a worker process can run anything at all here (a probe without a file)."""
+    try:
+        with ProcessPoolExecutor(max_workers=1, mp_context=context) as probe:
+            return probe.submit(os.getpid).result(timeout=60) > 0
+    except Exception:
+        return False
 
 
 # -- assembly --------------------------------------------------------------------
@@ -332,10 +450,18 @@ def _assemble(
         acts = pl.DataFrame(schema=ACTIVITY_SUMMARY_SCHEMA)
     hist = pl.concat(hist_frames, how="vertical_relaxed") if hist_frames else empty_hist()
 
+    # Sanity stage: impossible activities left out, impossible values cleared (named).
+    checked = check_summaries(acts, hist)
+    acts, hist = checked.acts, checked.hist
+    errors += checked.errors
+    warnings += checked.warnings
+
     # The same content under two paths has the same activity ids: keep the first.
-    first_source = pl.col("source").first().over("activity_id")
-    copies = acts.filter(pl.col("source") != first_source)
-    copy_rows = copies.select("source", first_source.alias("first"), "activity_id").rows()
+    # The original is taken over all rows, before filtering: taken over the copies alone,
+    # a third copy was "a copy of" the second, and the second of itself.
+    tagged = acts.with_columns(pl.col("source").first().over("activity_id").alias("_first"))
+    copies = tagged.filter(pl.col("source") != pl.col("_first"))
+    copy_rows = copies.select("source", "_first", "activity_id").rows()
     for row in copy_rows:
         warnings.append(Problem(row[0], f"identical copy of {row[1]}: counted once", "warning"))
     acts = acts.unique("activity_id", keep="first", maintain_order=True)

@@ -28,7 +28,7 @@ import stat
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any, BinaryIO
 
 from kneeflags.model import SourceRef
@@ -55,6 +55,13 @@ a bomb member is refused from its header, before a byte is inflated."""
 RATIO_CHECK_MIN_BYTES = 8 * 1024 * 1024
 """Members declaring less than this are never refused for their ratio (cheap either way)."""
 
+MAX_CHAIN_RATIO = MAX_COMPRESSION_RATIO
+"""All members of one archive, nested archives included, inflate at most this many times
+the archive's own size (see :class:`_Budget`); real exports inflate 2-25 fold."""
+
+MIN_CHAIN_BUDGET = 64 * 1024 * 1024
+"""A small archive may always inflate this much in total (a 100 KB zip of one long run)."""
+
 _GLOB_CHARS = frozenset("*?[")
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 
@@ -63,14 +70,16 @@ _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 class SourceItem:
     """One file or archive member to parse (or to report as skipped / in error).
 
-    ``chain`` lists the zip member names from the outer archive inwards
-    (empty for a plain file). Exactly one of ``error`` / ``skip`` is set for
-    items that must not be parsed.
+    ``chain`` lists, from the outer archive inwards, each member's *position* in its
+    archive's central directory (empty for a plain file). Positions, not names: one zip
+    may hold two members called ``run.fit``, and a member may literally be called
+    ``inner.zip!run.fit``; a name is only shown, a position always reads the right bytes.
+    Exactly one of ``error`` / ``skip`` is set for items that must not be parsed.
     """
 
     ref: SourceRef
     size: int
-    chain: tuple[str, ...] = ()
+    chain: tuple[int, ...] = ()
     hints: dict[str, Any] | None = None
     error: str | None = None
     skip: str | None = None
@@ -130,8 +139,9 @@ def _read_capped_file(path: str) -> bytes:
     return data
 
 
-def _read_member(zf: zipfile.ZipFile, name: str) -> bytes:
-    info = zf.getinfo(name)
+def _read_member(zf: zipfile.ZipFile, member: int | str) -> bytes:
+    """One member's bytes, by central-directory position (or by name, for a csv lookup)."""
+    info = zf.infolist()[member] if isinstance(member, int) else zf.getinfo(member)
     if info.file_size > MAX_MEMBER_BYTES:
         raise SourceTooLarge(
             f"zip member is {info.file_size:,} bytes, over the {MAX_MEMBER_BYTES:,} byte cap"
@@ -145,27 +155,41 @@ def _read_member(zf: zipfile.ZipFile, name: str) -> bytes:
     return data
 
 
-@lru_cache(maxsize=2)
-def _nested_zip_bytes(path: str, mtime_ns: int, chain: tuple[str, ...]) -> bytes:
-    """Bytes of a nested archive, cached so its members are not re-inflated one by one."""
-    _ = mtime_ns  # part of the cache key only
-    data = _read_capped_file(path)
-    for name in chain:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            data = _read_member(zf, name)
-    return data
+OPEN_ARCHIVES = 4
+"""Archives kept open per process between member reads (an export and its nested zips)."""
 
 
-def read_item(path: str, chain: tuple[str, ...]) -> bytes:
+@lru_cache(maxsize=OPEN_ARCHIVES)
+def _open_archive(
+    path: str, identity: tuple[int, int, int], chain: tuple[int, ...]
+) -> zipfile.ZipFile:
+    """The (nested) archive at ``chain`` in ``path``, opened once and kept open.
+
+    Opening a zip parses its whole central directory. Reopening it for every member read
+    made a 10,000-member export quadratic (over 600 s); with the archive kept open a
+    pass over its members opens it once. ``identity`` (inode, size, mtime) is part of the
+    key so a file replaced between two reads is opened afresh, never read with the old
+    directory.
+    """
+    _ = identity  # part of the cache key only
+    if not chain:
+        return zipfile.ZipFile(_open_regular(path))
+    parent = _open_archive(path, identity, chain[:-1])
+    return zipfile.ZipFile(io.BytesIO(_read_member(parent, chain[-1])))
+
+
+def release_archives() -> None:
+    """Close the archives :func:`read_item` keeps open (at the end of a run)."""
+    _open_archive.cache_clear()
+
+
+def read_item(path: str, chain: tuple[int, ...]) -> bytes:
     """Bytes of a plain file (``chain`` empty) or of a (nested) zip member."""
     if not chain:
         return _read_capped_file(path)
-    if len(chain) == 1:
-        with zipfile.ZipFile(path) as zf:
-            return _read_member(zf, chain[0])
-    outer = _nested_zip_bytes(path, os.stat(path).st_mtime_ns, chain[:-1])
-    with zipfile.ZipFile(io.BytesIO(outer)) as zf:
-        return _read_member(zf, chain[-1])
+    st = os.stat(path)
+    archive = _open_archive(path, (st.st_ino, st.st_size, st.st_mtime_ns), chain[:-1])
+    return _read_member(archive, chain[-1])
 
 
 # --------------------------------------------------------------------------- Strava
@@ -212,170 +236,193 @@ def _strava_roots(names: Iterable[str]) -> dict[str, str]:
 # --------------------------------------------------------------------------- zip
 
 
+class _Budget:
+    """Bytes one archive chain may still inflate (a top-level archive and all it nests).
+
+    Every level's ratio cap alone multiplies: a 466 KB zip holding a zip of 20 members of
+    512 MiB passed each level's check and inflated 10 GiB. The budget is charged with the
+    declared size of every member the run will inflate (nested archives and leaves), so
+    the whole chain expands at most :data:`MAX_CHAIN_RATIO` times the outer archive.
+    """
+
+    __slots__ = ("left", "limit", "outer")
+
+    def __init__(self, outer_size: int) -> None:
+        self.outer = outer_size
+        self.limit = max(MAX_CHAIN_RATIO * outer_size, MIN_CHAIN_BUDGET)
+        self.left = self.limit
+
+    def charge(self, size: int) -> str | None:
+        """Take ``size`` bytes; the refusal message when the chain would exceed its budget."""
+        if size > self.left:
+            return (
+                f"zip bomb: reading it would make the archive expand past {self.limit:,} "
+                f"bytes in total ({MAX_CHAIN_RATIO} times its {self.outer:,} bytes, nested "
+                "archives included): not read"
+            )
+        self.left -= size
+        return None
+
+
+def _display_names(infos: list[tuple[int, zipfile.ZipInfo]]) -> dict[int, str]:
+    """Member name shown for each position; repeated names get "(entry N)" from the 2nd on.
+
+    Two members may share a name (two ``run.fit``): both are read (they are keyed by
+    position), and the report must tell them apart.
+    """
+    seen: dict[str, int] = {}
+    out: dict[int, str] = {}
+    for pos, info in infos:
+        name = _member_name(info)
+        n = seen.get(name, 0) + 1
+        seen[name] = n
+        out[pos] = name if n == 1 else f"{name} (entry {n} of that name)"
+    return out
+
+
+def _member_name(info: zipfile.ZipInfo) -> str:
+    """A member's name; ``run.fit/`` (a "folder" entry that holds data) is ``run.fit``."""
+    return info.filename.rstrip("/") if info.is_dir() else info.filename
+
+
 def _zip_items(
     zf: zipfile.ZipFile,
     path: str,
-    chain_prefix: tuple[str, ...],
+    chain_prefix: tuple[int, ...],
     member_prefix: str,
     depth: int,
-    read_nested: Any,
     archive_size: int,
-) -> Iterator[tuple[SourceItem, bytes | None]]:
-    """Items for one open zip. ``read_nested(name)`` returns a member's bytes (for nesting).
+    budget: _Budget,
+) -> Iterator[SourceItem]:
+    """Items for one open zip (nested archives are opened here, once each).
 
     ``archive_size`` (bytes of this zip) exposes overlapping members: honest members'
     compressed data are disjoint, so together they cannot exceed the archive. Overlap
     (many central-directory entries sharing one deflate stream) is the zip-bomb trick
     that multiplies a small file into terabytes; such an archive is not read at all.
     """
-    infos = [i for i in zf.infolist() if not i.is_dir()]
-    infos.sort(key=lambda i: i.filename)
-    claimed = sum(i.compress_size for i in infos)
+    # A directory entry that holds data (``run.fit/`` with bytes) is a file to read.
+    infos = [
+        (pos, i) for pos, i in enumerate(zf.infolist()) if not (i.is_dir() and i.file_size == 0)
+    ]
+    infos.sort(key=lambda t: (t[1].filename, t[0]))
+    claimed = sum(i.compress_size for _, i in infos)
     if claimed > archive_size:
-        yield (
-            SourceItem(
-                SourceRef(path, member_prefix.rstrip("!") or None),
-                archive_size,
-                chain_prefix,
-                error=f"zip members claim {claimed:,} compressed bytes in a {archive_size:,} "
-                "byte archive (overlapping members, a zip bomb): not read",
-            ),
-            None,
+        yield SourceItem(
+            SourceRef(path, member_prefix.rstrip("!") or None),
+            archive_size,
+            chain_prefix,
+            error=f"zip members claim {claimed:,} compressed bytes in a {archive_size:,} "
+            "byte archive (overlapping members, a zip bomb): not read",
         )
         return
-    names = [i.filename for i in infos]
-    roots = _strava_roots(names)
+    shown = _display_names(infos)
+    roots = _strava_roots(i.filename for _, i in infos)
     hints_by_root: dict[str, dict[str, dict[str, str]]] = {}
     for prefix, csv_name in roots.items():
         try:
-            hints_by_root[prefix] = parse_strava_csv(read_nested(csv_name))
+            hints_by_root[prefix] = parse_strava_csv(_read_member(zf, csv_name))
         except Exception:  # unreadable csv: no hints, the files still load
             hints_by_root[prefix] = {}
 
-    def ref_for(name: str) -> SourceRef:
-        return SourceRef(path, f"{member_prefix}{name}")
-
     if len(infos) > MAX_ZIP_MEMBERS:
-        yield (
-            SourceItem(
-                SourceRef(path, member_prefix.rstrip("!") or None),
-                0,
-                chain_prefix,
-                error=f"zip archive has {len(infos):,} members; only the first "
-                f"{MAX_ZIP_MEMBERS:,} were read",
-            ),
-            None,
+        yield SourceItem(
+            SourceRef(path, member_prefix.rstrip("!") or None),
+            0,
+            chain_prefix,
+            error=f"zip archive has {len(infos):,} members; only the first "
+            f"{MAX_ZIP_MEMBERS:,} were read",
         )
         infos = infos[:MAX_ZIP_MEMBERS]
 
-    for info in infos:
-        name = info.filename
-        ref = ref_for(name)
-        chain = (*chain_prefix, name)
+    for pos, info in infos:
+        name = _member_name(info)
+        ref = SourceRef(path, f"{member_prefix}{shown[pos]}")
+        chain = (*chain_prefix, pos)
         low = name.lower()
         base = posixpath.basename(low)
         root = next((p for p in roots if name.startswith(p)), None)
+        item = partial(SourceItem, ref, info.file_size, chain)
         if low.startswith("__macosx/") or base.startswith("._"):
-            yield SourceItem(ref, info.file_size, chain, skip="macOS metadata file"), None
+            yield item(skip="macOS metadata file")
             continue
         if info.flag_bits & 0x1:
-            yield SourceItem(ref, info.file_size, chain, error="encrypted zip member"), None
+            yield item(error="encrypted zip member")
             continue
         if info.file_size > MAX_MEMBER_BYTES:
-            yield (
-                SourceItem(
-                    ref,
-                    info.file_size,
-                    chain,
-                    error=f"zip member is {info.file_size:,} bytes, over the "
-                    f"{MAX_MEMBER_BYTES:,} byte cap",
-                ),
-                None,
+            yield item(
+                error=f"zip member is {info.file_size:,} bytes, over the "
+                f"{MAX_MEMBER_BYTES:,} byte cap"
             )
             continue
         if info.file_size > RATIO_CHECK_MIN_BYTES and info.file_size > MAX_COMPRESSION_RATIO * max(
             info.compress_size, 1
         ):
             ratio = info.file_size / max(info.compress_size, 1)
-            yield (
-                SourceItem(
-                    ref,
-                    info.file_size,
-                    chain,
-                    error=f"zip member would expand {ratio:,.0f}-fold ({info.compress_size:,} "
-                    f"to {info.file_size:,} bytes, a zip bomb): not read",
-                ),
-                None,
+            yield item(
+                error=f"zip member would expand {ratio:,.0f}-fold ({info.compress_size:,} "
+                f"to {info.file_size:,} bytes, a zip bomb): not read"
             )
             continue
         if root is not None:
             rel = name[len(root) :]
             if rel.lower() == "activities.csv":
-                yield (
-                    SourceItem(
-                        ref,
-                        info.file_size,
-                        chain,
-                        skip="Strava activities.csv (used for activity types and names)",
-                    ),
-                    None,
-                )
+                yield item(skip="Strava activities.csv (used for activity types and names)")
                 continue
             if rel.lower().startswith("routes/"):
-                yield (
-                    SourceItem(
-                        ref, info.file_size, chain, skip="Strava route (planned, no timestamps)"
-                    ),
-                    None,
-                )
+                yield item(skip="Strava route (planned, no timestamps)")
                 continue
         hints = (
             hints_by_root.get(root, {}).get(_norm_key(name[len(root) :]))
             if root is not None
             else None
         )
+        refusal = budget.charge(info.file_size)
+        if refusal is not None:
+            yield item(error=refusal)
+            continue
         if low.endswith(".zip"):
             if depth + 1 >= MAX_ZIP_DEPTH:
-                yield SourceItem(ref, info.file_size, chain, error="zip nested too deeply"), None
+                yield item(error="zip nested too deeply")
                 continue
             try:
-                inner_bytes = read_nested(name)
+                inner_bytes = _read_member(zf, pos)
                 inner = zipfile.ZipFile(io.BytesIO(inner_bytes))
             except (zipfile.BadZipFile, SourceTooLarge, OSError, ValueError) as exc:
-                yield SourceItem(ref, info.file_size, chain, error=f"unreadable zip: {exc}"), None
+                yield item(error=f"unreadable zip: {exc}")
                 continue
             with inner:
                 yield from _zip_items(
                     inner,
                     path,
                     chain,
-                    f"{member_prefix}{name}!",
+                    f"{ref.member}!",
                     depth + 1,
-                    lambda n, _zf=inner: _read_member(_zf, n),
                     len(inner_bytes),
+                    budget,
                 )
             continue
-        yield SourceItem(ref, info.file_size, chain, hints=hints or None), None
+        yield item(hints=hints or None)
 
 
 def iter_zip_file(path: str) -> Iterator[SourceItem]:
     """Items for every member of a zip file on disk (bytes read later, lazily)."""
     try:
-        zf = zipfile.ZipFile(path)
+        zf = zipfile.ZipFile(_open_regular(path))
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         yield SourceItem(SourceRef(path), _size(path), error=f"not a readable zip archive: {exc}")
         return
     with zf:
         size = _size(path)
-        for item, _ in _zip_items(zf, path, (), "", 0, lambda n: _read_member(zf, n), size):
-            yield item
+        yield from _zip_items(zf, path, (), "", 0, size, _Budget(size))
 
 
 def iter_zip_bytes(data: bytes, ref: SourceRef) -> Iterator[tuple[SourceItem, bytes | None]]:
     """Members of an in-memory zip (used by the parser for archives inside gzip etc.).
 
     Yields each item with its bytes already read (``None`` for error/skip items).
-    Refs are ``ref`` with the member names appended after ``!``.
+    Refs are ``ref`` with the member names appended after ``!``. Each nested archive is
+    opened once (the last one stays open while its members are read).
     """
     prefix = f"{ref.member}!" if ref.member else ""
     try:
@@ -383,27 +430,27 @@ def iter_zip_bytes(data: bytes, ref: SourceRef) -> Iterator[tuple[SourceItem, by
     except (zipfile.BadZipFile, ValueError) as exc:
         yield SourceItem(ref, len(data), error=f"not a readable zip archive: {exc}"), None
         return
+    opened: dict[tuple[int, ...], zipfile.ZipFile] = {(): zf}
+
+    def archive(chain: tuple[int, ...]) -> zipfile.ZipFile:
+        if chain not in opened:
+            parent = archive(chain[:-1])
+            for key in [k for k in opened if k and k != chain[: len(k)]]:
+                del opened[key]  # a sibling's archive: done with it
+            opened[chain] = zipfile.ZipFile(io.BytesIO(_read_member(parent, chain[-1])))
+        return opened[chain]
+
     with zf:
-        items = _zip_items(zf, ref.path, (), prefix, 0, lambda n: _read_member(zf, n), len(data))
-        for item, _ in items:
+        for item in _zip_items(zf, ref.path, (), prefix, 0, len(data), _Budget(len(data))):
             if item.error or item.skip:
                 yield item, None
                 continue
             try:
-                payload = _read_member(zf, item.chain[-1]) if len(item.chain) == 1 else None
+                payload = _read_member(archive(item.chain[:-1]), item.chain[-1])
             except (SourceTooLarge, zipfile.BadZipFile, OSError, ValueError) as exc:
                 yield SourceItem(item.ref, item.size, item.chain, error=str(exc)), None
                 continue
-            if payload is None:  # a nested member: re-read through the chain
-                payload = _read_chain_bytes(data, item.chain)
             yield item, payload
-
-
-def _read_chain_bytes(data: bytes, chain: tuple[str, ...]) -> bytes:
-    for name in chain:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            data = _read_member(zf, name)
-    return data
 
 
 # --------------------------------------------------------------------------- paths
@@ -447,7 +494,13 @@ def _walk_error(exc: OSError) -> SourceItem:
     return SourceItem(SourceRef(where), 0, error=f"folder could not be read: {exc.strerror or exc}")
 
 
-def _dir_items(root: str) -> Iterator[SourceItem]:
+def _excluded(path: str, skip: frozenset[str]) -> bool:
+    """Whether ``path`` is, or lies under, an excluded folder."""
+    real = os.path.realpath(path)
+    return any(real == s or real.startswith(s.rstrip(os.sep) + os.sep) for s in skip)
+
+
+def _dir_items(root: str, skip: frozenset[str] = frozenset()) -> Iterator[SourceItem]:
     """Recursive, sorted walk; an unpacked Strava export gets its hints and skips routes/.
 
     A subfolder that cannot be listed (permissions, removed mid-walk) is an error item:
@@ -458,6 +511,8 @@ def _dir_items(root: str) -> Iterator[SourceItem]:
         while failed:
             yield _walk_error(failed.pop(0))
         dirnames.sort()
+        if skip:  # one realpath per folder, only when something is excluded
+            dirnames[:] = [d for d in dirnames if not _excluded(os.path.join(dirpath, d), skip)]
         filenames.sort()
         strava_hints: dict[str, dict[str, str]] | None = None
         if "activities.csv" in filenames and "activities" in dirnames:
@@ -590,24 +645,32 @@ def expand_path(arg: str | os.PathLike[str]) -> tuple[list[str], str | None]:
     return [text], None
 
 
-def iter_sources(paths: Iterable[str | os.PathLike[str]]) -> Iterator[SourceItem]:
+def iter_sources(
+    paths: Iterable[str | os.PathLike[str]],
+    exclude: Iterable[str | os.PathLike[str]] = (),
+) -> Iterator[SourceItem]:
     """Every input unit under ``paths``, in a deterministic order (see module docstring).
 
     Paths that do not exist, and patterns that match nothing, come back as
-    items with ``error`` set. The same file named twice is yielded once.
+    items with ``error`` set. The same file named twice is yielded once. Folders in
+    ``exclude`` (and everything under them) are not read: a report's ``--out-dir``
+    inside its input folder made every run read the previous run's reports.
     """
     if isinstance(paths, str | os.PathLike):
         paths = [paths]
-    seen: set[str] = set()
+    skip = frozenset(os.path.realpath(os.path.expanduser(os.fspath(e))) for e in exclude)
+    seen: set[tuple[str, tuple[int, ...]]] = set()
     for arg in paths:
         expanded, error = expand_path(arg)
         if error:
             yield SourceItem(SourceRef(os.fspath(arg)), 0, error=error)
             continue
         for p in expanded:
-            candidates = _dir_items(p) if os.path.isdir(p) else _file_items(p)
+            if skip and _excluded(p, skip):
+                continue
+            candidates = _dir_items(p, skip) if os.path.isdir(p) else _file_items(p)
             for item in candidates:
-                key = f"{os.path.realpath(item.ref.path)}!{item.ref.member or ''}"
+                key = (os.path.realpath(item.ref.path), item.chain)
                 if key in seen:
                     continue
                 seen.add(key)
@@ -615,6 +678,7 @@ def iter_sources(paths: Iterable[str | os.PathLike[str]]) -> Iterator[SourceItem
 
 
 __all__ = [
+    "MAX_CHAIN_RATIO",
     "MAX_COMPRESSION_RATIO",
     "MAX_MEMBER_BYTES",
     "MAX_ZIP_DEPTH",
@@ -625,5 +689,6 @@ __all__ = [
     "iter_zip_bytes",
     "parse_strava_csv",
     "read_item",
+    "release_archives",
     "safe_glob",
 ]

@@ -284,3 +284,134 @@ def test_broken_zip_is_one_error(tmp_path: Path, payload: bytes) -> None:
     box = _box(tmp_path, {"broken.zip": payload})
     run = _timed(box)
     run.check(good=[GOOD], bad=["in/broken.zip"], codes={EXIT_OK, EXIT_INPUT})
+
+
+# --- round two (issue 10): linear member reads, chain budget, member keys ------------------
+
+
+def _count_directory_parses(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count central-directory parses (what reopening a zip costs) in this process."""
+    calls = [0]
+    real = zipfile.ZipFile._RealGetContents  # type: ignore[attr-defined]
+
+    def counting(self: zipfile.ZipFile) -> None:
+        calls[0] += 1
+        real(self)
+
+    monkeypatch.setattr(zipfile.ZipFile, "_RealGetContents", counting)
+    return calls
+
+
+@pytest.mark.parametrize("nested", [False, True], ids=["flat", "garmin-nested"])
+def test_many_member_export_opens_each_archive_once_per_pass(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, nested: bool
+) -> None:
+    """2,000 members: each archive's directory is parsed a few times a run, not per member.
+
+    Reopening the zip for every member read made the run quadratic (2,000 one-byte
+    members: 31 s, 10,000: over 600 s), in the parent's hashing pass and in the parse.
+    Counting directory parses is the linearity test; wall-clock would be flaky.
+    """
+    from kneeflags.pipeline import run_pipeline
+
+    members = [stored(f"activities/n{i:05d}.txt", b"x") for i in range(2000)]
+    members.append(stored("activities/run.fit", fit_run(3, seed=3)))
+    archive = build_zip(members)
+    if nested:
+        archive = build_zip([stored("DI_CONNECT/UploadedFiles_0.zip", archive)])
+    box = _box(tmp_path, {"export.zip": archive})
+    calls = _count_directory_parses(monkeypatch)
+    for _ in range(2):  # cold (hash + parse), then warm (hash only)
+        calls[0] = 0
+        res = run_pipeline([box.inputs], cache_dir=box.cache, workers=1)
+        assert [s for s in res.analysis.activities["source"] if "export.zip" in s]
+        assert res.skipped == 2000
+        assert calls[0] <= 8, f"{calls[0]} directory parses for 2,001 members"
+    box.verify()
+
+
+def test_nested_archive_expansion_is_budgeted_for_the_whole_chain(tmp_path: Path) -> None:
+    """Members under the per-member ratio check, nested: the chain is capped as one.
+
+    20 members of 7 MiB zeros (each below the 8 MiB ratio-check floor) in an inner zip
+    stored in an outer one: 140 MiB from ~150 KB. Every level passed its own checks and
+    the members were inflated, then counted as "skipped" (not activity files). The
+    chain's budget (200 x the outer archive, at least 64 MiB) refuses the excess by name.
+    """
+    inner = build_zip(
+        [stored("ok.fit", fit_run(3, seed=3))]
+        + [zeros_member(f"blob{i:02d}.bin", 7 * MIB) for i in range(20)]
+    )
+    outer = build_zip([stored("DI_CONNECT/UploadedFiles_0.zip", inner)])
+    assert len(outer) < 400_000
+    box = _box(tmp_path, {"nested.zip": outer})
+    run = _timed(box, 5.0)
+    run.check(good=[GOOD], bad=["blob19.bin"], bad_in="errors", codes={EXIT_INPUT})
+    assert any(s.endswith("UploadedFiles_0.zip!ok.fit") for s in run.sources())
+    refused = [p for p in run.problems("errors") if "blob" in p["path"]]
+    assert len(refused) >= 11 and all("zip bomb" in p["message"] for p in refused)
+    assert run.doc is not None and run.doc["skipped"] + len(refused) <= 20
+
+
+def test_duplicate_member_names_are_both_read(tmp_path: Path) -> None:
+    """Two different members called ``run.fit``, and one literally ``inner.zip!run.fit``
+    next to an ``inner.zip`` holding ``run.fit``: four runs, four activities."""
+    inner = build_zip([stored("run.fit", fit_run(5, seed=5))])
+    archive = build_zip(
+        [
+            stored("run.fit", fit_run(1, seed=1)),
+            stored("run.fit", fit_run(2, seed=2)),
+            stored("inner.zip!run.fit", fit_run(4, seed=4)),
+            stored("inner.zip", inner),
+        ]
+    )
+    box = _box(tmp_path, {"dups.zip": archive})
+    run = _timed(box)
+    run.check(good=[GOOD], codes={EXIT_OK})
+    sources = [s for s in run.sources() if "dups.zip" in s]
+    assert len(sources) == 4, sources
+    assert "in/dups.zip!run.fit" in sources
+    assert "in/dups.zip!run.fit (entry 2 of that name)" in sources
+    assert not [p for p in run.problems() if "copy" in p["message"]]
+
+
+def test_member_named_like_a_folder_that_holds_data_is_read(tmp_path: Path) -> None:
+    """``run.fit/`` with bytes in it is a file (some zip tools write such names)."""
+    archive = build_zip([stored("run.fit/", fit_run(2, seed=2))])
+    box = _box(tmp_path, {"slash.zip": archive})
+    run = _timed(box)
+    run.check(good=[GOOD, "in/slash.zip!run.fit"], codes={EXIT_OK})
+
+
+def test_identical_members_across_uploaded_files_name_the_right_original(
+    tmp_path: Path,
+) -> None:
+    """Copies across ``UploadedFiles_0/_1/_9`` were called copies of themselves, or of
+    another copy: the original was looked up among the copies only."""
+    a, b = fit_run(1, seed=1), fit_run(2, seed=2)
+    part = "DI_CONNECT/UploadedFiles_{}.zip"
+    outer = build_zip(
+        [
+            stored(part.format(0), build_zip([stored("run.fit", a), stored("other.fit", b)])),
+            stored(part.format(1), build_zip([stored("run.fit", a)])),
+            stored(part.format(9), build_zip([stored("copy.fit", a), stored("run.fit", b)])),
+        ]
+    )
+    box = _box(tmp_path, {"garmin.zip": outer})
+    run = _timed(box)
+    run.check(good=[GOOD], codes={EXIT_OK})
+    where = "in/garmin.zip!" + part
+
+    def member(n: int, name: str) -> str:
+        return where.format(n) + "!" + name
+
+    copies = {
+        p["path"]: p["message"]
+        for p in run.problems("warnings")
+        if "identical copy" in p["message"]
+    }
+    assert copies == {
+        member(1, "run.fit"): f"identical copy of {member(0, 'run.fit')}: counted once",
+        member(9, "copy.fit"): f"identical copy of {member(0, 'run.fit')}: counted once",
+        member(9, "run.fit"): f"identical copy of {member(0, 'other.fit')}: counted once",
+    }

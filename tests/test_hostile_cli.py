@@ -568,3 +568,43 @@ def test_cron_reruns_are_byte_identical_and_untouched(tmp_path: Path) -> None:
     assert first.code == second.code == EXIT_INPUT
     assert _report_files(box.out) == files
     assert {p: p.stat().st_mtime_ns for p in mtimes} == mtimes  # not even rewritten
+
+
+_BAD_VALUES = {
+    "until-9999": (["--until", "9999-12-31"], None, "outside the years"),
+    "until-0001": (["--until", "0001-01-01"], None, "outside the years"),
+    "window-days-negative": ([], "[rules.session-spike]\nwindow_days = -5", "window_days"),
+    "baseline-weeks-0": ([], "[rules.volume-jump]\nbaseline_weeks = 0", "baseline_weeks"),
+    "acute-days-0": ([], "[rules.acwr]\nacute_days = 0", "acute_days"),
+    "huge-integer": ([], "[rules.acwr]\nchronic_days = 99999999999999999999", "chronic_days"),
+    "resample-0": ([], "[metrics]\nresample_m = 0", "resample_m"),
+    "resample-nan": ([], "[metrics]\nresample_m = nan", "resample_m"),
+    "threshold-nan": ([], "[rules.volume-jump]\nhigh_pct = nan", "high_pct"),
+    "threshold-inf": ([], "[rules.volume-jump]\nwatch_pct = inf", "watch_pct"),
+    "threshold-negative": ([], "[rules.downhill-share]\nwatch_pct = -1", "watch_pct"),
+    "watch-over-high": ([], "[rules.volume-jump]\nwatch_pct = 50", "watch_pct"),
+    "deep-toml": ([], "x = " + "[" * 20_000 + "]" * 20_000, "nested too deeply"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_BAD_VALUES))
+def test_bad_values_exit_2_with_a_message_naming_them(tmp_path: Path, case: str) -> None:
+    """Each used to exit 1 with polars' or Python's words ("date value out of range",
+    "`window_size` must be strictly positive", "maximum recursion depth exceeded"), or, for
+    nan/inf/negative thresholds, to switch a rule off without a word."""
+    args, toml, needle = _BAD_VALUES[case]
+    box = _flagged_box(tmp_path)
+    if toml is not None:
+        (tmp_path / "bad.toml").write_text(toml + "\n")
+        args = [*args, "--config", str(tmp_path / "bad.toml")]
+    box.freeze()
+    with chdir(box.root):
+        run = run_cli(["analyze", "in", "--cache-dir", "cache", "--format", "json", *args])
+        week = run_cli(["report", "in", "--out-dir", "out", "--week", "9999-W52"])
+    box.verify()
+    for r in (run, week):
+        assert r.code == EXIT_USAGE, (r.args, r.code, r.stderr[-500:])
+        assert "Traceback" not in r.stdout + r.stderr and r.stdout == ""
+    assert needle in " ".join(run.stderr.split()), run.stderr
+    assert "outside the years" in " ".join(week.stderr.split())
+    assert not (box.out).exists() or not list(box.out.rglob("*.md"))

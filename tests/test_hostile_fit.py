@@ -231,3 +231,36 @@ def test_24_hour_ultra_at_1_hz_is_analysed(tmp_path: Path) -> None:
     assert act["duration_minutes"] == pytest.approx(1440, abs=1)
     assert act["distance_km"] > 200
     assert elapsed < 30, f"24 h file took {elapsed:.1f} s"
+
+
+@pytest.mark.parametrize("keep_ids", [True, False], ids=["no-description", "no-developer-id"])
+def test_developer_field_without_description_reads_alike_in_both_decoders(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keep_ids: bool
+) -> None:
+    """A developer field whose field_description (or developer_data_id) is missing: the
+    fast decoder skipped it by its size and kept the run, fitparse refused it and lost
+    every record. Decided: read the run, ignore the field, in both decoders."""
+    import kneeflags.testing.fitwriter as fw
+    from kneeflags.parsers.fit_profile import MESG_DEVELOPER_DATA_ID
+
+    def ids_only(enc: fw.FitEncoder, fields: object, big_endian: bool) -> None:
+        if not keep_ids:
+            return
+        layout = [(0, "byte", 16), (1, "byte", 16), (2, "uint16", 1), (3, "uint8", 1),
+                  (4, "uint32", 1)]  # fmt: skip
+        enc.define(9, MESG_DEVELOPER_DATA_ID, layout, big_endian=big_endian)
+        enc.message(9, [(0xFF,) * 16, tuple(range(16)), 255, 0, 1])
+
+    monkeypatch.setattr(fw, "_write_developer_messages", ids_only)
+    power = DeveloperField("power", 7, np.arange(600) % 400, "uint16", "W")
+    box = Sandbox(tmp_path)
+    box.put("dev.fit", fit_run(1, 600, seed=3, developer_fields=[power]))
+    box.freeze()
+    km = {}
+    for decoder in ("fast", "fitparse"):
+        run = analyze_json(box, None, "--decoder", decoder, "--no-cache")
+        box.verify()
+        run.check(good=["in/dev.fit"], codes={EXIT_OK})
+        assert run.doc is not None
+        km[decoder] = [a["distance_km"] for a in run.doc["athletes"][0]["activities"]]
+    assert km["fast"] == km["fitparse"] and km["fast"][0] > 1.0

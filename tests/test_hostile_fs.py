@@ -248,8 +248,8 @@ def test_listed_then_gone_before_parsing(
     box.freeze()
     real_iter = pipeline.iter_sources
 
-    def listed_then_changed(paths):  # type: ignore[no-untyped-def]
-        items = list(real_iter(paths))
+    def listed_then_changed(paths, **kwargs):  # type: ignore[no-untyped-def]
+        items = list(real_iter(paths, **kwargs))
         if how == "deleted":
             victim.unlink()
         elif how == "folder-removed":
@@ -296,3 +296,44 @@ def test_file_names_that_are_not_utf8_or_hold_newlines(tmp_path: Path) -> None:
     assert len(cron.stderr.splitlines()) == 1, cron.stderr  # one error, one line
     written = {p.suffix for p in (box.out / "cron").rglob("*.*") if not p.name.startswith(".")}
     assert written == {".md", ".html", ".json"}
+
+
+_FORGERS = {
+    "c1": "evil\x85kneeflags: all files fine\x9b2J.fit",
+    "u2028": "evil\u2028kneeflags: all files fine\u2029.fit",
+    "bidi": "evil\u202etif.fit\u2066x\u2069.fit",
+}
+"""Names that forge lines for ``str.splitlines`` (U+0085, U+2028, U+2029) or terminals
+(C1 CSI ``\\x9b``), or display as another name (U+202E reverses what follows)."""
+
+_INVISIBLE = "".join(map(chr, [*range(0x80, 0xA0), 0x2028, 0x2029, *range(0x202A, 0x202F)]))
+_INVISIBLE += "".join(map(chr, range(0x2066, 0x206A)))
+
+
+@pytest.mark.parametrize("kind", sorted(_FORGERS))
+def test_c1_line_separators_and_bidi_in_names_cannot_forge_lines(tmp_path: Path, kind: str) -> None:
+    """One unreadable file is one stderr line, one Markdown line, one CSV row; none of
+    the characters reaches any output."""
+    box = _box(tmp_path)
+    (box.inputs / _FORGERS[kind]).write_bytes(b"junk")
+    box.freeze()
+    with chdir(box.root):
+        cron = run_cli(
+            ["report", "in", "--out-dir", "out/cron", "--week", "2025-W10", "--cache-dir", "cache"]
+        )
+        md = run_cli(["analyze", "in", "--format", "markdown", "--cache-dir", "cache"])
+        athlete = "evil " + _FORGERS[kind].removesuffix(".fit")  # the CSV's only text cell
+        csv = run_cli(
+            ["analyze", "in", "--format", "csv", "--cache-dir", "cache", "--athlete", athlete]
+        )
+    box.verify()
+    cron.no_traceback()
+    assert cron.code == EXIT_INPUT
+    assert len(cron.stderr.splitlines()) == 1, cron.stderr
+    for run in (md, csv):
+        assert not any(ch in run.stdout for ch in _INVISIBLE), repr(run.stdout[-300:])
+        lines = [ln for ln in run.stdout.splitlines() if "evil" in ln or ln.startswith("athlete")]
+        assert len(lines) == (1 if run is md else 2), lines  # CSV: header + one week
+        assert len(run.stderr.splitlines()) == 1, run.stderr
+    for report in (box.out / "cron").rglob("*.*"):
+        assert not any(ch in report.read_text(encoding="utf-8") for ch in _INVISIBLE), report

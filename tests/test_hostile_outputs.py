@@ -14,6 +14,7 @@ import json
 import os
 import stat
 import threading
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -34,6 +35,7 @@ from hostile import (
 _hang_guard = alarm_fixture(120)
 
 WEEK = "{}-W{:02d}".format(*START.isocalendar()[:2])
+WEEK_SUNDAY = (START.date() + timedelta(days=6)).isoformat()
 
 
 def _box(root: Path) -> Sandbox:
@@ -169,7 +171,8 @@ def test_no_lock_file_is_left_in_the_report_tree(tmp_path: Path) -> None:
     assert _cron(box).code == EXIT_OK
     box.verify()
     left = sorted(str(p.relative_to(box.out)) for p in box.out.rglob("*") if p.is_file())
-    assert left == [f"in/{WEEK}.{e}" for e in ("html", "json", "md")]
+    # the reports and the folder's owner mark (test_athletes_whose_names_slugify_alike...)
+    assert left == ["in/.kneeflags-athlete", *(f"in/{WEEK}.{e}" for e in ("html", "json", "md"))]
 
 
 def test_a_planted_lock_symlink_is_never_followed(tmp_path: Path) -> None:
@@ -226,3 +229,102 @@ def test_disk_full_mid_write_keeps_the_old_trio_and_names_the_file(
     assert run.code == EXIT_INPUT
     assert f"out/in/{WEEK}.html" in run.stderr and "No space left" in run.stderr
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+
+
+def test_matplotlib_writes_nothing_under_home(tmp_path: Path) -> None:
+    """Charts used to create ``~/.config/matplotlib`` and a font cache in ``~/.cache``:
+    with HOME inside the hashed sandbox, only ``out/`` and ``cache/`` may change, with
+    the cache and with ``--no-cache`` (a temporary folder, removed at exit)."""
+    from hostile import subprocess_env
+
+    box = _box(tmp_path)
+    home = box.root / "home"
+    home.mkdir()
+    box.freeze()
+    env = {
+        k: v
+        for k, v in subprocess_env(box, HOME=str(home)).items()
+        if k not in ("XDG_CACHE_HOME", "XDG_CONFIG_HOME", "MPLCONFIGDIR")
+    }
+    for extra in (["--cache-dir", "cache"], ["--no-cache"]):
+        run = run_subprocess(
+            box,
+            ["analyze", "in", "--format", "html", "-o", "out/r.html", *extra],
+            env=env,
+        )
+        run.no_traceback()
+        assert run.code == EXIT_OK, run.stderr
+        assert "<svg" in (box.out / "r.html").read_text(encoding="utf-8")
+        box.verify()
+    assert not list(home.iterdir())
+    assert not [p for p in box.cache.iterdir() if p.name.startswith("kneeflags-matplotlib")]
+
+
+def test_athletes_whose_names_slugify_alike_never_share_a_folder(tmp_path: Path) -> None:
+    """ "Anne-Marie" and "Anne Marie" both slugify to ``Anne-Marie``: two cron jobs used to
+    overwrite each other's reports. Each name keeps its own folder, run after run, also
+    when a batch holds both."""
+    import json
+
+    box = Sandbox(tmp_path)
+    box.put("hyphen/a.fit", fit_run(0, seed=1))
+    box.put("space/b.fit", fit_run(1, seed=2))
+    box.put("both/Anne-Marie/a.fit", fit_run(0, seed=1))
+    box.put("both/Anne Marie/b.fit", fit_run(1, seed=2))
+    box.out.mkdir()
+    box.freeze()
+
+    def cron(folder: str, name: str) -> None:
+        with chdir(box.root):
+            run = run_cli(["report", f"in/{folder}", "--out-dir", "out/r", "--week", WEEK,
+                           "--athlete", name, "--cache-dir", "cache"])  # fmt: skip
+        run.no_traceback()
+        assert run.code == EXIT_OK, run.stderr
+
+    def owners(root: Path) -> dict[str, str]:
+        return {
+            p.parent.name: json.loads(p.read_text())["athletes"][0]["athlete"]
+            for p in root.glob(f"*/{WEEK}.json")
+        }
+
+    for _ in range(2):  # reruns keep each athlete in its folder
+        cron("hyphen", "Anne-Marie")
+        cron("space", "Anne Marie")
+        found = owners(box.out / "r")
+        assert sorted(found.values()) == ["Anne Marie", "Anne-Marie"], found
+        assert found["Anne-Marie"] == "Anne-Marie"
+    with chdir(box.root):
+        batch = run_cli(["batch", "in/both", "--out-dir", "out/r", "--until", WEEK_SUNDAY,
+                         "--cache-dir", "cache", "-j", "1", "-o", "out/summary.txt"])  # fmt: skip
+    batch.no_traceback()
+    assert batch.code == EXIT_OK, batch.stderr
+    batch_owners = {
+        p.parent.name: json.loads(p.read_text())["athletes"][0]["athlete"]
+        for p in (box.out / "r").glob("*/*.json")
+    }
+    assert sorted(batch_owners.values()) == ["Anne Marie", "Anne-Marie"], batch_owners
+    cron_folder = {v: k for k, v in owners(box.out / "r").items()}
+    batch_folder = {v: k for k, v in batch_owners.items()}
+    assert cron_folder["Anne Marie"].startswith("Anne-Marie-")  # the plain slug was taken
+    box.verify()
+    # the same name, the same folder, whether written by cron or by the batch
+    assert batch_folder["Anne-Marie"] == "Anne-Marie"
+    assert batch_folder["Anne Marie"].startswith("Anne-Marie-")
+
+
+def test_out_dir_inside_the_inputs_is_never_read_back(tmp_path: Path) -> None:
+    """``report in --out-dir in/reports``: the second run used to read the first run's
+    reports (counted as skipped files, named in the JSON), so the JSON changed."""
+    box = _box(tmp_path)
+    inputs = {p: p.read_bytes() for p in box.inputs.rglob("*.fit")}
+    args = ["report", "in", "--out-dir", "in/reports", "--week", WEEK, "--cache-dir", "cache"]
+    docs = []
+    for _ in range(3):
+        with chdir(box.root):
+            run = run_cli(args)
+        run.no_traceback()
+        assert run.code == EXIT_OK, run.stderr
+        docs.append((box.inputs / "reports" / "in" / f"{WEEK}.json").read_bytes())
+    assert docs[0] == docs[1] == docs[2]
+    assert b'"skipped": 0' in docs[0]
+    assert {p: p.read_bytes() for p in box.inputs.rglob("*.fit")} == inputs

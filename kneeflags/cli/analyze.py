@@ -27,6 +27,7 @@ from kneeflags.cli.common import (
     TzOpt,
     WeeksOpt,
     WorkersOpt,
+    check_until,
     cli_config,
     exit_code,
     journal_errors,
@@ -67,6 +68,7 @@ def analyze(
             "--until",
             metavar="DATE",
             formats=["%Y-%m-%d"],
+            callback=check_until,
             help="End the report window with the week of DATE (YYYY-MM-DD) instead of the "
             "week of the latest activity.",
         ),

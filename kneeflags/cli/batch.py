@@ -26,6 +26,7 @@ from kneeflags.cli.common import (
     TzOpt,
     WeeksOpt,
     WorkersOpt,
+    check_until,
     cli_config,
     emit,
     exit_code,
@@ -91,6 +92,7 @@ def batch(
             "--until",
             metavar="DATE",
             formats=["%Y-%m-%d"],
+            callback=check_until,
             help="End every athlete's window with the week of DATE (default: the week of "
             "the latest activity of any athlete).",
         ),

@@ -11,6 +11,7 @@ import logging
 import sys
 import warnings
 from collections.abc import Iterator
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -130,6 +131,19 @@ def check_week_label(value: str | None) -> str | None:
         parse_week(value)
     except UsageProblem as exc:
         raise typer.BadParameter(str(exc).removeprefix("--week ")) from None
+    return value
+
+
+def check_until(value: datetime | None) -> datetime | None:
+    """``--until``: a date whose window fits the calendar (9999-12-31 overflowed: exit 1)."""
+    if value is None:
+        return None
+    from kneeflags.journeys import UsageProblem, check_report_date
+
+    try:
+        check_report_date(value.date(), value.date().isoformat())
+    except UsageProblem as exc:
+        raise typer.BadParameter(str(exc)) from None
     return value
 
 
@@ -303,6 +317,17 @@ WorkersOpt = Annotated[
 # plumbing
 
 
+class _OneLineFormatter(logging.Formatter):
+    """Each log record is one stderr line: a path or message from an input (a file name
+    holding a newline, U+2028 or a bidi override) cannot forge another line. Tracebacks
+    (``--debug`` only) keep their lines."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        from kneeflags.report.fmt import clean
+
+        return clean(super().formatMessage(record))
+
+
 def setup_logging(debug: bool, quiet: bool) -> None:
     """Log kneeflags' own messages to stderr: all with --debug, errors only with --quiet.
 
@@ -314,7 +339,7 @@ def setup_logging(debug: bool, quiet: bool) -> None:
     for handler in [h for h in logger.handlers if getattr(h, "_kneeflags_cli", False)]:
         logger.removeHandler(handler)
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("kneeflags: %(levelname)s: %(message)s"))
+    handler.setFormatter(_OneLineFormatter("kneeflags: %(levelname)s: %(message)s"))
     handler._kneeflags_cli = True  # type: ignore[attr-defined]
     logger.addHandler(handler)
     logger.setLevel(level)
@@ -328,7 +353,7 @@ def setup_logging(debug: bool, quiet: bool) -> None:
     if debug:
         lib = logging.StreamHandler(sys.stderr)
         lib.setLevel(logging.WARNING)
-        lib.setFormatter(logging.Formatter("kneeflags: %(name)s: %(levelname)s: %(message)s"))
+        lib.setFormatter(_OneLineFormatter("kneeflags: %(name)s: %(levelname)s: %(message)s"))
         lib.addFilter(lambda record: not record.name.startswith("kneeflags"))
     else:
         lib = logging.NullHandler()
@@ -508,8 +533,11 @@ def journal_errors() -> Iterator[None]:
 
 def describe_exception(exc: BaseException) -> str:
     """One line: the message (OSError names its file), else the exception type."""
+    from kneeflags.model import safe_text
+    from kneeflags.report.fmt import clean
+
     if isinstance(exc, OSError) and exc.filename:
         reason = exc.strerror or str(exc)
-        return f"{exc.filename}: {reason}"
-    text = " ".join(str(exc).split())
+        return clean(safe_text(f"{exc.filename}: {reason}"))
+    text = clean(safe_text(" ".join(str(exc).split())))
     return text if text else type(exc).__name__

@@ -27,6 +27,12 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from kneeflags.config import MetricsConfig
 
+MAX_GRID_POINTS = 200_000
+"""Grid points per activity (1,000 km at 5 m) [eng]. Resampling expands sparse samples:
+records 199 m apart (just under the segment gap) made ~40 points each, and a 26 MB FIT
+needed 5.9 GB. No run is 1,000 km long; past the cap the activity has no grade (unknown,
+not flat) instead of a grid that outgrows memory."""
+
 
 @dataclass(frozen=True, slots=True)
 class GradeResult:
@@ -161,6 +167,8 @@ def compute_grade(
     bounds = np.flatnonzero(np.diff(seg)) + 1
     starts = np.concatenate(([0], bounds))
     ends = np.concatenate((bounds, [seg.size]))
+    if float(np.sum(d[ends - 1] - d[starts])) / step > MAX_GRID_POINTS:
+        return GradeResult(0.0, 0.0, 0.0, 0.0, sample_grade)  # see MAX_GRID_POINTS
     grid_all: list[np.ndarray] = []
     grade_all: list[np.ndarray] = []
     # One iteration per *segment* (a handful per run), never per sample.

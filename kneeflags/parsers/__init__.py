@@ -33,7 +33,7 @@ from kneeflags.parsers.detect import (
     strip_compression_suffix,
     xml_root,
 )
-from kneeflags.parsers.fit_decoded import FitDecoded
+from kneeflags.parsers.fit_decoded import FitDecoded, FitTooLarge
 
 DECODERS = ("auto", "fast", "fitparse")
 """``fitparse``: reference decoder; ``fast``: columnar decoder, no fallback;
@@ -60,6 +60,11 @@ RATIO_CHECK_MIN_BYTES = 8 * 1024 * 1024
 
 GUNZIP_CHUNK_BYTES = 16 * 1024 * 1024
 """Inflate step: limits are checked between steps."""
+
+MAX_SESSIONS_PER_FILE = 1_000
+"""Sessions read from one FIT file [eng]: a triathlon has 5, a day of a watch's multisport
+log a few dozen. More is refused by name (each session is an activity to summarise and to
+compare with every other)."""
 
 
 class DecompressionLimit(ValueError):
@@ -135,6 +140,8 @@ def decode_fit(data: bytes, decoder: str = "auto") -> tuple[list[FitDecoded], st
         return decode_fit_fitparse(data), None
     try:
         return decode_fit_fast(data), None
+    except FitTooLarge:
+        raise  # refused by name: fitparse would need far more memory for the same file
     except FastPathUnsupported as exc:
         if decoder == "fast":
             raise RuntimeError(f"fast FIT decoder cannot read this file: {one_line(exc)}") from exc
@@ -152,6 +159,18 @@ def _parse_fit(data: bytes, ref: SourceRef, sha: str, decoder: str, tz: str | No
     from kneeflags.parsers.fit_build import build_fit
 
     decoded, note = decode_fit(data, decoder)
+    sessions = sum(len(part.sessions) for part in decoded)
+    if sessions > MAX_SESSIONS_PER_FILE:
+        # 60,000 sessions in a 1.4 MB file made 60,000 activities to summarise and compare
+        res = LoadResult()
+        res.errors.append(
+            Problem(
+                str(ref),
+                f"FIT file holds {sessions:,} sessions, over the cap of "
+                f"{MAX_SESSIONS_PER_FILE:,} per file (a multisport file has a handful): not read",
+            )
+        )
+        return res
     res = build_fit(decoded, ref, sha, tz)
     if note:
         for act in res.activities:

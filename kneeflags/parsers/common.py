@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 
 import numpy as np
 import polars as pl
@@ -152,6 +153,11 @@ REPEATED_TIMESTAMP_SHARE = 0.01
 normal in phone exports; many mean a broken clock or a merged file)."""
 
 
+MAX_SAMPLE_SPREAD = timedelta(days=7)
+"""A sample further than this from the activity's median time is a clock error, dropped
+(the longest mountain ultras last under 150 h, so every real point is nearer)."""
+
+
 def screen_samples(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
     """Check a parser's raw frame (file order) before :func:`finish_samples`.
 
@@ -192,6 +198,16 @@ def screen_samples(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
                 notes.append(f"timestamps go backwards {back:,} time(s): samples put in time order")
             if same > max(1, REPEATED_TIMESTAMP_SHARE * ts.len()):
                 notes.append(f"{same:,} of {ts.len():,} samples repeat the previous timestamp")
+        if ts.len() > 2:
+            # One point dated 9999-12-31 (or 1995) made a 4e9-minute run, or moved a 2025
+            # run to 1995: points that far from the median time are not part of the run.
+            off = (pl.col("timestamp") - pl.col("timestamp").median()).abs()
+            far = pl.col("timestamp").is_not_null() & (off > MAX_SAMPLE_SPREAD)
+            n_far = frame.select(far.sum()).item()
+            if n_far:
+                frame = frame.filter(~far)
+                days = MAX_SAMPLE_SPREAD.days
+                notes.append(f"{n_far:,} point(s) dated over {days} days from the others ignored")
     return frame, notes
 
 

@@ -13,6 +13,10 @@ Why not just ``fitparse.FitFile(path)``:
 * Date-time fields are kept as raw FIT-epoch integers (fitparse would turn
   device-relative values into bogus 1990 dates); everything else uses
   fitparse's scaled values and enum names, as :mod:`.fit_decoded` requires.
+* A developer field whose description is missing is read as opaque bytes, as the
+  fast decoder does (and as fitparse 1.2's ``check_developer_data=False`` would):
+  its size is in the definition, kneeflags uses no developer field, and refusing it
+  lost every record of the run (see :func:`_tolerant_dev_type`).
 """
 
 from __future__ import annotations
@@ -21,15 +25,19 @@ import io
 import struct
 from typing import Any
 
+import fitparse.base
 import numpy as np
 from fitparse import FitFile
+from fitparse.records import BASE_TYPES, DevField
 from fitparse.utils import FitEOFError, FitParseError
 
 from kneeflags.parsers.common import one_line
 from kneeflags.parsers.fit_crc import fit_crc
 from kneeflags.parsers.fit_decoded import (
+    MAX_FIT_MESSAGES,
     RECORD_COLUMNS,
     FitDecoded,
+    FitTooLarge,
     Message,
     NotFitError,
     column_from_values,
@@ -37,6 +45,30 @@ from kneeflags.parsers.fit_decoded import (
 
 FIT_SIGNATURE = b".FIT"
 MIN_HEADER_SIZE = 12
+
+_strict_dev_type = fitparse.base.get_dev_type
+
+
+def _tolerant_dev_type(dev_data_index: int, field_def_num: int) -> Any:
+    """fitparse's developer-field lookup, but a field without its description (a Connect
+    IQ app that never wrote one) is opaque bytes instead of an error that ends the file.
+
+    Decided with the fast decoder, which skips such a field by its declared size: both
+    decoders now read the run's records and ignore the field (kneeflags uses none)."""
+    try:
+        return _strict_dev_type(dev_data_index, field_def_num)
+    except FitParseError:
+        return DevField(
+            dev_data_index=dev_data_index,
+            def_num=field_def_num,
+            type=BASE_TYPES[0x0D],  # byte
+            name=f"unknown_dev_{dev_data_index}_{field_def_num}",
+            units=None,
+            native_field_num=None,
+        )
+
+
+fitparse.base.get_dev_type = _tolerant_dev_type  # the name FitFile looks up
 
 _DATE_TYPES = frozenset({"date_time", "local_date_time"})
 _KEPT = {
@@ -134,7 +166,9 @@ def _decode_part(data: bytes, start: int, data_end: int, part_end: int) -> FitDe
     pos = start
     try:
         fit = FitFile(io.BytesIO(chunk), check_crc=False)
-        for msg in fit.get_messages():
+        for n_msg, msg in enumerate(fit.get_messages()):
+            if n_msg >= MAX_FIT_MESSAGES:
+                raise FitTooLarge
             name = msg.name
             if name == "record":
                 values = _fields_by_name(msg)

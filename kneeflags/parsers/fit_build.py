@@ -292,6 +292,11 @@ def build_fit(
         else:
             records = {}
         n_records = len(records["timestamp"]) if records else 0
+        if n_records > 1 and (back := int((np.diff(records["timestamp"]) < 0).sum())):
+            # as GPX/TCX say (screen_samples): a clock that jumps back makes "1.8 km in 0 min"
+            out.warnings.append(
+                Problem(path, f"timestamps go backwards {back:,} time(s)", "warning")
+            )
         sessions = sorted(
             (s for s in dec.sessions if s.get("start_time") is not None or len(dec.sessions) == 1),
             key=lambda s: int(v) if isinstance(v := s.get("start_time"), int | np.integer) else 0,

@@ -56,6 +56,23 @@ class NotFitError(ValueError):
     """The bytes do not start with a FIT header (raised by both decoders)."""
 
 
+MAX_FIT_MESSAGES = 1_000_000
+"""Data messages read from one FIT file (all parts) [eng]: a 24-hour run at 1 Hz has about
+90,000, a week-long recording at 1 Hz 600,000. Beyond it the file is refused by name: a
+20 MB file of one-byte messages used to need 2.5 GB of memory; at the cap, one-byte
+messages (the worst case) add about 120 MB."""
+
+
+class FitTooLarge(Exception):
+    """More data messages than :data:`MAX_FIT_MESSAGES`: refused, never handed to fitparse."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            f"FIT file holds more than {MAX_FIT_MESSAGES:,} messages (the cap per file; a "
+            "24-hour run at 1 Hz has about 90,000): not read"
+        )
+
+
 RECORD_INT_COLUMNS: tuple[str, ...] = ("timestamp", "position_lat", "position_long")
 RECORD_FLOAT_COLUMNS: tuple[str, ...] = (
     "distance",

@@ -42,7 +42,14 @@ import numpy as np
 
 from kneeflags.parsers import fit_profile as prof
 from kneeflags.parsers.fit_crc import crc_bytewise, fit_crc
-from kneeflags.parsers.fit_decoded import RECORD_COLUMNS, FitDecoded, Message, NotFitError
+from kneeflags.parsers.fit_decoded import (
+    MAX_FIT_MESSAGES,
+    RECORD_COLUMNS,
+    FitDecoded,
+    FitTooLarge,
+    Message,
+    NotFitError,
+)
 
 DECODER_NAME = "fast"
 
@@ -221,6 +228,7 @@ def _walk(buf: bytes, u8: np.ndarray, start: int, end: int) -> _Walk:
     pos = start
     last_h = -1
     rep = 0
+    in_runs = 0  # messages kept in ``pieces`` (the run skips), for the cap
     reason: str | None = None
     while pos < end:
         h = buf[pos]
@@ -233,6 +241,9 @@ def _walk(buf: bytes, u8: np.ndarray, start: int, end: int) -> _Walk:
                 rep += 1
                 if rep == _RUN_JUMP:
                     m = _run_count(u8, pos, size, end, h)
+                    in_runs += m
+                    if in_runs + len(starts) > MAX_FIT_MESSAGES:
+                        raise FitTooLarge
                     if m:
                         pieces.append(np.asarray(starts, dtype=np.int64))
                         piece_defs.append(np.asarray(start_defs, dtype=np.int64))
@@ -245,6 +256,10 @@ def _walk(buf: bytes, u8: np.ndarray, start: int, end: int) -> _Walk:
             else:
                 last_h = h
                 rep = 0
+                # checked on a change of header only: cheap, and a file over the cap
+                # changes header at least every _RUN_JUMP messages (else it is a run)
+                if len(starts) + in_runs > MAX_FIT_MESSAGES:
+                    raise FitTooLarge
             continue
         if h & 0x80 or not h & 0x40:
             lt = (h >> 5) & 3 if h & 0x80 else h & 0x0F

@@ -36,7 +36,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from kneeflags.findings import Flag
-from kneeflags.report import fmt
+from kneeflags.report import fmt, mpl
 from kneeflags.report.model import SPIKE_RULES, VOLUME_RULES, ActivityRow, AthleteReport, WeekRow
 
 MIN_BASELINE_KM = 1.0
@@ -118,6 +118,7 @@ def _sev_color(severity: str | None) -> str:
 def _figure(
     *, bottom_in: float = MARGIN_BOTTOM_IN, top_in: float = MARGIN_TOP_IN
 ):  # -> (Figure, Axes); matplotlib is imported lazily
+    mpl.load()
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=FIGSIZE)
@@ -166,6 +167,7 @@ def _title_and_legend(fig, ax, title: str, handles: list, ncols: int) -> None:
 
 def _to_svg(fig, name: str, title: str) -> str:
     """Serialise one figure as an inline ``<svg>`` element with an accessible title."""
+    mpl.load()
     import matplotlib
 
     buf = io.StringIO()
@@ -207,6 +209,7 @@ def _text_size_pt(text: str, size: float, *, bold: bool = False) -> tuple[float,
     browser may substitute Helvetica/Arial/Liberation, hence 12 % extra width and a full
     line box (1.25 em) of height.
     """
+    mpl.load()
     from matplotlib.font_manager import FontProperties
     from matplotlib.textpath import TextToPath
 
@@ -377,6 +380,7 @@ def spike_label(r: ActivityRow, flag: Flag | None) -> str:
 
 def weekly_km_chart(a: AthleteReport) -> str:
     """Weekly running km as bars, the 10 % ceiling over each week's baseline, flags labelled."""
+    mpl.load()
     import matplotlib
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
@@ -442,6 +446,7 @@ def downhill_chart(a: AthleteReport) -> str:
     thin stub on the axis, a week with runs but no elevation data is a pale full-height
     band, and a week without any run is a grey cross.
     """
+    mpl.load()
     import matplotlib
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
@@ -498,6 +503,7 @@ def downhill_chart(a: AthleteReport) -> str:
 
 def cadence_chart(a: AthleteReport) -> str | None:
     """Running time per cadence value, with the 170–180 spm band shaded."""
+    mpl.load()
     import matplotlib
 
     if not a.cadence_seconds:
@@ -550,6 +556,7 @@ def cadence_chart(a: AthleteReport) -> str | None:
 
 def spike_chart(a: AthleteReport) -> str | None:
     """Each run's distance against the longest run of the previous 30 days, flags labelled."""
+    mpl.load()
     import matplotlib
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch

@@ -14,7 +14,14 @@ from datetime import date, datetime
 DASH = "–"
 """Shown for an unknown value (null), never a zero."""
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+_CONTROL = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029"
+    r"\u202a-\u202e\u2066-\u2069\ufffe\uffff]"
+)
+"""Removed from input text: C0 and C1 controls (U+0085 is a line break to ``splitlines``
+and to some terminals), U+2028/U+2029 (line and paragraph separators) and the bidi
+controls (U+202A-U+202E, U+2066-U+2069, marks): a file name holding them could forge a
+log line or make ``evil.fit`` display as another name."""
 
 
 def is_num(x: object) -> bool:
@@ -118,7 +125,8 @@ def clean(text: object) -> str:
     """Input-file text made safe to place on one line of any report.
 
     Removes control characters (which would break XML/HTML well-formedness and
-    terminal output) and folds line breaks and tabs into spaces.
+    terminal output), Unicode line separators and bidi overrides (:data:`_CONTROL`), and
+    folds line breaks and tabs into spaces.
     """
     s = "" if text is None else str(text)
     s = s.replace("\r\n", " ").replace("\n", " ").replace("\r", " ").replace("\t", " ")
