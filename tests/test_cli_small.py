@@ -116,7 +116,7 @@ def test_sunday_weeks_are_named_by_their_first_day(runs: Path, tmp_path: Path) -
         "2025-11-16",
     )
     assert res.exit_code == 0, res.output
-    assert sorted(p.name for p in (out / "ann").iterdir()) == [
+    assert sorted(p.name for p in (out / "ann").iterdir() if not p.name.startswith(".")) == [
         "2025-11-16.html",
         "2025-11-16.json",
         "2025-11-16.md",
