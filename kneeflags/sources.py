@@ -25,6 +25,7 @@ import io
 import os
 import posixpath
 import stat
+import weakref
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -159,6 +160,22 @@ OPEN_ARCHIVES = 4
 """Archives kept open per process between member reads (an export and its nested zips)."""
 
 
+class _OwnedZipFile(zipfile.ZipFile):
+    """A zip that closes the file object it was opened on (:func:`_open_regular`'s
+    checked regular file), also when dropped from the cache of open archives."""
+
+    def close(self) -> None:
+        fh = self.fp
+        try:
+            super().close()
+        finally:
+            if fh is not None and not isinstance(fh, io.BytesIO):
+                fh.close()
+
+
+_opened: weakref.WeakSet[zipfile.ZipFile] = weakref.WeakSet()
+
+
 @lru_cache(maxsize=OPEN_ARCHIVES)
 def _open_archive(
     path: str, identity: tuple[int, int, int], chain: tuple[int, ...]
@@ -173,14 +190,24 @@ def _open_archive(
     """
     _ = identity  # part of the cache key only
     if not chain:
-        return zipfile.ZipFile(_open_regular(path))
-    parent = _open_archive(path, identity, chain[:-1])
-    return zipfile.ZipFile(io.BytesIO(_read_member(parent, chain[-1])))
+        fh = _open_regular(path)
+        try:
+            archive = _OwnedZipFile(fh)
+        except BaseException:
+            fh.close()
+            raise
+    else:
+        parent = _open_archive(path, identity, chain[:-1])
+        archive = zipfile.ZipFile(io.BytesIO(_read_member(parent, chain[-1])))
+    _opened.add(archive)
+    return archive
 
 
 def release_archives() -> None:
     """Close the archives :func:`read_item` keeps open (at the end of a run)."""
     _open_archive.cache_clear()
+    for archive in list(_opened):
+        archive.close()
 
 
 def read_item(path: str, chain: tuple[int, ...]) -> bytes:
@@ -408,13 +435,21 @@ def _zip_items(
 def iter_zip_file(path: str) -> Iterator[SourceItem]:
     """Items for every member of a zip file on disk (bytes read later, lazily)."""
     try:
-        zf = zipfile.ZipFile(_open_regular(path))
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        fh = _open_regular(path)
+    except OSError as exc:
         yield SourceItem(SourceRef(path), _size(path), error=f"not a readable zip archive: {exc}")
         return
-    with zf:
-        size = _size(path)
-        yield from _zip_items(zf, path, (), "", 0, size, _Budget(size))
+    with fh:  # ZipFile does not close a file object it was given
+        try:
+            zf = zipfile.ZipFile(fh)
+        except (zipfile.BadZipFile, OSError, ValueError) as exc:
+            yield SourceItem(
+                SourceRef(path), _size(path), error=f"not a readable zip archive: {exc}"
+            )
+            return
+        with zf:
+            size = _size(path)
+            yield from _zip_items(zf, path, (), "", 0, size, _Budget(size))
 
 
 def iter_zip_bytes(data: bytes, ref: SourceRef) -> Iterator[tuple[SourceItem, bytes | None]]:
