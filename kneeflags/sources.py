@@ -25,11 +25,12 @@ import io
 import os
 import posixpath
 import stat
-import weakref
+import threading
 import zipfile
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from functools import lru_cache, partial
+from functools import partial
 from typing import Any, BinaryIO
 
 from kneeflags.model import SourceRef
@@ -173,10 +174,23 @@ class _OwnedZipFile(zipfile.ZipFile):
                 fh.close()
 
 
-_opened: weakref.WeakSet[zipfile.ZipFile] = weakref.WeakSet()
+_ArchiveKey = tuple[str, tuple[int, int, int], tuple[int, ...]]
 
 
-@lru_cache(maxsize=OPEN_ARCHIVES)
+class _OpenArchives(threading.local):
+    """The archives one thread keeps open, least recently used first.
+
+    Per thread: a batch may run several athletes' pipelines in threads of one process,
+    and one run's :func:`release_archives` must not close an archive another is reading.
+    """
+
+    def __init__(self) -> None:
+        self.lru: OrderedDict[_ArchiveKey, zipfile.ZipFile] = OrderedDict()
+
+
+_open = _OpenArchives()
+
+
 def _open_archive(
     path: str, identity: tuple[int, int, int], chain: tuple[int, ...]
 ) -> zipfile.ZipFile:
@@ -186,28 +200,35 @@ def _open_archive(
     made a 10,000-member export quadratic (over 600 s); with the archive kept open a
     pass over its members opens it once. ``identity`` (inode, size, mtime) is part of the
     key so a file replaced between two reads is opened afresh, never read with the old
-    directory.
+    directory. At most :data:`OPEN_ARCHIVES` stay open per thread.
     """
-    _ = identity  # part of the cache key only
+    key = (path, identity, chain)
+    lru = _open.lru
+    if key in lru:
+        lru.move_to_end(key)
+        return lru[key]
     if not chain:
         fh = _open_regular(path)
         try:
-            archive = _OwnedZipFile(fh)
+            archive: zipfile.ZipFile = _OwnedZipFile(fh)
         except BaseException:
             fh.close()
             raise
     else:
         parent = _open_archive(path, identity, chain[:-1])
         archive = zipfile.ZipFile(io.BytesIO(_read_member(parent, chain[-1])))
-    _opened.add(archive)
+    lru[key] = archive
+    while len(lru) > OPEN_ARCHIVES:
+        _, evicted = lru.popitem(last=False)
+        evicted.close()  # an outer archive closed under a nested one: the nested is bytes
     return archive
 
 
 def release_archives() -> None:
-    """Close the archives :func:`read_item` keeps open (at the end of a run)."""
-    _open_archive.cache_clear()
-    for archive in list(_opened):
-        archive.close()
+    """Close the archives this thread keeps open for :func:`read_item` (end of a run)."""
+    lru = _open.lru
+    while lru:
+        lru.popitem(last=False)[1].close()
 
 
 def read_item(path: str, chain: tuple[int, ...]) -> bytes:
