@@ -64,6 +64,10 @@ the archive's own size (see :class:`_Budget`); real exports inflate 2-25 fold.""
 MIN_CHAIN_BUDGET = 64 * 1024 * 1024
 """A small archive may always inflate this much in total (a 100 KB zip of one long run)."""
 
+REPORT_FOLDER_MARK = ".kneeflags-athlete"
+"""The mark kneeflags leaves in each athlete report folder (:mod:`kneeflags.journeys`);
+a folder holding it is output, and is not read as input."""
+
 _GLOB_CHARS = frozenset("*?[")
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 
@@ -569,6 +573,11 @@ def _dir_items(root: str, skip: frozenset[str] = frozenset()) -> Iterator[Source
         dirnames.sort()
         if skip:  # one realpath per folder, only when something is excluded
             dirnames[:] = [d for d in dirnames if not _excluded(os.path.join(dirpath, d), skip)]
+        if REPORT_FOLDER_MARK in filenames and dirpath != root:
+            # kneeflags' own report folder (a batch --out-dir inside the batch folder, an
+            # old report tree under the inputs): reports are never input
+            dirnames[:] = []
+            continue
         filenames.sort()
         strava_hints: dict[str, dict[str, str]] | None = None
         if "activities.csv" in filenames and "activities" in dirnames:
