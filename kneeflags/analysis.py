@@ -34,6 +34,7 @@ from kneeflags.metrics.summary import (
 from kneeflags.metrics.weekly import weekly_table
 from kneeflags.model import Activity
 from kneeflags.rules.engine import evaluate
+from kneeflags.sanity import check_summaries
 
 
 def analyze(
@@ -59,7 +60,14 @@ def analyze(
         if a.activity_id not in by_id:
             by_id[a.activity_id] = summarize(a, config)
     acts, hist = summaries_to_frames(list(by_id.values()))
-    return analyze_frames(acts, hist, config, athlete=athlete, timezone=timezone)
+    # The command line's sanity stage (kneeflags.sanity): impossible values never count
+    # here either; what it left out or cleared is said in the notes (no problem list here).
+    checked = check_summaries(acts, hist)
+    analysis = analyze_frames(
+        checked.acts, checked.hist, config, athlete=athlete, timezone=timezone
+    )
+    analysis.notes.extend(f"{p.path}: {p.message}" for p in checked.errors + checked.warnings)
+    return analysis
 
 
 def analyze_frames(

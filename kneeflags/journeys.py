@@ -46,6 +46,7 @@ from kneeflags.report.model import (
     generated_at_now,
     week_of,
 )
+from kneeflags.sources import REPORT_FOLDER_MARK
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -512,8 +513,9 @@ def write_athlete_files(
     return every, changed
 
 
-ATHLETE_MARK = ".kneeflags-athlete"
-"""In each athlete folder: the athlete's exact name, so a folder is never shared."""
+ATHLETE_MARK = REPORT_FOLDER_MARK
+"""In each athlete folder: the athlete's exact name, so a folder is never shared (and,
+being there, the folder is never read back as input: :mod:`kneeflags.sources`)."""
 
 
 @contextlib.contextmanager
@@ -544,6 +546,20 @@ def athlete_folder(out_dir: str | os.PathLike[str], name: str, used: set[str]) -
     raise OSError(  # only on a hash collision of two names, or marks edited by hand
         errno.EEXIST, f"no report folder free for athlete {name!r}", str(Path(out_dir) / base)
     )
+
+
+def _is_report_tree(folder: Path) -> bool:
+    """Whether ``folder`` is kneeflags output: an athlete report folder (it holds the
+    mark) or a report root (one of its subfolders does). Marks are files, never followed."""
+    try:
+        if (folder / ATHLETE_MARK).is_file():
+            return True
+        return any(
+            sub.is_dir(follow_symlinks=False) and (Path(sub.path) / ATHLETE_MARK).is_file()
+            for sub in os.scandir(folder)
+        )
+    except OSError:
+        return False
 
 
 def _folder_owner(folder: Path) -> str | None:
@@ -657,6 +673,8 @@ def find_athletes(
                 is_file = entry.is_file()
             except OSError:
                 continue
+            if is_dir and _is_report_tree(entry):
+                continue  # a batch --out-dir inside the batch folder: output, not an athlete
             if is_dir:
                 name = safe_text(entry.name)
             elif is_file and entry.suffix.lower() == ".zip":

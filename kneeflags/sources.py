@@ -25,10 +25,12 @@ import io
 import os
 import posixpath
 import stat
+import threading
 import zipfile
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from functools import lru_cache, partial
+from functools import partial
 from typing import Any, BinaryIO
 
 from kneeflags.model import SourceRef
@@ -61,6 +63,10 @@ the archive's own size (see :class:`_Budget`); real exports inflate 2-25 fold.""
 
 MIN_CHAIN_BUDGET = 64 * 1024 * 1024
 """A small archive may always inflate this much in total (a 100 KB zip of one long run)."""
+
+REPORT_FOLDER_MARK = ".kneeflags-athlete"
+"""The mark kneeflags leaves in each athlete report folder (:mod:`kneeflags.journeys`);
+a folder holding it is output, and is not read as input."""
 
 _GLOB_CHARS = frozenset("*?[")
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
@@ -159,7 +165,36 @@ OPEN_ARCHIVES = 4
 """Archives kept open per process between member reads (an export and its nested zips)."""
 
 
-@lru_cache(maxsize=OPEN_ARCHIVES)
+class _OwnedZipFile(zipfile.ZipFile):
+    """A zip that closes the file object it was opened on (:func:`_open_regular`'s
+    checked regular file), also when dropped from the cache of open archives."""
+
+    def close(self) -> None:
+        fh = self.fp
+        try:
+            super().close()
+        finally:
+            if fh is not None and not isinstance(fh, io.BytesIO):
+                fh.close()
+
+
+_ArchiveKey = tuple[str, tuple[int, int, int], tuple[int, ...]]
+
+
+class _OpenArchives(threading.local):
+    """The archives one thread keeps open, least recently used first.
+
+    Per thread: a batch may run several athletes' pipelines in threads of one process,
+    and one run's :func:`release_archives` must not close an archive another is reading.
+    """
+
+    def __init__(self) -> None:
+        self.lru: OrderedDict[_ArchiveKey, zipfile.ZipFile] = OrderedDict()
+
+
+_open = _OpenArchives()
+
+
 def _open_archive(
     path: str, identity: tuple[int, int, int], chain: tuple[int, ...]
 ) -> zipfile.ZipFile:
@@ -169,18 +204,35 @@ def _open_archive(
     made a 10,000-member export quadratic (over 600 s); with the archive kept open a
     pass over its members opens it once. ``identity`` (inode, size, mtime) is part of the
     key so a file replaced between two reads is opened afresh, never read with the old
-    directory.
+    directory. At most :data:`OPEN_ARCHIVES` stay open per thread.
     """
-    _ = identity  # part of the cache key only
+    key = (path, identity, chain)
+    lru = _open.lru
+    if key in lru:
+        lru.move_to_end(key)
+        return lru[key]
     if not chain:
-        return zipfile.ZipFile(_open_regular(path))
-    parent = _open_archive(path, identity, chain[:-1])
-    return zipfile.ZipFile(io.BytesIO(_read_member(parent, chain[-1])))
+        fh = _open_regular(path)
+        try:
+            archive: zipfile.ZipFile = _OwnedZipFile(fh)
+        except BaseException:
+            fh.close()
+            raise
+    else:
+        parent = _open_archive(path, identity, chain[:-1])
+        archive = zipfile.ZipFile(io.BytesIO(_read_member(parent, chain[-1])))
+    lru[key] = archive
+    while len(lru) > OPEN_ARCHIVES:
+        _, evicted = lru.popitem(last=False)
+        evicted.close()  # an outer archive closed under a nested one: the nested is bytes
+    return archive
 
 
 def release_archives() -> None:
-    """Close the archives :func:`read_item` keeps open (at the end of a run)."""
-    _open_archive.cache_clear()
+    """Close the archives this thread keeps open for :func:`read_item` (end of a run)."""
+    lru = _open.lru
+    while lru:
+        lru.popitem(last=False)[1].close()
 
 
 def read_item(path: str, chain: tuple[int, ...]) -> bytes:
@@ -408,13 +460,21 @@ def _zip_items(
 def iter_zip_file(path: str) -> Iterator[SourceItem]:
     """Items for every member of a zip file on disk (bytes read later, lazily)."""
     try:
-        zf = zipfile.ZipFile(_open_regular(path))
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        fh = _open_regular(path)
+    except OSError as exc:
         yield SourceItem(SourceRef(path), _size(path), error=f"not a readable zip archive: {exc}")
         return
-    with zf:
-        size = _size(path)
-        yield from _zip_items(zf, path, (), "", 0, size, _Budget(size))
+    with fh:  # ZipFile does not close a file object it was given
+        try:
+            zf = zipfile.ZipFile(fh)
+        except (zipfile.BadZipFile, OSError, ValueError) as exc:
+            yield SourceItem(
+                SourceRef(path), _size(path), error=f"not a readable zip archive: {exc}"
+            )
+            return
+        with zf:
+            size = _size(path)
+            yield from _zip_items(zf, path, (), "", 0, size, _Budget(size))
 
 
 def iter_zip_bytes(data: bytes, ref: SourceRef) -> Iterator[tuple[SourceItem, bytes | None]]:
@@ -513,6 +573,11 @@ def _dir_items(root: str, skip: frozenset[str] = frozenset()) -> Iterator[Source
         dirnames.sort()
         if skip:  # one realpath per folder, only when something is excluded
             dirnames[:] = [d for d in dirnames if not _excluded(os.path.join(dirpath, d), skip)]
+        if REPORT_FOLDER_MARK in filenames and dirpath != root:
+            # kneeflags' own report folder (a batch --out-dir inside the batch folder, an
+            # old report tree under the inputs): reports are never input
+            dirnames[:] = []
+            continue
         filenames.sort()
         strava_hints: dict[str, dict[str, str]] | None = None
         if "activities.csv" in filenames and "activities" in dirnames:

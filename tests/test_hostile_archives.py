@@ -415,3 +415,34 @@ def test_identical_members_across_uploaded_files_name_the_right_original(
         member(9, "copy.fit"): f"identical copy of {member(0, 'run.fit')}: counted once",
         member(9, "run.fit"): f"identical copy of {member(0, 'other.fit')}: counted once",
     }
+
+
+def test_archives_kept_open_are_per_thread(tmp_path: Path) -> None:
+    """A batch may run pipelines in threads of one process: one run releasing its open
+    archives must not close the archive another thread is reading."""
+    import threading
+
+    from kneeflags.sources import iter_sources, release_archives
+
+    archive = build_zip([stored(f"m{i:03d}.txt", bytes([i % 256]) * 10) for i in range(300)])
+    path = tmp_path / "many.zip"
+    path.write_bytes(archive)
+    items = list(iter_sources([path]))
+    failures: list[BaseException] = []
+
+    def reader() -> None:
+        try:
+            for _ in range(3):
+                for i, item in enumerate(items):
+                    assert item.read() == bytes([i % 256]) * 10
+                    if i % 50 == 0:
+                        release_archives()
+        except BaseException as exc:  # reported below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=reader) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not failures, failures[:1]

@@ -328,3 +328,33 @@ def test_out_dir_inside_the_inputs_is_never_read_back(tmp_path: Path) -> None:
     assert docs[0] == docs[1] == docs[2]
     assert b'"skipped": 0' in docs[0]
     assert {p: p.read_bytes() for p in box.inputs.rglob("*.fit")} == inputs
+
+
+def test_report_trees_under_the_inputs_are_never_read(tmp_path: Path) -> None:
+    """A batch --out-dir inside the batch folder became an "unreadable" athlete on the
+    next run; an old report tree under an analyzed folder was counted as skipped files.
+    Report folders carry the athlete mark: they are output, never input."""
+    import json
+
+    box = Sandbox(tmp_path)
+    box.put("team/ann/a.fit", fit_run(0, seed=1))
+    box.put("team/bob/b.fit", fit_run(1, seed=2))
+    box.out.mkdir()
+    args = ["batch", "in/team", "--out-dir", "in/team/zz-reports", "--until", WEEK_SUNDAY,
+            "--cache-dir", "cache", "-j", "1", "--format", "json",
+            "-o", "out/team.json"]  # fmt: skip
+    docs = []
+    for _ in range(2):
+        with chdir(box.root):
+            run = run_cli(args)
+        run.no_traceback()
+        assert run.code == EXIT_OK, run.stderr
+        docs.append(json.loads((box.out / "team.json").read_text()))
+    assert [a["athlete"] for a in docs[1]["athletes"]] == [
+        a["athlete"] for a in docs[0]["athletes"]
+    ]
+    assert sorted(a["athlete"] for a in docs[1]["athletes"]) == ["ann", "bob"]
+    with chdir(box.root):
+        plain = run_cli(["analyze", "in/team", "--format", "json", "--cache-dir", "cache"])
+    # the six report files are not read; only the batch's index.html is a skipped file
+    assert json.loads(plain.stdout)["skipped"] == 1

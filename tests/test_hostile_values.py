@@ -146,3 +146,15 @@ def test_identical_sessions_in_one_fit_count_once(tmp_path: Path) -> None:
     assert "499 session(s) repeat" in _message(run, "warnings", "same.fit")
     week = _week(run)
     assert week["runs"] == 2 and week["run_km"] < 10
+
+
+def test_the_library_path_applies_the_same_sanity_stage(tmp_path: Path) -> None:
+    """``analyze(load(paths))`` must give what the command line gives (pipeline module
+    docstring): the impossible run is not counted, and the notes say why."""
+    import kneeflags
+
+    (tmp_path / "good.fit").write_bytes(fit_run(0, GOOD_S, seed=1))
+    (tmp_path / "fast.fit").write_bytes(write_fit(DAY2, n=0, sessions=[{"n": 3601}], speed=55.56))
+    analysis = kneeflags.analyze(kneeflags.load([tmp_path], tz="UTC").activities)
+    assert analysis.weekly["run_km"].sum() < 10
+    assert any("fast.fit: implausible for a run" in n for n in analysis.notes)
