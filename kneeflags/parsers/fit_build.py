@@ -36,6 +36,7 @@ from kneeflags.model import (
     SAMPLE_SCHEMA,
     Activity,
     ElevationSource,
+    Lap,
     LoadResult,
     Problem,
     Provenance,
@@ -193,6 +194,53 @@ def _number(value: object) -> float | None:
         return None
     out = float(value)
     return out if np.isfinite(out) else None
+
+
+_LAP_INTENSITY_EXTRA = {4: "recovery", 5: "interval", 6: "other"}
+"""FIT ``intensity`` values newer than the decoder's profile (SDK 21.x: recovery, interval)."""
+
+
+def _enum_name(value: object, extra: dict[int, str] | None = None) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | np.integer):
+        return (extra or {}).get(int(value), str(int(value)))
+    return None
+
+
+def _session_laps(
+    laps: list[Message], start_utc: datetime, starts: list[int | None], index: int
+) -> tuple[Lap, ...]:
+    """The laps of session ``index``: those starting between its start and the next
+    session's (a lap without an absolute start time cannot be placed and is left out).
+
+    Laps feed speed-work detection (``rtr-speed-work``): a structured workout's ``active``
+    and ``rest`` laps, or the repeats a runner marked with the lap button."""
+    lo = starts[index] if index < len(starts) else None
+    hi = next((s for s in starts[index + 1 :] if s is not None), None)
+    origin = start_utc.timestamp()
+    out: list[Lap] = []
+    for lap in laps:
+        raw = lap.get("start_time")
+        if not _is_absolute(raw):
+            continue
+        t = int(raw)  # type: ignore[arg-type]
+        if (lo is not None and t < lo) or (hi is not None and t >= hi):
+            continue
+        out.append(
+            Lap(
+                start_s=float(_fit_to_utc(t).timestamp() - origin),
+                elapsed_s=_number(lap.get("total_timer_time"))
+                or _number(lap.get("total_elapsed_time")),
+                distance_m=_number(lap.get("total_distance")),
+                intensity=_enum_name(lap.get("intensity"), _LAP_INTENSITY_EXTRA),
+                trigger=_enum_name(lap.get("lap_trigger")),
+            )
+        )
+    out.sort(key=lambda lap: lap.start_s)
+    return tuple(out)
 
 
 def _is_absolute(raw: object) -> bool:
@@ -420,6 +468,7 @@ def build_fit(
                     elapsed_s=float(elapsed_s) if elapsed_s is not None else span,
                     part=part,
                     provenance=prov,
+                    laps=_session_laps(dec.laps, start_utc, starts, i),
                 )
             )
     if not (out.activities or out.errors or out.skipped):

@@ -534,10 +534,10 @@ RETURN_RULES: tuple[Rule, ...] = (
         measures="An interval or fast session before the protocol allows speed work.",
         computation=(
             "speed work is read from FIT laps where the watch wrote them (active laps "
-            "alternating with rest or recovery laps, or repeated short manual/distance laps "
-            "much faster than the run's median lap), else from the pace: repeated fast "
-            "segments well above the run's median grade-adjusted pace (see [metrics] "
-            "speed_*). Allowed: ITBS with the hills (after 28 days of pain-free flat running; "
+            "alternating with rest or recovery laps, or repeated short laps marked with the "
+            "lap button much faster than the run's median lap), else from the pace: a block "
+            "of repeated fast stretches well above the run's median grade-adjusted pace, "
+            "never on a descent (see [metrics] speed_*). Allowed: ITBS with the hills (after 28 days of pain-free flat running; "
             "high before 21), PFPS 42 days after the build began (high before 28)."
         ),
         unit="fast segments",
