@@ -84,16 +84,19 @@ def reminders(episode: Episode, as_of: date) -> tuple[str, ...]:
             "5/10 is more than a return protocol should meet; have it assessed by a GP, "
             "physiotherapist or sports medicine physician."
         )
-    weeks = ((episode.end or as_of) - episode.start).days / 7.0
-    if episode.condition == "ITBS" and weeks > ITBS_RESOLVE_WEEKS[1]:
+    # Day N of the episode, as the report counts it (the start is day 1): "beyond 8 weeks"
+    # is day 57 on, and the text says the days, so "lasted 8 weeks, beyond 4-8 weeks"
+    # (8.1 weeks rounded) can never be printed.
+    days = ((episode.end or as_of) - episode.start).days + 1
+    if episode.condition == "ITBS" and days > 7 * ITBS_RESOLVE_WEEKS[1]:
         out.append(
-            f"This episode has lasted {weeks:.0f} weeks, beyond the 4–8 weeks in which most IT "
+            f"This episode has lasted {days} days, beyond the 4–8 weeks in which most IT "
             "band cases settle with load management and hip strengthening: a physiotherapist "
             "or sports medicine physician can look for what keeps it going."
         )
-    elif episode.condition != "ITBS" and weeks > PFPS_REVIEW_WEEKS[1]:
+    elif episode.condition != "ITBS" and days > 7 * PFPS_REVIEW_WEEKS[1]:
         out.append(
-            f"This episode has lasted {weeks:.0f} weeks: if the pain is not improving after "
+            f"This episode has lasted {days} days: if the pain is not improving after "
             "6–8 weeks of consistent strengthening, the guide suggests a physiotherapist and a "
             "gait analysis."
         )

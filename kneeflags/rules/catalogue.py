@@ -537,8 +537,9 @@ RETURN_RULES: tuple[Rule, ...] = (
             "alternating with rest or recovery laps, or repeated short laps marked with the "
             "lap button much faster than the run's median lap), else from the pace: a block "
             "of repeated fast stretches well above the run's median grade-adjusted pace, "
-            "never on a descent (see [metrics] speed_*). Allowed: ITBS with the hills (after 28 days of pain-free flat running; "
-            "high before 21), PFPS 42 days after the build began (high before 28)."
+            "never on a descent (see [metrics] speed_*). Allowed: ITBS with the hills "
+            "(after 28 days of pain-free flat running; high before 21), PFPS 42 days after "
+            "the build began (high before 28)."
         ),
         unit="fast segments",
         conditions=_BOTH,
