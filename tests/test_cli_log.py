@@ -62,3 +62,57 @@ def test_logged_itbs_episode_gives_return_plan_and_breaches(tmp_path: Path) -> N
     assert plan["downhill_allowed"] is False and plan["speed_work_allowed"] is False
     rules = {f["rule"] for f in doc["athletes"][0]["flags"]}
     assert "rtr-session-cap" in rules
+
+
+def test_pain_entry_links_to_the_runs_of_its_local_date(tmp_path: Path) -> None:
+    """Issue 14: ``log pain`` links itself to the run(s) of that local date. The journal
+    never sees the files, so the report joins them: JSON ``journal[].runs`` holds the
+    activity ids, the text names the runs; a day without a run links nothing, and a
+    criteria check links nothing (it is about the knee, not a run)."""
+    from datetime import UTC, datetime
+
+    import numpy as np
+
+    from kneeflags.parsers.fit_decoded import FIT_EPOCH_UNIX
+    from kneeflags.testing.fitwriter import write_activity
+
+    runs = tmp_path / "lee"
+    runs.mkdir()
+
+    def fit(when: datetime, seconds: int) -> bytes:
+        t0 = int(when.timestamp()) - FIT_EPOCH_UNIX
+        return write_activity(
+            {
+                "timestamp": (t0 + np.arange(seconds)).astype(np.int64),
+                "distance": np.arange(seconds) * 2.8,
+                "enhanced_speed": np.full(seconds, 2.8),
+            }
+        )
+
+    (runs / "a.fit").write_bytes(fit(datetime(2026, 3, 3, 7, 0, tzinfo=UTC), 2400))
+    (runs / "b.fit").write_bytes(fit(datetime(2026, 3, 3, 18, 30, tzinfo=UTC), 1200))
+    (runs / "c.fit").write_bytes(fit(datetime(2026, 2, 24, 7, 0, tzinfo=UTC), 2400))
+    env = {"KNEEFLAGS_JOURNAL": str(tmp_path / "j.sqlite")}
+    log = ("log", "pain", "--athlete", "lee", "--site", "front", "--during", "3")
+    assert run(*log, "--date", "2026-03-03", env=env)[0] == 0
+    assert run("log", "ok", "--athlete", "lee", "--date", "2026-03-05", env=env)[0] == 0
+    args = ("analyze", str(runs), "--no-cache", "-q", "--tz", "UTC", "--until", "2026-03-08")
+    code, out, err = run(*args, "-f", "json", env=env)
+    assert code in (0, 3), err
+    doc = json.loads(out)
+    assert doc["schema_version"] == "1.5"
+    athlete = doc["athletes"][0]
+    ids = {a["local_start"][11:16]: a["id"] for a in athlete["activities"]}
+    linked = {(e["kind"], e["date"]): e["runs"] for e in athlete["journal"]}
+    assert linked == {
+        ("pain", "2026-03-03"): [ids["07:00"], ids["18:30"]],
+        ("ok", "2026-03-05"): [],
+    }
+    code, text, _ = run(*args, env=env)
+    assert (
+        "Tue 3 Mar 2026: pain, front of the knee, during 3/10 (runs: 6.7 km at "
+        "07:00; 3.4 km at 18:30)"
+    ) in " ".join(text.split())
+    # the export is what is stored: no links to files it never saw
+    _, exported, _ = run("log", "export", "--format", "json", env=env)
+    assert all("runs" not in e for e in json.loads(exported))

@@ -20,7 +20,7 @@ import polars as pl
 from kneeflags.config import Config
 from kneeflags.findings import CLINICIAN_REMINDER, Flag
 from kneeflags.journal.episodes import Episode
-from kneeflags.journal.symptoms import SymptomEntry
+from kneeflags.journal.symptoms import SymptomEntry, link_runs
 from kneeflags.plan.model import Plan, PlanReason
 from kneeflags.plan.protocol import CONDITION_LABELS, PHASES_BY_ID, ProtocolConfig
 
@@ -315,6 +315,18 @@ def recent_entries(
     )
 
 
+def _runs_by_date(activities: pl.DataFrame) -> dict[date, list[tuple[str, str]]]:
+    """Per local date, its runs as ``(activity id, "8.0 km at 07:00")``, in start order."""
+    out: dict[date, list[tuple[str, str]]] = {}
+    if activities.height == 0 or "is_running" not in activities.columns:
+        return out
+    runs = activities.filter(pl.col("is_running")).sort("local_start", "activity_id")
+    for r in runs.select("activity_id", "local_date", "local_start", "distance_km").iter_rows():
+        aid, day, start, km = r
+        out.setdefault(day, []).append((aid, f"{float(km or 0.0):.1f} km at {start:%H:%M}"))
+    return out
+
+
 def next_week_start(last_day: date, week_start_index: int) -> date:
     """First day of the week after the one holding ``last_day``."""
     this = last_day - timedelta(days=(last_day.weekday() - week_start_index) % 7)
@@ -371,6 +383,6 @@ def review_journal(
         episodes=tuple(episodes),
         flags=flags,
         returns=returns,
-        entries=recent_entries(entries, first_day, last_day),
+        entries=link_runs(recent_entries(entries, first_day, last_day), _runs_by_date(activities)),
         plan=returns[0].plan if returns else None,
     )
