@@ -116,3 +116,59 @@ def test_pain_entry_links_to_the_runs_of_its_local_date(tmp_path: Path) -> None:
     # the export is what is stored: no links to files it never saw
     _, exported, _ = run("log", "export", "--format", "json", env=env)
     assert all("runs" not in e for e in json.loads(exported))
+
+
+def test_newer_locked_or_unknown_id_journal_is_one_line_and_untouched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 14's bad input at the command line: an unknown id, a journal whose symptom log
+    a newer kneeflags wrote, and a journal locked by another process are each one line on
+    stderr with exit 2, and the store keeps exactly what it held."""
+    import hashlib
+    import sqlite3
+
+    journal = tmp_path / "j.sqlite"
+    env = {"KNEEFLAGS_JOURNAL": str(journal)}
+    pain = ("log", "pain", "--athlete", "alex", "--site", "outer", "--date", "2026-03-02")
+    assert run(*pain, env=env)[0] == 0
+    csv_file = tmp_path / "e.csv"
+    csv_file.write_text(run("log", "export", env=env)[1], encoding="utf-8")
+
+    code, _, err = run("log", "remove", "42", env=env)
+    assert code == 2 and err.count("\n") == 1 and "no journal entry with id 42" in err
+    assert "outer" in run("log", "list", env=env)[1]  # the entry is still there
+
+    # locked: another process holds the write lock
+    monkeypatch.setattr("kneeflags.journal.store.LOCK_TIMEOUT_S", 0.2)
+    holder = sqlite3.connect(str(journal), isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        code, _, err = run("log", "ok", "--athlete", "alex", "--date", "2026-03-03", env=env)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert code == 2 and err.count("\n") == 1 and "locked" in err
+    listed = run("log", "list", env=env)[1]
+    assert "pain-free" not in listed and "outer" in listed
+
+    # written by a newer kneeflags: refused by every command, never rewritten
+    con = sqlite3.connect(str(journal))
+    con.execute("update meta set value = '99' where key = 'schema.symptoms'")
+    con.commit()
+    con.close()
+
+    def digest() -> str:
+        return hashlib.sha256(journal.read_bytes()).hexdigest()
+
+    before = digest()
+    for args in (
+        ("log", "ok", "--athlete", "alex", "--date", "2026-03-03"),
+        ("log", "list"),
+        ("log", "export", "--format", "json"),
+        ("log", "remove", "1"),
+        ("log", "import", str(csv_file)),
+        ("log", "check", "--athlete", "alex", "--date", "2026-03-03"),
+    ):
+        code, _, err = run(*args, env=env)
+        assert code == 2 and err.count("\n") == 1 and "newer kneeflags" in err, (args, err)
+    assert digest() == before
