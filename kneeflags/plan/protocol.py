@@ -29,7 +29,7 @@ Pain-monitoring model (Silbernagel 2007, evidence.md §7) decides each logged da
 or below 3/10 during activity that settles by the next morning is acceptable (hold); pain
 above 5/10, or worse the next morning, steps back one phase; a pain-free day lets the
 protocol progress. An episode closes when its final phase has been held for
-``close_after_days`` without pain.
+``close_after_days`` without pain (a mild pain day in it restarts the count).
 
 The fold is a pure function of the entries and the runs up to ``as_of``: nothing after
 ``as_of`` is read (no look-ahead), and entries are aggregated per day with order-free
@@ -467,11 +467,13 @@ def follow(
             and (day - build_since).days >= cfg.pfps_full_after_days
         ):
             move(2, day, f"{cfg.pfps_full_after_days} days of pain-free flat running")
-        if (
-            phase == len(phases) - 1
-            and (day - phase_since).days >= cfg.close_after_days
-            and (last_pain is None or last_pain < phase_since)
-        ):
+        # The final phase is held once it has lasted close_after_days with no pain: an
+        # acceptable (not setback) pain day in it restarts that count, it does not keep
+        # the episode open for ever (it used to: last_pain >= phase_since never changed).
+        held_from = phase_since
+        if last_pain is not None and last_pain >= phase_since:
+            held_from = last_pain + timedelta(days=1)
+        if phase == len(phases) - 1 and (day - held_from).days >= cfg.close_after_days:
             closed_on = day
             changes.append(PhaseChange(day, "closed", "final phase held without pain"))
             break
