@@ -270,3 +270,35 @@ def test_corpus_histories_hold_few_speed_sessions() -> None:
         found = [summarize(a).row["speed_work"] for a in runs]
         assert sum(bool(x) for x in found) <= most, folder
         assert cfg.speed_fast_pct == 30.0
+
+
+def test_a_corrupt_time_span_is_not_read_for_pace() -> None:
+    """A damaged time stamp can make a run span years: the 1 s grid must not be built."""
+    import time
+
+    t = np.array([0.0, 60.0, 120.0, 10 * 365 * 86400.0])
+    d = np.array([0.0, 170.0, 340.0, 500.0])
+    began = time.perf_counter()
+    assert detect_speed_work(t, d, None, (), MetricsConfig()) == (False, None)
+    assert time.perf_counter() - began < 1.0
+
+
+def test_laps_go_to_their_own_session_by_start_time() -> None:
+    """Multisport or chained sessions: each takes the laps starting between its start and
+    the next session's; unplaceable laps (no absolute start) are left out."""
+    from kneeflags.parsers.fit_build import _placed_laps, _session_laps
+
+    base = int(START.timestamp()) - FIT_EPOCH_UNIX
+    laps = [
+        {"start_time": base + 600, "total_timer_time": 300.0, "intensity": "rest"},
+        {"start_time": base, "total_timer_time": 600.0, "intensity": "active"},
+        {"start_time": base + 3600, "total_timer_time": 900.0, "intensity": "active"},
+        {"start_time": 12, "total_timer_time": 60.0},  # device-relative: cannot be placed
+    ]
+    placed = _placed_laps(laps)
+    starts = [base, base + 3600]
+    first = _session_laps(placed, START, starts, 0)
+    second = _session_laps(placed, START + timedelta(hours=1), starts, 1)
+    assert [(lap.start_s, lap.intensity) for lap in first] == [(0.0, "active"), (600.0, "rest")]
+    assert [(lap.start_s, lap.elapsed_s) for lap in second] == [(0.0, 900.0)]
+    assert _session_laps(placed, START, [None, base + 3600], 0) == ()

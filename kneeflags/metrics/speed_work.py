@@ -55,6 +55,9 @@ brake on them, and GPS grades there are the least reliable)."""
 DESCENT_GRADE_PCT = -2.0
 """A fast stretch on a descent steeper than this is the hill, not a repeat: the grade from
 a GPS profile is too rough to say how much of the speed the slope gave. [eng]"""
+MAX_SPAN_S = 48 * 3600.0
+"""Longer recordings are not read for pace structure (an ultra is no interval session,
+and a corrupt time stamp must not build a grid of a hundred million seconds)."""
 MAX_PLAUSIBLE_MPS = 7.5
 """Faster than this over the smoothing window is a GPS jump, never a repeat."""
 
@@ -127,6 +130,9 @@ def _from_pace(
     t, dist = t[ok], np.maximum.accumulate(dist[ok])
     span = float(t[-1] - t[0])
     if span < cfg.speed_segment_min_s * cfg.speed_min_repeats:
+        return False, None
+    if span > MAX_SPAN_S:
+        # the 1 s grid must stay small: a damaged timestamp can make a "run" span years
         return False, None
     grid = np.arange(t[0], t[-1] + 0.5, 1.0)
     d = np.interp(grid, t, dist)
