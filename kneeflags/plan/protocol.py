@@ -278,8 +278,9 @@ class RunCheck:
     """PFPS: days since the build began (0 before it)."""
     onset_km: float | None
     """Median onset distance known before this day."""
-    after_setback: tuple[date, float | None] | None
-    """The setback this is the first run after: (its date, its longest run's km)."""
+    after_setback: tuple[date, float | None, date | None] | None
+    """The setback this is the first run after: (its date, the km of the run that hurt,
+    that run's date): the setback day's longest run, else the last run before it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -377,7 +378,13 @@ def follow(
     last_pain: date | None = None
     build_since: date | None = None
     failed_check: tuple[str, ...] | None = None
-    pending: tuple[date, float | None] | None = None
+    pending: tuple[date, float | None, date | None] | None = None
+    # the latest day with a run so far and its longest run: the load that a setback
+    # logged for a day without a run refers to
+    last_run: tuple[date, float] | None = None
+    if before:
+        last_day = max(r.local_date for r in before)
+        last_run = (last_day, max(r.distance_km for r in before if r.local_date == last_day))
     onsets: list[float] = []
     painful_run_km: list[float] = []
     ok_days: set[date] = set()
@@ -525,7 +532,14 @@ def follow(
             flat_since = None
             verdict = log.verdict(cfg)
             if verdict == "setback":
-                pending = (day, longest_today)
+                if longest_today is not None:
+                    pending = (day, longest_today, day)
+                elif last_run is not None:
+                    # pain logged for a day without a run (the morning after, a rest day):
+                    # the load that hurt is the last run before it
+                    pending = (day, last_run[1], last_run[0])
+                else:
+                    pending = (day, None, None)
                 why = (
                     f"pain {log.worst}/10 (above {cfg.setback_pain}/10)"
                     if log.worst > cfg.setback_pain
@@ -549,6 +563,8 @@ def follow(
                         move(2, day, "a pain-free run at the restart distance")
                 if not itbs:
                     longest_pf_km = max(longest_pf_km or 0.0, longest_today)
+        if longest_today is not None:
+            last_run = (day, longest_today)
         day += timedelta(days=1)
 
     end = closed_on or as_of
