@@ -137,3 +137,28 @@ def test_cron_reading_while_the_runner_logs(tmp_path: Path) -> None:
     with open_journal(target, readonly=True) as j:
         assert len(list_entries(j)) == 29  # alex's 1, sam's 28 distinct days (others equal)
         assert j.db.execute("pragma integrity_check").fetchone()[0] == "ok"
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.randoms(use_true_random=False))
+def test_flags_and_plan_never_depend_on_entry_order(rnd: random.Random) -> None:
+    """The property at the level a report shows: the rtr-* flags and the return plan of
+    the same entries made in any order (and with any ids) are the same."""
+    from kneeflags.plan.return_to_run import return_plan
+    from kneeflags.rules.return_to_run import return_flags
+
+    s = itbs_story().ok_runs(range(4, 30, 2), 4.0).run(31, 6.0)
+    s.pain(31, during=3, next_morning=5).pain(31, during=6).pain(32, site="front", during=2)
+    s.run(33, 6.5).ok(34).check(35, "PFPS", ("calf-raises",))
+    shuffled = list(s.entries)
+    rnd.shuffle(shuffled)
+    as_of = date(2026, 2, 15)
+
+    def seen(entries: list[SymptomEntry]) -> tuple[object, ...]:
+        eps = derive_episodes(entries, s.runs, as_of=as_of)
+        flags = [(f.rule, f.severity, f.activity, f.evidence) for f in return_flags(eps)]
+        plans = [return_plan(e, date(2026, 2, 16)) for e in eps if e.is_open]
+        return tuple(flags), tuple(plans)
+
+    assert seen(s.entries) == seen(shuffled)
+    assert seen(s.entries)[0]  # the story does break the protocol
