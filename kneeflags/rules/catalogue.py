@@ -556,8 +556,9 @@ RETURN_RULES: tuple[Rule, ...] = (
         reference=_RTR_REFERENCE,
         advice_keys=("rtr.speed_last",),
         example=(
-            "Run on Thu 12 Feb 2026: 6 fast laps (FIT lap intensity) in the PFPS build phase, "
-            "day 9 of the build (speed work 4–6 weeks after)."
+            "Run on Thu 12 Feb 2026: 6 fast laps between recovery laps (FIT lap intensity), "
+            "in the PFPS build by week phase, day 9 of the build (speed work 4–6 weeks after "
+            "pain-free flat running is established)."
         ),
         guide_quote=_PFPS_RETURN_QUOTE,
     ),
