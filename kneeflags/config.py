@@ -87,6 +87,20 @@ class MetricsConfig:
     min_altitude_coverage: float = 0.5
     """[eng] Share of positioned samples that must carry altitude for a usable profile."""
 
+    # Speed work in a run (``rtr-speed-work``; :mod:`kneeflags.metrics.speed_work`). All [eng].
+    speed_fast_pct: float = 30.0
+    """A stretch or lap this much faster than the run's median grade-adjusted speed is fast."""
+    speed_min_repeats: int = 3
+    """Fast stretches or laps a run needs to be speed work (repeated, not one surge)."""
+    speed_segment_min_s: float = 30.0
+    """A fast stretch (or marked lap) shorter than this is a surge or a stride, not a repeat."""
+    speed_smooth_s: float = 20.0
+    """Window of the speed the pace structure reads (GPS speed jitters second to second)."""
+    speed_recovery_max_s: float = 300.0
+    """Fast stretches further apart than this are not one block of repeats."""
+    speed_lap_max_s: float = 600.0
+    """A marked lap longer than this is a block of the run, not a repeat."""
+
 
 @dataclass(frozen=True, slots=True)
 class VolumeJumpConfig:

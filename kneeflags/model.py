@@ -199,6 +199,23 @@ class Provenance:
     """Why it was reclassified (one line, shown in reports and ``kneeflags activities``)."""
 
 
+@dataclass(frozen=True, slots=True)
+class Lap:
+    """One FIT lap, as far as speed-work detection needs it (``rtr-speed-work``).
+
+    Kept because the watch knows what the runner did: a structured workout writes its
+    repeats as ``active`` laps between ``rest``/``recovery`` laps, and a runner pressing
+    the lap button marks each repeat (``manual`` trigger). Times are seconds from the
+    activity start; enum values are the FIT profile's names (numbers when unknown).
+    """
+
+    start_s: float
+    elapsed_s: float | None
+    distance_m: float | None
+    intensity: str | None = None
+    trigger: str | None = None
+
+
 @dataclass(slots=True)
 class Activity:
     """One activity (one session of a multisport file) in canonical form.
@@ -227,6 +244,8 @@ class Activity:
     part: int = 0
     """Index of the session inside a multisport or chained file."""
     provenance: Provenance = field(default_factory=Provenance)
+    laps: tuple[Lap, ...] = ()
+    """The session's FIT laps (empty for GPX/TCX and files without laps)."""
 
     @property
     def activity_id(self) -> str:

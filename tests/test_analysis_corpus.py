@@ -95,3 +95,55 @@ def test_nrc_history_matches_every_week() -> None:
     (paused,) = [w for w in loaded.warnings if "looks like a recording left running" in w.message]
     assert paused.path.endswith("720bf570-d855-4303-87c2-74d85429e52d.gpx")
     assert "23 h 57 min at 0.3 m/s: looks like a recording left running: counted" in paused.message
+
+
+def test_x3cl_sessions_are_classed_by_what_was_done() -> None:
+    """Issue 11 on the real FR910XT history: the two evening ``generic`` sessions of about
+    4.3 km at 6:00-6:15 /km are runs (2016-W11 was ~16 % short without them), the
+    multi-hour mountain outings are hikes, the few-second "running" sessions are not runs,
+    each with its provenance note, and the report counts them."""
+    path = CORPUS / "x3cl-running_page" / "history-2016-01_2017-04"
+    if not path.is_dir():
+        pytest.skip(f"corpus folder absent: {path}")
+    loaded = kneeflags.load([str(path)], tz="UTC")
+    moved = sorted(
+        (
+            Path(a.source.path).name,
+            a.start_utc.strftime("%Y-%m-%d %H:%M"),
+            a.provenance.reclassified_from,
+            a.sport.value,
+        )
+        for a in loaded.activities
+        if a.provenance.reclassified_from
+    )
+    assert moved == [
+        ("716042.fit", "2016-01-31 01:37", "generic", "hiking"),
+        ("716042.fit", "2016-01-31 01:37", "running", "other"),
+        ("716720.fit", "2016-03-06 02:41", "generic", "hiking"),
+        ("716720.fit", "2016-03-06 02:41", "running", "other"),
+        ("716980.fit", "2016-03-17 12:50", "generic", "running"),
+        ("717033.fit", "2016-03-18 12:35", "generic", "running"),
+        ("717033.fit", "2016-03-18 13:00", "running", "other"),
+    ]
+    notes = {
+        Path(a.source.path).name + a.sport.value: a.provenance.classification
+        for a in loaded.activities
+        if a.provenance.reclassified_from == "generic"
+    }
+    assert notes["716980.fitrunning"] == (
+        "generic/generic session classed as running (pace 6:15 /km, median moving 7:17 /km, "
+        "no cadence, 27 min)"
+    )
+    assert "1643 m of descent" in notes["716720.fithiking"]
+    analysis = kneeflags.analyze(loaded.activities, timezone="UTC")
+    weekly = analysis.weekly.with_columns(pl.col("week_start").dt.strftime("%G-W%V").alias("iso"))
+    w11 = weekly.filter(pl.col("iso") == "2016-W11").row(0, named=True)
+    # the manifest's 43.7 km of labelled runs plus the two generic runs (4.32 + 4.22 km)
+    assert w11["run_km"] == pytest.approx(43.7 + 4.32 + 4.222, abs=0.1)
+    w09 = weekly.filter(pl.col("iso") == "2016-W09").row(0, named=True)
+    assert w09["hike_minutes"] == pytest.approx(246.0, abs=1.0)  # information, never a flag
+    assert w09["descent_on_foot_m"] > 1000
+    assert analysis.notes[0].startswith(
+        "7 sessions were reclassified by pace, cadence and duration (2 generic → hiking, "
+        "2 generic → running, 3 running → other)"
+    )

@@ -175,3 +175,24 @@ def test_folder_lock_serialises_and_times_out(tmp_path: Path) -> None:
 def _locked(folder: Path, order: list[str]) -> None:
     with folder_lock(folder):
         order.append("second")
+
+
+def test_batch_ranks_a_return_breach_like_a_high_flag() -> None:
+    """Issue 14: a runner already in pain who breaks the protocol is ranked with the high
+    flags, even when the breach itself is only a ``watch`` (here a run past the onset)."""
+    import dataclasses
+
+    watch = make_analysis("watchful")
+    watch.flags[:] = [f for f in watch.flags if f.severity == "watch"]
+    back = make_analysis("back")
+    back.flags[:] = [
+        dataclasses.replace(f, rule="rtr-onset", severity="watch")
+        for f in back.flags
+        if f.severity == "watch"
+    ][:1]
+    calm = make_analysis("calm")
+    calm.flags.clear()
+    reports = [build_athlete_report(x) for x in (calm, watch, back)]
+    assert [r.status for r in reports] == ["ok", "watch", "high"]
+    rep = build_report(reports)
+    assert [rep.athletes[i].athlete for i in rank(rep)] == ["back", "watchful", "calm"]

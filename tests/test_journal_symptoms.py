@@ -7,6 +7,7 @@ import multiprocessing
 import random
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -100,3 +101,64 @@ def test_two_processes_writing_never_corrupt_the_store(tmp_path: Path) -> None:
         rows = list_entries(j)
         assert len(rows) == 56
         assert j.db.execute("pragma integrity_check").fetchone()[0] == "ok"
+
+
+def _reader(path: str, n: int, out: Any) -> None:
+    """What a cron report does: open the journal read-only, read, close; ``n`` times."""
+    seen: list[int] = []
+    errors: list[str] = []
+    for _ in range(n):
+        try:
+            with open_journal(path, readonly=True) as j:
+                seen.append(len(list_entries(j)))
+        except Exception as exc:  # any failure is what the test reports
+            errors.append(repr(exc))
+    out.put((errors, seen))
+
+
+def test_cron_reading_while_the_runner_logs(tmp_path: Path) -> None:
+    """Two processes: one logs entry after entry, the other reads the journal read-only
+    as a cron report would. The reader never fails and never sees entries disappear
+    (each write is one transaction), and the store ends whole."""
+    target = str(tmp_path / "j.sqlite")
+    _writer(target, 1, "alex")
+    ctx = multiprocessing.get_context("spawn")
+    out = ctx.Queue()
+    writer = ctx.Process(target=_writer, args=(target, 120, "sam"))
+    reader = ctx.Process(target=_reader, args=(target, 120, out))
+    writer.start()
+    reader.start()
+    errors, seen = out.get(timeout=120)
+    writer.join(60)
+    reader.join(60)
+    assert writer.exitcode == 0 and reader.exitcode == 0
+    assert errors == []
+    assert seen == sorted(seen) and seen[0] >= 1 and seen[-1] <= 29
+    with open_journal(target, readonly=True) as j:
+        assert len(list_entries(j)) == 29  # alex's 1, sam's 28 distinct days (others equal)
+        assert j.db.execute("pragma integrity_check").fetchone()[0] == "ok"
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.randoms(use_true_random=False))
+def test_flags_and_plan_never_depend_on_entry_order(rnd: random.Random) -> None:
+    """The property at the level a report shows: the rtr-* flags and the return plan of
+    the same entries made in any order (and with any ids) are the same."""
+    from kneeflags.plan.return_to_run import return_plan
+    from kneeflags.rules.return_to_run import return_flags
+
+    s = itbs_story().ok_runs(range(4, 30, 2), 4.0).run(31, 6.0)
+    s.pain(31, during=3, next_morning=5).pain(31, during=6).pain(32, site="front", during=2)
+    s.run(33, 6.5).ok(34).check(35, "PFPS", ("calf-raises",))
+    shuffled = list(s.entries)
+    rnd.shuffle(shuffled)
+    as_of = date(2026, 2, 15)
+
+    def seen(entries: list[SymptomEntry]) -> tuple[object, ...]:
+        eps = derive_episodes(entries, s.runs, as_of=as_of)
+        flags = [(f.rule, f.severity, f.activity, f.evidence) for f in return_flags(eps)]
+        plans = [return_plan(e, date(2026, 2, 16)) for e in eps if e.is_open]
+        return tuple(flags), tuple(plans)
+
+    assert seen(s.entries) == seen(shuffled)
+    assert seen(s.entries)[0]  # the story does break the protocol

@@ -185,3 +185,38 @@ def test_config_numbers_are_used() -> None:
     cfg = ProtocolConfig(itbs_start_fraction=0.3)
     ep = derive_episodes(s.entries, s.runs, as_of=day(4), config=cfg)[0]
     assert ep.trace.session_cap_km == 2.4
+
+
+# --- transitions and closes added by the audit --------------------------------------------
+
+
+def test_itbs_setback_in_restart_steps_back_to_the_criteria_check() -> None:
+    s = itbs_story().run(4, 4.0).pain(4, during=6, after=6)  # first run back hurt
+    ep = s.episode(5)
+    assert phases(s, 5) == [(0, "itbs-criteria"), (3, "itbs-restart"), (4, "itbs-criteria")]
+    assert ep.trace.session_cap_km == 0.0  # no running until the check is passed again
+    s.check(7)
+    assert s.episode(7).trace.phase == "itbs-restart"
+
+
+def test_pfps_setback_in_full_steps_back_to_build_and_the_clock_restarts() -> None:
+    s = pfps_story().ok_runs(range(1, 140, 2), 5.0)
+    s.run(60, 5.0).pain(60, site="front", during=7)  # full since day 57
+    assert phases(s, 61)[-2:] == [(57, "pfps-full"), (60, "pfps-build")]
+    assert s.episode(101).trace.phase == "pfps-build"
+    assert phases(s, 102)[-1] == (102, "pfps-full")  # 42 days after the setback
+
+
+def test_mild_pain_in_the_final_phase_delays_the_close_not_for_ever() -> None:
+    """An acceptable pain day (1/10, settled by the morning) in the final phase restarts
+    the 14 days the phase must be held without pain. Before the audit it kept the episode
+    open for good: 160 pain-free days later it was still 'day 200 of the episode'."""
+    s = itbs_story().ok_runs(range(4, 200, 2), 4.0)
+    s.run(40, 4.0).pain(40, during=1, after=1, next_morning=0)  # hills since day 32
+    assert s.episode(40).trace.phase == "itbs-hills"
+    assert s.episode(54).is_open
+    assert s.episode(55).trace.closed_on == day(55)  # 14 clear days from day 41
+    p = pfps_story().ok_runs(range(1, 200, 2), 5.0)
+    p.run(61, 5.0).pain(61, site="front", during=2, after=1, next_morning=1)  # full since 57
+    (ep,) = p.episodes(199)
+    assert ep.trace.phase == "pfps-full" and ep.trace.closed_on == day(76)

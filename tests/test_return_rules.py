@@ -191,3 +191,21 @@ def test_the_painful_run_that_opened_the_episode_is_not_a_breach() -> None:
     f = flags(s, 6, "rtr-session-cap")
     assert [x.activity for x in f] == ["run-+001-07"]
     assert "before the ITBS criteria check was passed" in f[0].evidence
+
+
+def test_setback_logged_for_a_day_without_a_run_refers_to_the_last_run() -> None:
+    """Pain worse the next morning logged for a rest day (or the morning after): the load
+    that hurt is the last run before it, and running that far again is no step back.
+    Before the audit such a setback never gave rtr-progression (no run that day)."""
+    s = itbs_story().ok_runs(range(4, 7, 2), [4.0, 4.6]).run(8, 5.0).ok(8)
+    s.pain(9, during=2, after=2, next_morning=4)  # no run on day 9
+    s.run(10, 5.0)
+    f = flags(s, 11, "rtr-progression")
+    assert [(x.severity, x.activity, x.value) for x in f] == [("high", "run-+010-07", 1.0)]
+    assert f[0].evidence == (
+        "Run on Thu 15 Jan 2026: 5.0 km, after the setback logged for Wed 14 Jan 2026 (the "
+        "last run before it, Tue 13 Jan 2026: 5.0 km) without stepping back."
+    )
+    stepped_back = itbs_story().ok_runs(range(4, 7, 2), [4.0, 4.6]).run(8, 5.0).ok(8)
+    stepped_back.pain(9, during=2, after=2, next_morning=4).run(10, 3.0)
+    assert flags(stepped_back, 11, "rtr-progression") == []

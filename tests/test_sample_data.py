@@ -340,3 +340,35 @@ def test_kneeflags_finds_nothing_for_the_sensible_athlete(analyses: dict) -> Non
     km = dict(zip(weekly["week_start"].to_list(), weekly["run_km"].to_list(), strict=True))
     assert km[date(2026, 10, 5)] == pytest.approx(24.0, abs=0.05)
     assert set(weekly["strength_sessions"].to_list()) == {2}
+
+
+def test_make_run_shows_alex_in_an_itbs_return(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 14's worked example: ``sample_data/journal.csv`` is alex's ITBS episode;
+    ``make run`` imports it into a fresh journal and batch reports the sample week, so
+    alex's report is a return plan and sam's the prevention plan, and the committed
+    sample reports are what that produces."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from kneeflags.cli import app
+
+    journal = tmp_path / "j.sqlite"
+    cli = CliRunner()
+    r = cli.invoke(app, ["log", "import", str(SAMPLE / "journal.csv"), "--journal", str(journal)])
+    assert r.exit_code == 0, r.stderr
+    out = tmp_path / "reports"
+    monkeypatch.chdir(REPO)  # as make run does: the reports name the files relative to it
+    args = ["batch", "sample_data", "--out-dir", str(out), "--until", "2026-11-22"]
+    r = cli.invoke(app, [*args, "--journal", str(journal), "--no-cache", "-q"])
+    assert r.exit_code in (0, 3), r.stderr
+    alex = json.loads((out / "alex" / "2026-W47.json").read_text())["athletes"][0]
+    sam = json.loads((out / "sam" / "2026-W47.json").read_text())["athletes"][0]
+    assert alex["plan"]["state"] == "return" and alex["plan"]["condition"] == "ITBS"
+    assert alex["plan"]["episode_start"] == "2026-11-10"
+    assert [e["kind"] for e in alex["journal"]][:2] == ["pain", "check"]
+    assert sam["plan"]["state"] == "prevention" and sam["journal"] == []
+    for name in ("alex/2026-W47.json", "sam/2026-W47.json", "alex/2026-W47.md"):
+        assert (out / name).read_text() == (REPO / "reports" / name).read_text(), name

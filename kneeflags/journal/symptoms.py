@@ -116,6 +116,12 @@ class SymptomEntry:
     note: str | None = None
     entered_utc: str = ""
     id: int | None = None
+    runs: tuple[str, ...] = ()
+    """The runs (activity ids) of the entry's local date, linked when a report reads the
+    files (:func:`link_runs`); never stored: the journal holds facts about the knee, the
+    files hold the runs, and a re-export or a correction changes which runs there are."""
+    run_labels: tuple[str, ...] = ()
+    """Those runs in words (``8.0 km at 07:00``), for the human renderers."""
 
     @property
     def condition_hint(self) -> str | None:
@@ -152,6 +158,7 @@ class SymptomEntry:
 
     def to_row(self) -> dict[str, Any]:
         row = asdict(self)
+        del row["runs"], row["run_labels"]
         row["date"] = self.date.isoformat()
         row["stopped"] = int(self.stopped)
         row["failed"] = ",".join(self.failed)
@@ -178,6 +185,7 @@ class SymptomEntry:
             "failed": list(self.failed),
             "note": self.note,
             "entered_utc": self.entered_utc,
+            "runs": list(self.runs),
         }
 
 
@@ -421,7 +429,31 @@ def export_csv(entries: Iterable[SymptomEntry]) -> str:
 
 
 def export_json(entries: Iterable[SymptomEntry]) -> str:
-    return json.dumps([e.to_dict() for e in entries], indent=2, ensure_ascii=False) + "\n"
+    """The entries as stored (no ``runs``: those are linked by reports, from the files)."""
+    rows = []
+    for e in entries:
+        row = e.to_dict()
+        del row["runs"]
+        rows.append(row)
+    return json.dumps(rows, indent=2, ensure_ascii=False) + "\n"
+
+
+def link_runs(
+    entries: Iterable[SymptomEntry], runs_by_date: dict[date, list[tuple[str, str]]]
+) -> tuple[SymptomEntry, ...]:
+    """``entries`` with the runs of their local date attached (pain and ok entries: a check
+    is about the knee, not a run). ``runs_by_date`` maps a date to ``(activity id, label)``
+    pairs in start order. This is how ``log pain`` "links itself to the runs of that
+    date": the journal never sees the files, the report joins them by the local date."""
+    out = []
+    for e in entries:
+        pairs = runs_by_date.get(e.date, []) if e.kind in ("pain", "ok") else []
+        out.append(
+            replace(
+                e, runs=tuple(i for i, _ in pairs), run_labels=tuple(label for _, label in pairs)
+            )
+        )
+    return tuple(out)
 
 
 def read_csv(path: Path, *, today: date) -> list[SymptomEntry]:

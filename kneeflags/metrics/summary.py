@@ -49,6 +49,11 @@ n_samples             Int64                   number of samples
 reclassified_from     String (null)           the file's sport when :mod:`kneeflags.classify`
                                               classed the session otherwise
 classification        String (null)           why (provenance note of the reclassification)
+speed_work            Boolean (null)          the run held repeated fast laps or stretches
+                                              (:mod:`kneeflags.metrics.speed_work`); null =
+                                              not a run, or nothing to judge it by
+speed_work_reason     String (null)           what showed it (FIT lap intensity, marked
+                                              laps, or grade-adjusted pace structure)
 ===================== ======================= ==============================================
 
 Downhill columns are computed for every activity on foot outdoors (runs, walks, hikes:
@@ -81,9 +86,10 @@ from kneeflags.metrics.cadence import (
     weighted_median_np,
 )
 from kneeflags.metrics.grade import compute_grade
+from kneeflags.metrics.speed_work import detect_speed_work
 from kneeflags.model import Activity, Sport, safe_text
 
-METRICS_VERSION = f"3.{CLASSIFY_VERSION}"
+METRICS_VERSION = f"4.{CLASSIFY_VERSION}"
 """Part of every cache key for summaries: bump when summarize() output changes."""
 
 ACTIVITY_SUMMARY_SCHEMA: dict[str, pl.DataType] = {
@@ -122,6 +128,8 @@ ACTIVITY_SUMMARY_SCHEMA: dict[str, pl.DataType] = {
     "n_samples": pl.Int64(),
     "reclassified_from": pl.String(),
     "classification": pl.String(),
+    "speed_work": pl.Boolean(),
+    "speed_work_reason": pl.String(),
 }
 """Column -> dtype of one per-activity summary row (see module docstring)."""
 
@@ -231,7 +239,8 @@ def summarize(activity: Activity, config: Config | None = None) -> ActivitySumma
             alt,
             barometric=activity.provenance.elevation_source == "barometric",
             cfg=cfg,
-            per_sample=cfg.cadence_max_abs_grade_pct is not None,  # only the cadence filter
+            # per-sample grade: the cadence filter (when on) and speed work (runs)
+            per_sample=cfg.cadence_max_abs_grade_pct is not None or sport.is_running,
         )
         grade_pct = res.sample_grade_pct
         if res.graded_km > 0:
@@ -251,6 +260,18 @@ def summarize(activity: Activity, config: Config | None = None) -> ActivitySumma
         cad_median = weighted_median_np(hist.spm, hist.seconds)
         speed_bin = weighted_median_np(hist.speed_bin, hist.seconds)
         spd_median = None if speed_bin is None else speed_bin + cfg.speed_bin_mps / 2.0
+
+    # --- speed work (rtr-speed-work) ---------------------------------------------------
+    speed_work: bool | None = None
+    speed_reason: str | None = None
+    if sport.is_running and (n > 1 or activity.laps):
+        speed_work, speed_reason = detect_speed_work(
+            ts - activity.start_utc.timestamp(),  # laps count from the session start
+            dist,
+            grade_pct if sport.has_terrain else None,
+            activity.laps,
+            cfg,
+        )
 
     offset_s, offset_src = _resolve_offset(activity, config)
     start_utc = activity.start_utc.astimezone(UTC)
@@ -292,6 +313,8 @@ def summarize(activity: Activity, config: Config | None = None) -> ActivitySumma
         "n_samples": n,
         "reclassified_from": prov.reclassified_from,
         "classification": prov.classification or None,
+        "speed_work": speed_work,
+        "speed_work_reason": speed_reason,
     }
     return ActivitySummary(row=row, hist=hist)
 

@@ -26,6 +26,7 @@ and meaning decision for FIT is made exactly once:
 
 from __future__ import annotations
 
+import bisect
 import re
 from datetime import UTC, datetime
 
@@ -36,6 +37,7 @@ from kneeflags.model import (
     SAMPLE_SCHEMA,
     Activity,
     ElevationSource,
+    Lap,
     LoadResult,
     Problem,
     Provenance,
@@ -195,6 +197,63 @@ def _number(value: object) -> float | None:
     return out if np.isfinite(out) else None
 
 
+_LAP_INTENSITY_EXTRA = {4: "recovery", 5: "interval", 6: "other"}
+"""FIT ``intensity`` values newer than the decoder's profile (SDK 21.x: recovery, interval)."""
+
+
+def _enum_name(value: object, extra: dict[int, str] | None = None) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | np.integer):
+        return (extra or {}).get(int(value), str(int(value)))
+    return None
+
+
+def _placed_laps(laps: list[Message]) -> tuple[list[int], list[Message]]:
+    """The laps with an absolute start time, sorted by it (and the sorted start times), so
+    each session takes its laps by bisection: a hostile file with tens of thousands of
+    sessions and laps costs a sort, not sessions × laps."""
+    placed = sorted(
+        ((int(raw), k) for k, lap in enumerate(laps) if _is_absolute(raw := lap.get("start_time"))),
+    )
+    return [t for t, _ in placed], [laps[k] for _, k in placed]
+
+
+def _session_laps(
+    placed: tuple[list[int], list[Message]],
+    start_utc: datetime,
+    starts: list[int | None],
+    index: int,
+) -> tuple[Lap, ...]:
+    """The laps of session ``index``: those starting between its start and the next
+    session's. A lap without an absolute start time cannot be placed and is left out, and
+    so are all laps of a session without one when the file holds several sessions.
+
+    Laps feed speed-work detection (``rtr-speed-work``): a structured workout's ``active``
+    and ``rest`` laps, or the repeats a runner marked with the lap button."""
+    times, laps = placed
+    lo = starts[index] if index < len(starts) else None
+    if lo is None and len(starts) > 1:
+        return ()
+    hi = next((s for s in starts[index + 1 :] if s is not None), None)
+    a = 0 if lo is None else bisect.bisect_left(times, lo)
+    b = len(times) if hi is None else bisect.bisect_left(times, hi)
+    origin = start_utc.timestamp()
+    return tuple(
+        Lap(
+            start_s=float(_fit_to_utc(t).timestamp() - origin),
+            elapsed_s=_number(lap.get("total_timer_time"))
+            or _number(lap.get("total_elapsed_time")),
+            distance_m=_number(lap.get("total_distance")),
+            intensity=_enum_name(lap.get("intensity"), _LAP_INTENSITY_EXTRA),
+            trigger=_enum_name(lap.get("lap_trigger")),
+        )
+        for t, lap in zip(times[a:b], laps[a:b], strict=True)
+    )
+
+
 def _is_absolute(raw: object) -> bool:
     return isinstance(raw, int | np.integer) and int(raw) >= FIT_MIN_ABSOLUTE
 
@@ -335,6 +394,7 @@ def build_fit(
                 None,
             )
 
+        placed_laps = _placed_laps(dec.laps)
         for i, sess in enumerate(sessions):
             sport, detail = map_sport(sess.get("sport"), sess.get("sub_sport"))
             if detail.startswith("transition/"):
@@ -425,6 +485,7 @@ def build_fit(
                     elapsed_s=float(elapsed_s) if elapsed_s is not None else span,
                     part=part,
                     provenance=prov,
+                    laps=_session_laps(placed_laps, start_utc, starts, i),
                 )
             )
     if not (out.activities or out.errors or out.skipped):

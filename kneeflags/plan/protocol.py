@@ -29,7 +29,7 @@ Pain-monitoring model (Silbernagel 2007, evidence.md §7) decides each logged da
 or below 3/10 during activity that settles by the next morning is acceptable (hold); pain
 above 5/10, or worse the next morning, steps back one phase; a pain-free day lets the
 protocol progress. An episode closes when its final phase has been held for
-``close_after_days`` without pain.
+``close_after_days`` without pain (a mild pain day in it restarts the count).
 
 The fold is a pure function of the entries and the runs up to ``as_of``: nothing after
 ``as_of`` is read (no look-ahead), and entries are aggregated per day with order-free
@@ -278,8 +278,9 @@ class RunCheck:
     """PFPS: days since the build began (0 before it)."""
     onset_km: float | None
     """Median onset distance known before this day."""
-    after_setback: tuple[date, float | None] | None
-    """The setback this is the first run after: (its date, its longest run's km)."""
+    after_setback: tuple[date, float | None, date | None] | None
+    """The setback this is the first run after: (its date, the km of the run that hurt,
+    that run's date): the setback day's longest run, else the last run before it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -377,7 +378,13 @@ def follow(
     last_pain: date | None = None
     build_since: date | None = None
     failed_check: tuple[str, ...] | None = None
-    pending: tuple[date, float | None] | None = None
+    pending: tuple[date, float | None, date | None] | None = None
+    # the latest day with a run so far and its longest run: the load that a setback
+    # logged for a day without a run refers to
+    last_run: tuple[date, float] | None = None
+    if before:
+        last_day = max(r.local_date for r in before)
+        last_run = (last_day, max(r.distance_km for r in before if r.local_date == last_day))
     onsets: list[float] = []
     painful_run_km: list[float] = []
     ok_days: set[date] = set()
@@ -467,11 +474,13 @@ def follow(
             and (day - build_since).days >= cfg.pfps_full_after_days
         ):
             move(2, day, f"{cfg.pfps_full_after_days} days of pain-free flat running")
-        if (
-            phase == len(phases) - 1
-            and (day - phase_since).days >= cfg.close_after_days
-            and (last_pain is None or last_pain < phase_since)
-        ):
+        # The final phase is held once it has lasted close_after_days with no pain: an
+        # acceptable (not setback) pain day in it restarts that count, it does not keep
+        # the episode open for ever (it used to: last_pain >= phase_since never changed).
+        held_from = phase_since
+        if last_pain is not None and last_pain >= phase_since:
+            held_from = last_pain + timedelta(days=1)
+        if phase == len(phases) - 1 and (day - held_from).days >= cfg.close_after_days:
             closed_on = day
             changes.append(PhaseChange(day, "closed", "final phase held without pain"))
             break
@@ -523,7 +532,14 @@ def follow(
             flat_since = None
             verdict = log.verdict(cfg)
             if verdict == "setback":
-                pending = (day, longest_today)
+                if longest_today is not None:
+                    pending = (day, longest_today, day)
+                elif last_run is not None:
+                    # pain logged for a day without a run (the morning after, a rest day):
+                    # the load that hurt is the last run before it
+                    pending = (day, last_run[1], last_run[0])
+                else:
+                    pending = (day, None, None)
                 why = (
                     f"pain {log.worst}/10 (above {cfg.setback_pain}/10)"
                     if log.worst > cfg.setback_pain
@@ -547,6 +563,8 @@ def follow(
                         move(2, day, "a pain-free run at the restart distance")
                 if not itbs:
                     longest_pf_km = max(longest_pf_km or 0.0, longest_today)
+        if longest_today is not None:
+            last_run = (day, longest_today)
         day += timedelta(days=1)
 
     end = closed_on or as_of

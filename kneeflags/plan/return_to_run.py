@@ -20,7 +20,7 @@ import polars as pl
 from kneeflags.config import Config
 from kneeflags.findings import CLINICIAN_REMINDER, Flag
 from kneeflags.journal.episodes import Episode
-from kneeflags.journal.symptoms import SymptomEntry
+from kneeflags.journal.symptoms import SymptomEntry, link_runs
 from kneeflags.plan.model import Plan, PlanReason
 from kneeflags.plan.protocol import CONDITION_LABELS, PHASES_BY_ID, ProtocolConfig
 
@@ -84,16 +84,19 @@ def reminders(episode: Episode, as_of: date) -> tuple[str, ...]:
             "5/10 is more than a return protocol should meet; have it assessed by a GP, "
             "physiotherapist or sports medicine physician."
         )
-    weeks = ((episode.end or as_of) - episode.start).days / 7.0
-    if episode.condition == "ITBS" and weeks > ITBS_RESOLVE_WEEKS[1]:
+    # Day N of the episode, as the report counts it (the start is day 1): "beyond 8 weeks"
+    # is day 57 on, and the text says the days, so "lasted 8 weeks, beyond 4-8 weeks"
+    # (8.1 weeks rounded) can never be printed.
+    days = ((episode.end or as_of) - episode.start).days + 1
+    if episode.condition == "ITBS" and days > 7 * ITBS_RESOLVE_WEEKS[1]:
         out.append(
-            f"This episode has lasted {weeks:.0f} weeks, beyond the 4–8 weeks in which most IT "
+            f"This episode has lasted {days} days, beyond the 4–8 weeks in which most IT "
             "band cases settle with load management and hip strengthening: a physiotherapist "
             "or sports medicine physician can look for what keeps it going."
         )
-    elif episode.condition != "ITBS" and weeks > PFPS_REVIEW_WEEKS[1]:
+    elif episode.condition != "ITBS" and days > 7 * PFPS_REVIEW_WEEKS[1]:
         out.append(
-            f"This episode has lasted {weeks:.0f} weeks: if the pain is not improving after "
+            f"This episode has lasted {days} days: if the pain is not improving after "
             "6–8 weeks of consistent strengthening, the guide suggests a physiotherapist and a "
             "gait analysis."
         )
@@ -312,6 +315,18 @@ def recent_entries(
     )
 
 
+def _runs_by_date(activities: pl.DataFrame) -> dict[date, list[tuple[str, str]]]:
+    """Per local date, its runs as ``(activity id, "8.0 km at 07:00")``, in start order."""
+    out: dict[date, list[tuple[str, str]]] = {}
+    if activities.height == 0 or "is_running" not in activities.columns:
+        return out
+    runs = activities.filter(pl.col("is_running")).sort("local_start", "activity_id")
+    for r in runs.select("activity_id", "local_date", "local_start", "distance_km").iter_rows():
+        aid, day, start, km = r
+        out.setdefault(day, []).append((aid, f"{float(km or 0.0):.1f} km at {start:%H:%M}"))
+    return out
+
+
 def next_week_start(last_day: date, week_start_index: int) -> date:
     """First day of the week after the one holding ``last_day``."""
     this = last_day - timedelta(days=(last_day.weekday() - week_start_index) % 7)
@@ -368,6 +383,6 @@ def review_journal(
         episodes=tuple(episodes),
         flags=flags,
         returns=returns,
-        entries=recent_entries(entries, first_day, last_day),
+        entries=link_runs(recent_entries(entries, first_day, last_day), _runs_by_date(activities)),
         plan=returns[0].plan if returns else None,
     )

@@ -101,9 +101,9 @@ def entry_line(entry: Any) -> str:
             parts.append(f"came on after {entry.onset_min:.0f} min")
         if entry.stopped:
             parts.append("run stopped")
-        text = ", ".join(parts)
+        text = ", ".join(parts) + _runs_of(entry)
     elif entry.kind == "ok":
-        text = "pain-free"
+        text = "pain-free" + _runs_of(entry)
     else:
         cond = f" ({entry.condition})" if entry.condition else ""
         failed = ", ".join(entry.failed)
@@ -111,6 +111,14 @@ def entry_line(entry: Any) -> str:
     if entry.note:
         text += f' - "{fmt.clean(entry.note)}"'
     return head + text
+
+
+def _runs_of(entry: Any) -> str:
+    """`` (run: 8.0 km at 07:00)``: the runs of the entry's date, linked by the report."""
+    labels = getattr(entry, "run_labels", ())
+    if not labels:
+        return ""
+    return f" ({'run' if len(labels) == 1 else 'runs'}: {'; '.join(labels)})"
 
 
 def journal_block(returns: Sequence[Any], entries: Sequence[Any]) -> JournalBlock:

@@ -34,7 +34,7 @@ from kneeflags.findings import (
 from kneeflags.model import Problem
 from kneeflags.plan.model import Plan
 
-SCHEMA_VERSION = "1.4"
+SCHEMA_VERSION = "1.5"
 """Version of the JSON document (``schema.json``): bump the major on breaking changes."""
 
 GENERATOR = "kneeflags"

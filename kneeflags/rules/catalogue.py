@@ -534,11 +534,12 @@ RETURN_RULES: tuple[Rule, ...] = (
         measures="An interval or fast session before the protocol allows speed work.",
         computation=(
             "speed work is read from FIT laps where the watch wrote them (active laps "
-            "alternating with rest or recovery laps, or repeated short manual/distance laps "
-            "much faster than the run's median lap), else from the pace: repeated fast "
-            "segments well above the run's median grade-adjusted pace (see [metrics] "
-            "speed_*). Allowed: ITBS with the hills (after 28 days of pain-free flat running; "
-            "high before 21), PFPS 42 days after the build began (high before 28)."
+            "alternating with rest or recovery laps, or repeated short laps marked with the "
+            "lap button much faster than the run's median lap), else from the pace: a block "
+            "of repeated fast stretches well above the run's median grade-adjusted pace, "
+            "never on a descent (see [metrics] speed_*). Allowed: ITBS with the hills "
+            "(after 28 days of pain-free flat running; high before 21), PFPS 42 days after "
+            "the build began (high before 28)."
         ),
         unit="fast segments",
         conditions=_BOTH,
@@ -555,8 +556,9 @@ RETURN_RULES: tuple[Rule, ...] = (
         reference=_RTR_REFERENCE,
         advice_keys=("rtr.speed_last",),
         example=(
-            "Run on Thu 12 Feb 2026: 6 fast laps (FIT lap intensity) in the PFPS build phase, "
-            "day 9 of the build (speed work 4–6 weeks after)."
+            "Run on Thu 12 Feb 2026: 6 fast laps between recovery laps (FIT lap intensity), "
+            "in the PFPS build by week phase, day 9 of the build (speed work 4–6 weeks after "
+            "pain-free flat running is established)."
         ),
         guide_quote=_PFPS_RETURN_QUOTE,
     ),

@@ -188,8 +188,14 @@ def return_flags(episodes: Iterable[Episode], config: Config | None = None) -> l
             # rtr-progression
             if c.after_setback is not None:
                 rule = RULES_BY_ID["rtr-progression"]
-                day, hurt_km = c.after_setback
+                day, hurt_km, run_day = c.after_setback
                 ratio = r.rtr_progression.same_load_ratio
+                its_run = (
+                    f"its run: {hurt_km:.1f} km"
+                    if run_day == day or run_day is None
+                    else f"the last run before it, {run_day:%a} {day_label(run_day)}: "
+                    f"{hurt_km:.1f} km"
+                )
                 if hurt_km and km >= ratio * hurt_km:
                     flags.append(
                         _flag(
@@ -200,8 +206,7 @@ def return_flags(episodes: Iterable[Episode], config: Config | None = None) -> l
                             km / hurt_km,
                             ratio,
                             f"{_run_on(c)}: {km:.1f} km, after the setback logged for "
-                            f"{day:%a} {day_label(day)} (its run: {hurt_km:.1f} km) without "
-                            "stepping back.",
+                            f"{day:%a} {day_label(day)} ({its_run}) without stepping back.",
                             c,
                         )
                     )

@@ -381,6 +381,8 @@ def write_activity(
     serial_number: int = 3_912_345_678,
     utc_offset_s: int = 0,
     laps: int = 1,
+    lap_starts: Sequence[int] | None = None,
+    lap_fields: Sequence[Mapping[str, Any]] | None = None,
     big_endian: bool = False,
     compressed_timestamps: bool = False,
     developer_fields: Sequence[DeveloperField] = (),
@@ -398,7 +400,9 @@ def write_activity(
     ``developer_fields`` (developer_data_id + field_description + extra record bytes),
     ``field_order`` (e.g. put ``enhanced_speed`` before ``speed``), ``filler_every`` (an
     unknown message with a timestamp after every n-th record, so records are not contiguous).
-    ``session`` overrides or adds session fields.
+    ``session`` overrides or adds session fields. ``lap_starts`` (record indices, first 0)
+    places the laps instead of splitting the records evenly, and ``lap_fields`` overrides
+    or adds fields per lap (e.g. ``{"intensity": "rest"}``): a structured workout's laps.
     """
     ts = np.asarray(records["timestamp"], dtype=np.int64)
     n = ts.size
@@ -533,7 +537,11 @@ def write_activity(
     enc.write_rows(*blocks)
 
     # Laps split the records evenly; then the session and activity summaries.
-    bounds = np.linspace(0, n, max(1, laps) + 1).astype(int)
+    if lap_starts is not None:
+        laps = len(lap_starts)
+        bounds = np.asarray([*lap_starts, n], dtype=int)
+    else:
+        bounds = np.linspace(0, n, max(1, laps) + 1).astype(int)
     for k in range(max(1, laps)):
         a, b = bounds[k], bounds[k + 1] - 1
         lap_dist = _at(dist, b) - (_at(dist, a - 1) if a > 0 else 0.0)
@@ -553,6 +561,7 @@ def write_activity(
                 "sport": sport,
                 "sub_sport": sub_sport,
                 "lap_trigger": "manual" if k < laps - 1 else "session_end",
+                **(lap_fields[k] if lap_fields is not None else {}),
             },
             big_endian=e,
         )

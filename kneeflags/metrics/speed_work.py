@@ -1,0 +1,217 @@
+"""Speed work in one run: what ``rtr-speed-work`` checks during a return to running.
+
+The guide brings speed work back last after knee pain, so a return needs to know whether a
+run held intervals. Two sources, in this order:
+
+1. **FIT laps, where the watch wrote them.** A structured workout writes its repeats as
+   ``active`` (or ``interval``) laps between ``rest``/``recovery`` laps: that is speed work
+   by the watch's own account (every lap labelled ``interval`` with no recovery between is
+   not: some watches label a steady run that way). Without intensities, laps the runner
+   marked with the lap button (``manual`` trigger; auto-laps by distance or time say
+   nothing) that are short and much faster than the run's median lap are repeats too.
+   Lap speeds are grade-adjusted like the pace below.
+2. **Pace structure, else.** The speed over a :attr:`~MetricsConfig.speed_smooth_s` window
+   on a 1 s grid, *grade-adjusted* (a slow climb is not a recovery), compared with the
+   run's median grade-adjusted speed: at least :attr:`~MetricsConfig.speed_min_repeats`
+   separate stretches of at least :attr:`~MetricsConfig.speed_segment_min_s` that are
+   :attr:`~MetricsConfig.speed_fast_pct` % faster, each starting within
+   :attr:`~MetricsConfig.speed_recovery_max_s` of the previous one's end (repeats come in a
+   block with recoveries between them). One fast stretch (a tempo finish, a race to the
+   bus) is not *repeated* fast segments, and neither are surges scattered over hours. The
+   median is taken over samples at running speed, so the walking breaks of a run-walk do
+   not make its runs look fast. Stretches on a descent (below :data:`DESCENT_GRADE_PCT`),
+   across a recording gap, or faster than :data:`MAX_PLAUSIBLE_MPS` (a GPS jump) are never
+   fast: on the corpus's mountain and ultra histories that is what keeps hills from being
+   read as intervals (30 of 162 x3cl runs without it, 2 glitchy files with it).
+
+Grade adjustment: an empirical grade-adjusted-pace curve, relative effort
+``1 + 0.0294·g + 0.0018·g²`` for a grade ``g`` in % (from −8.2 %, its cheapest point at
+about 0.88 of flat, up to +25 %), a fit of the shape of the published running-economy-by-
+grade curves (+10 % costs about 1.47 of flat). [eng] It only has to stop hills being read
+as intervals, not to predict a race time.
+
+Runs without samples and without laps cannot be judged: ``None``, never ``False`` (the
+summary also leaves it null for every sport that is not running).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from kneeflags.config import MetricsConfig
+from kneeflags.model import Lap
+
+REST_INTENSITIES = frozenset({"rest", "recovery"})
+FAST_INTENSITIES = frozenset({"active", "interval"})
+MARKED_TRIGGERS = frozenset({"manual"})
+"""Laps the runner marked with the lap button. Auto-laps (``distance``, ``time``,
+``position_*``) cut every run into equal pieces and say nothing about its structure."""
+MAX_GRADE_PCT = 25.0
+EASIEST_GRADE_PCT = -8.2
+"""Where the effort curve is lowest; steeper descents are not counted as harder (runners
+brake on them, and GPS grades there are the least reliable)."""
+DESCENT_GRADE_PCT = -2.0
+"""A fast stretch on a descent steeper than this is the hill, not a repeat: the grade from
+a GPS profile is too rough to say how much of the speed the slope gave. [eng]"""
+MAX_SPAN_S = 48 * 3600.0
+"""Longer recordings are not read for pace structure (an ultra is no interval session,
+and a corrupt time stamp must not build a grid of a hundred million seconds)."""
+MAX_PLAUSIBLE_MPS = 7.5
+"""Faster than this over the smoothing window is a GPS jump, never a repeat."""
+
+
+def grade_effort(grade_pct: np.ndarray) -> np.ndarray:
+    """Relative effort of running at ``grade_pct`` (flat = 1; NaN grade counts as flat)."""
+    g = np.clip(np.nan_to_num(grade_pct, nan=0.0), EASIEST_GRADE_PCT, MAX_GRADE_PCT)
+    return 1.0 + 0.0294 * g + 0.0018 * g * g
+
+
+def _from_intensity(laps: Sequence[Lap], cfg: MetricsConfig) -> str | None:
+    """``N fast laps between recovery laps (FIT lap intensity)``, or ``None``."""
+    kinds = [lap.intensity for lap in laps]
+    if not any(k in REST_INTENSITIES for k in kinds):
+        # no recoveries: some watches write every lap of an easy run as "interval"
+        return None
+    fast = 0
+    for i, k in enumerate(kinds):
+        if k not in FAST_INTENSITIES:
+            continue
+        prev = kinds[i - 1] if i > 0 else None
+        nxt = kinds[i + 1] if i + 1 < len(kinds) else None
+        if prev in REST_INTENSITIES or nxt in REST_INTENSITIES:
+            fast += 1
+    if fast >= cfg.speed_min_repeats:
+        return f"{fast} fast laps between recovery laps (FIT lap intensity)"
+    return None
+
+
+def _from_marked_laps(
+    laps: Sequence[Lap], t: np.ndarray, effort: np.ndarray | None, cfg: MetricsConfig
+) -> str | None:
+    """``N fast laps of M laps marked by hand, …% over the median lap``, or ``None``."""
+    speeds: list[float] = []
+    durations: list[float] = []
+    for lap in laps:
+        if not lap.elapsed_s or not lap.distance_m or lap.elapsed_s <= 0 or lap.distance_m <= 0:
+            continue
+        v = lap.distance_m / lap.elapsed_s
+        if effort is not None and t.size:
+            inside = (t >= lap.start_s) & (t < lap.start_s + lap.elapsed_s)
+            if inside.any():
+                v *= float(np.mean(effort[inside]))
+        speeds.append(v)
+        durations.append(lap.elapsed_s)
+    if len(speeds) < cfg.speed_min_repeats + 1:
+        return None
+    median = float(np.median(speeds))
+    limit = median * (1.0 + cfg.speed_fast_pct / 100.0)
+    fast = [
+        v
+        for v, d in zip(speeds, durations, strict=True)
+        if v >= limit and cfg.speed_segment_min_s <= d <= cfg.speed_lap_max_s
+    ]
+    if len(fast) < cfg.speed_min_repeats:
+        return None
+    over = (float(np.median(fast)) / median - 1.0) * 100.0
+    return (
+        f"{len(fast)} fast laps of {len(speeds)} laps marked by hand, {over:.0f} % over the "
+        "median lap (FIT lap triggers)"
+    )
+
+
+def _from_pace(
+    t: np.ndarray, dist: np.ndarray, grade_pct: np.ndarray | None, cfg: MetricsConfig
+) -> tuple[bool | None, str | None]:
+    ok = np.isfinite(t) & np.isfinite(dist)
+    if ok.sum() < 2:
+        return None, None
+    t, dist = t[ok], np.maximum.accumulate(dist[ok])
+    span = float(t[-1] - t[0])
+    if span < cfg.speed_segment_min_s * cfg.speed_min_repeats:
+        return False, None
+    if span > MAX_SPAN_S:
+        # the 1 s grid must stay small: a damaged timestamp can make a "run" span years
+        return False, None
+    grid = np.arange(t[0], t[-1] + 0.5, 1.0)
+    d = np.interp(grid, t, dist)
+    # seconds bridging a recording gap (auto-pause, lost signal) are interpolated: unknown
+    idx = np.clip(np.searchsorted(t, grid, side="right"), 1, t.size - 1)
+    known = (t[idx] - t[idx - 1]) <= cfg.segment_gap_s
+    half = max(1, round(cfg.speed_smooth_s / 2.0))
+    ahead = np.concatenate((d[half:], np.full(half, d[-1])))
+    behind = np.concatenate((np.full(half, d[0]), d[:-half]))
+    width = np.minimum(np.arange(grid.size) + half, grid.size - 1) - np.maximum(
+        np.arange(grid.size) - half, 0
+    )
+    speed = (ahead - behind) / np.maximum(width, 1)
+    adjusted = grade_pct is not None and bool(np.isfinite(grade_pct[ok]).any())
+    if adjusted:
+        g = np.interp(grid, t, np.nan_to_num(grade_pct[ok], nan=0.0))  # type: ignore[index]
+        gap = speed * grade_effort(g)
+        # a fast stretch downhill is the hill, not an interval
+        not_downhill = g > DESCENT_GRADE_PCT
+    else:
+        gap = speed
+        not_downhill = np.ones(grid.size, dtype=bool)
+    plausible = known & (speed <= MAX_PLAUSIBLE_MPS)
+    running = plausible & (speed >= cfg.run_min_speed_mps)
+    if running.sum() < cfg.speed_segment_min_s:
+        return False, None
+    median = float(np.median(gap[running]))
+    fast = plausible & not_downhill & (gap >= median * (1.0 + cfg.speed_fast_pct / 100.0))
+    # maximal stretches of fast seconds
+    edges = np.diff(np.concatenate(([0], fast.astype(np.int8), [0])))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    long_enough = (ends - starts) >= cfg.speed_segment_min_s
+    starts, ends = starts[long_enough], ends[long_enough]
+    # Repeats come in a block: each within a recovery's length of the previous one. Surges
+    # scattered over hours (a trail run's flat stretches between climbs) are not a session.
+    best: tuple[int, int] = (0, 0)
+    first = 0
+    for k in range(1, starts.size + 1):
+        if k == starts.size or starts[k] - ends[k - 1] > cfg.speed_recovery_max_s:
+            if k - first > best[1] - best[0]:
+                best = (first, k)
+            first = k
+    n = best[1] - best[0]
+    if n < cfg.speed_min_repeats:
+        return False, None
+    seg_ok = [
+        float(np.median(gap[a:b]))
+        for a, b in zip(starts[best[0] : best[1]], ends[best[0] : best[1]], strict=True)
+    ]
+    over = (float(np.median(seg_ok)) / median - 1.0) * 100.0
+    how = "grade-adjusted pace" if adjusted else "pace (no elevation: not grade-adjusted)"
+    return True, (
+        f"{n} fast segments of {cfg.speed_segment_min_s:g} s or more, {over:.0f} % over the "
+        f"run's median {how}"
+    )
+
+
+def detect_speed_work(
+    t: np.ndarray,
+    dist: np.ndarray,
+    grade_pct: np.ndarray | None,
+    laps: Sequence[Lap],
+    cfg: MetricsConfig,
+) -> tuple[bool | None, str | None]:
+    """(speed work?, why) for one run; see the module docstring.
+
+    ``t`` seconds from the activity start, ``dist`` cumulative metres, ``grade_pct`` the
+    per-sample grade (NaN unknown) or ``None`` when the run has no elevation profile.
+    """
+    reason = _from_intensity(laps, cfg)
+    if reason:
+        return True, reason
+    effort = grade_effort(grade_pct) if grade_pct is not None and t.size else None
+    marked = [lap for lap in laps if lap.trigger in MARKED_TRIGGERS]
+    if len(marked) > cfg.speed_min_repeats:
+        reason = _from_marked_laps(marked, t, effort, cfg)
+        if reason:
+            return True, reason
+    found, reason = _from_pace(t, dist, grade_pct, cfg)
+    if found is None and laps:
+        return False, None
+    return found, reason
