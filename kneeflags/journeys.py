@@ -18,17 +18,15 @@ time of the run.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
+from collections.abc import Callable, Collection, Iterable, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kneeflags.config import Config, load_config
 from kneeflags.findings import SEVERITY_RANK, Analysis
@@ -43,6 +41,9 @@ from kneeflags.report.model import (
     generated_at_now,
     week_of,
 )
+
+if TYPE_CHECKING:
+    from kneeflags.executors import AthleteExecutor
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -387,6 +388,10 @@ class WrittenReport:
     paths: list[Path] = field(default_factory=list)
     """Every report file of this run, changed or not."""
     ranked: list[int] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    """(athlete, reason) of every athlete whose task failed (``batch``)."""
+    unchanged: int = 0
+    """Athletes skipped by ``batch --out-dir`` because nothing changed since their last run."""
 
 
 def _render_one(report: Report, formats: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -400,38 +405,44 @@ def write_athlete_files(
     *,
     formats: Iterable[str] = CRON_FORMATS,
     pool: Executor | None = None,
+    unchanged: Collection[int] = (),
 ) -> tuple[list[Path], list[Path]]:
     """Write ``<out>/<slug>/<YYYY>-W<ww>.<ext>`` for each athlete; returns (all, changed).
 
     Documents are rendered first (in ``pool`` when given: about 0.4 s of chart drawing
-    per athlete), then each athlete's files are written under its folder lock.
+    per athlete), then each athlete's files are written under its folder lock. Athletes
+    in ``unchanged`` (their outputs of an identical earlier run are complete, see
+    :mod:`kneeflags.tables`) are neither rendered nor written, unless a file is missing.
     """
     from kneeflags.report import EXTENSIONS
 
     fmts = tuple(formats)
     n = len(report.athletes)
-    parts = [report.for_athlete(i) if n > 1 else report for i in range(n)]
-    if pool is not None and n > 1:
-        futures = [pool.submit(_render_one, part, fmts) for part in parts]
-        documents = []
-        for part, fut in zip(parts, futures, strict=True):
+    folders = [Path(out_dir) / slug for slug in athlete_slugs(report)]
+    targets = [
+        [folder / f"{a.window.week_label}.{EXTENSIONS[fmt]}" for fmt in fmts]
+        for a, folder in zip(report.athletes, folders, strict=True)
+    ]
+    todo = [i for i in range(n) if i not in unchanged or not all(t.is_file() for t in targets[i])]
+    parts = {i: report.for_athlete(i) if n > 1 else report for i in todo}
+    documents: dict[int, list[tuple[str, str]]] = {}
+    if pool is not None and len(todo) > 1:
+        futures = {i: pool.submit(_render_one, parts[i], fmts) for i in todo}
+        for i, fut in futures.items():
             try:
-                documents.append(fut.result())
+                documents[i] = fut.result()
             except Exception:  # a broken pool must not cost the reports: render here
-                documents.append(_render_one(part, fmts))
+                documents[i] = _render_one(parts[i], fmts)
     else:
-        documents = [_render_one(part, fmts) for part in parts]
-    every: list[Path] = []
+        documents = {i: _render_one(parts[i], fmts) for i in todo}
+    every = [t for group in targets for t in group]
     changed: list[Path] = []
-    used: set[str] = {"index.html"}  # the batch index lives beside the athlete folders
-    for a, docs in zip(report.athletes, documents, strict=True):
-        folder = Path(out_dir) / _unique_slug(a.athlete, used)
+    for i in todo:
         trio = [
-            (folder / f"{a.window.week_label}.{EXTENSIONS[fmt]}", text.encode("utf-8"))
-            for fmt, text in docs
+            (target, text.encode("utf-8"))
+            for target, (_fmt, text) in zip(targets[i], documents[i], strict=True)
         ]
-        every.extend(target for target, _ in trio)
-        with folder_lock(folder):  # all written, then all renamed: a full disk mixes no runs
+        with folder_lock(folders[i]):  # all written, then all renamed: a full disk mixes no runs
             changed.extend(atomic_write_group(trio))
     return every, changed
 
@@ -493,10 +504,44 @@ def write_weekly_report(
 
 @dataclass(frozen=True, slots=True)
 class AthleteSource:
-    """One athlete of a batch: a subfolder or a ZIP export."""
+    """One athlete of a batch: a subfolder or a ZIP export, or a manifest's rows.
+
+    ``path`` names the athlete's input in messages; ``paths`` (a manifest's files, folders,
+    globs or URLs) are what is read when given, else ``path`` alone.
+    """
 
     name: str
     path: str
+    paths: tuple[str, ...] = ()
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        return self.paths or (self.path,)
+
+
+def manifest_athletes(
+    manifest: str | os.PathLike[str], taken: Sequence[AthleteSource] = ()
+) -> list[AthleteSource]:
+    """The athletes of a ``--manifest`` (see :mod:`kneeflags.manifest`); bad -> UsageProblem.
+
+    A name already used by an athlete folder gets a `` (2)`` suffix, as two folders would.
+    """
+    from kneeflags.manifest import ManifestError, read_manifest
+
+    try:
+        rows = read_manifest(manifest)
+    except ManifestError as exc:
+        raise UsageProblem(str(exc)) from None
+    names = {a.name.casefold() for a in taken}
+    out = []
+    for name, paths in rows:
+        unique, n = name, 2
+        while unique.casefold() in names:
+            unique = f"{name} ({n})"
+            n += 1
+        names.add(unique.casefold())
+        out.append(AthleteSource(name=unique, path=paths[0], paths=paths))
+    return out
 
 
 def find_athletes(
@@ -589,23 +634,67 @@ class _Outcome:
 
 
 def _run_job(job: _Job) -> _Outcome:
-    """Worker entry point: one athlete's pipeline; any failure becomes a message."""
+    """Worker entry point: one athlete's pipeline; any failure becomes a message.
+
+    URLs among the athlete's inputs are read through fsspec (:mod:`kneeflags.remote`), so
+    a Dask worker reads a shared or object store the client may not even see.
+    """
     try:
-        result = _pipeline(
-            [job.source.path],
-            tz=job.tz,
-            config=job.config,
-            athlete=job.source.name,
-            decoder=job.decoder,
-            cache_dir=job.cache_dir,
-            use_cache=job.use_cache,
-            workers=job.workers,
-            progress=None,
-            corrections=job.corrections,
-        )
+        if not any(_is_url(p) for p in job.source.inputs):
+            return _Outcome(job.source, _job_pipeline(job, list(job.source.inputs)), None)
+        from kneeflags.remote import staged_inputs
+
+        with staged_inputs(job.source.inputs) as staged:
+            result = _job_pipeline(job, staged.paths)
+            _rename_sources(result, staged)
         return _Outcome(job.source, result, None)
     except Exception as exc:  # one athlete's failure must not stop the others
         return _Outcome(job.source, None, _one_line(exc))
+
+
+def _run_jobs(jobs: list[_Job]) -> list[_Outcome]:
+    """Executor task: a few small athletes in one task keep a cluster's task graph small."""
+    return [_run_job(job) for job in jobs]
+
+
+def _is_url(path: str) -> bool:
+    from kneeflags.manifest import is_url
+
+    return is_url(path)
+
+
+def _job_pipeline(job: _Job, paths: list[str]) -> Any:
+    return _pipeline(
+        paths,
+        tz=job.tz,
+        config=job.config,
+        athlete=job.source.name,
+        decoder=job.decoder,
+        cache_dir=job.cache_dir,
+        use_cache=job.use_cache,
+        workers=job.workers,
+        progress=None,
+        corrections=job.corrections,
+    )
+
+
+def _rename_sources(result: Any, staged: Any) -> None:
+    """Name staged remote files by their URLs (and report URLs that could not be fetched)."""
+    import polars as pl
+
+    result.errors[:] = [
+        Problem(staged.public(p.path), p.message, p.kind) for p in result.errors
+    ] + [Problem(safe_text(url), reason) for url, reason in staged.errors]
+    result.warnings[:] = [
+        Problem(staged.public(p.path), p.message, p.kind) for p in result.warnings
+    ]
+    acts = result.analysis.activities
+    if staged.renames and "source" in acts.columns:
+        result.analysis.activities = acts.with_columns(
+            pl.col("source").map_elements(staged.public, return_dtype=pl.String)
+        )
+    if staged.errors or staged.renames:
+        result.input_digest = None  # staged in a temporary folder: never "unchanged"
 
 
 def _one_line(exc: BaseException) -> str:
@@ -625,47 +714,60 @@ def _failed_result(source: AthleteSource, message: str, tz: str | None) -> Any:
         weekly=pl.DataFrame(),
         activities=pl.DataFrame(),
     )
-    problem = Problem(path=safe_text(source.path), message=f"could not be analysed: {message}")
+    problem = Problem(
+        path=safe_text(source.path),
+        message=f"athlete {source.name} could not be analysed: {message}",
+    )
     return PipelineResult(analysis=analysis, errors=[problem])
 
 
+MAX_ATHLETES_PER_TASK = 16
+"""A task carries at most this many athletes: with thousands of athletes one task each
+would make a large task graph (each task costs the scheduler about a millisecond); a
+few dozen tasks per worker keep every worker busy to the end."""
+
+
+def task_size(athletes: int, workers: int) -> int:
+    """Athletes per task: one each up to ~32 tasks per worker, then small batches."""
+    return max(1, min(MAX_ATHLETES_PER_TASK, athletes // (32 * max(1, workers))))
+
+
 def _analyse_all(
-    jobs: list[_Job], pool: Executor | None, progress: ProgressCallback | None
+    jobs: list[_Job], executor: AthleteExecutor, progress: ProgressCallback | None
 ) -> list[_Outcome]:
-    """Run the jobs, in ``pool`` when given; results in job order whatever finishes first."""
+    """Run the jobs on ``executor``; outcomes in job order whatever finishes first.
+
+    A task of several athletes that fails as a whole (its worker died each time) is run
+    again one athlete per task, so only the athlete that kills its worker is lost, and it
+    is reported by name with the reason.
+    """
+    from kneeflags.executors import TaskFailed
+
     total = len(jobs)
+    size = task_size(total, executor.workers)
+    batches = [jobs[i : i + size] for i in range(0, total, size)]
+    finished = 0
+
+    def done(i: int) -> None:
+        nonlocal finished
+        finished += len(batches[i])
+        if progress:
+            progress(min(finished, total), total)
+
     if progress:
         progress(0, total)
-    if pool is None:
-        outcomes = []
-        for i, job in enumerate(jobs, 1):
-            outcomes.append(_run_job(job))
-            if progress:
-                progress(i, total)
-        return outcomes
-    results: dict[int, _Outcome] = {}
-    futures = {pool.submit(_run_job, job): i for i, job in enumerate(jobs)}
-    for done, fut in enumerate(as_completed(futures), 1):
-        i = futures[fut]
-        try:
-            results[i] = fut.result()
-        except BrokenProcessPool:
-            results[i] = _Outcome(jobs[i].source, None, "the worker process died")
-        except Exception as exc:
-            results[i] = _Outcome(jobs[i].source, None, _one_line(exc))
-        if progress:
-            progress(done, total)
-    return [results[i] for i in range(total)]
-
-
-def _make_pool(workers: int) -> ProcessPoolExecutor | None:
-    """Worker processes, or ``None`` for in-process work.
-
-    ``spawn``: a forked child of a process that already ran polars threads can deadlock.
-    """
-    if workers <= 1:
-        return None
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    outcomes: list[_Outcome] = []
+    for batch, got in zip(batches, executor.run(_run_jobs, batches, done), strict=True):
+        if not isinstance(got, TaskFailed):
+            outcomes.extend(got)
+            continue
+        if len(batch) == 1:
+            outcomes.append(_Outcome(batch[0].source, None, got.reason))
+            continue
+        for job, one in zip(batch, executor.run(_run_jobs, [[j] for j in batch]), strict=True):
+            failed = isinstance(one, TaskFailed)
+            outcomes.append(_Outcome(job.source, None, one.reason) if failed else one[0])
+    return outcomes
 
 
 def run_batch(
@@ -683,27 +785,50 @@ def run_batch(
     progress: ProgressCallback | None = None,
     journal: str | os.PathLike[str] | bool | None = None,
     today: date | None = None,
+    manifest: str | os.PathLike[str] | None = None,
+    executor: AthleteExecutor | None = None,
+    retries: int = 1,
 ) -> WrittenReport:
-    """Analyse every athlete of ``dirs`` in parallel, rank them, optionally write reports.
+    """Analyse every athlete of ``dirs`` (and ``manifest``) in parallel, rank them, write.
 
     All athletes share one window ending with the week of ``until`` (a date or
     ``2026-W05``), by default the last complete week *today* in the athletes' zone
     (``tz``, else the config's, else the machine's), so "this week" means the same week
     for everyone and an athlete whose data ended earlier is ``stale`` with the date of
-    the last activity, never a calm 0 km. ``workers``: athlete processes (default: one
-    per core).
+    the last activity, never a calm 0 km.
+
+    ``executor`` runs the athlete tasks (:mod:`kneeflags.executors`: a Dask cluster, for
+    one); by default a local pool of ``workers`` processes (one per core), whose tasks
+    are run ``retries`` more times when their process dies. The executor changes where
+    the work runs, never the result.
+
     With ``out_dir``, each athlete's Markdown/HTML/JSON go to
-    ``<out>/<athlete>/<YYYY>-W<ww>.*`` and ``<out>/index.html`` links them.
+    ``<out>/<athlete>/<YYYY>-W<ww>.*``, ``<out>/index.html`` links them, and
+    ``weeks.parquet``, ``flags.parquet`` and ``athletes.parquet`` hold the team as tables
+    (:mod:`kneeflags.tables`). An athlete whose inputs, options, journal entries and
+    kneeflags version are unchanged since its last completed run is neither rendered nor
+    written again (:attr:`WrittenReport.unchanged` counts them).
     """
+    from kneeflags.executors import make_executor
+
     cfg = resolve_config(config)
     if isinstance(until, str):
         until = parse_week(until) + timedelta(days=6)
-    sources, notes = find_athletes(dirs)
+    sources, notes = find_athletes(dirs) if dirs or manifest is None else ([], [])
+    if manifest is not None:
+        sources += manifest_athletes(manifest, sources)
     entries = read_journal(journal)  # each athlete's entries: logged under its folder name
     fixes = read_corrections(journal)
+    if until is None:
+        wsi = cfg.week_start_index
+        until = last_complete_week(tz or cfg.timezone, wsi, today=today) + timedelta(days=6)
+    as_of = week_of(until, cfg.week_start_index) + timedelta(days=7)
     cpus = os.cpu_count() or 1
     procs = max(1, min(workers or cpus, len(sources)))
-    inner = 1 if procs > 1 else workers
+    own = executor is None
+    if executor is None:
+        executor = make_executor(None, workers=procs, retries=retries)
+    inner = 1 if procs > 1 or not own else workers
     jobs = [
         _Job(
             source=s,
@@ -717,17 +842,12 @@ def run_batch(
         )
         for s in sources
     ]
-    pool = _make_pool(procs)
     try:
-        outcomes = _analyse_all(jobs, pool, progress)
+        outcomes = _analyse_all(jobs, executor, progress)
         results = [
             o.result if o.result is not None else _failed_result(o.source, o.failure or "", tz)
             for o in outcomes
         ]
-        if until is None:
-            wsi = cfg.week_start_index
-            until = last_complete_week(tz or cfg.timezone, wsi, today=today) + timedelta(days=6)
-        as_of = week_of(until, cfg.week_start_index) + timedelta(days=7)
         athletes = [
             _athlete_report(
                 r,
@@ -748,8 +868,40 @@ def run_batch(
         )
         ranked = rank(report)
         written = WrittenReport(report=report, ranked=ranked)
+        written.failed = [(o.source.name, o.failure) for o in outcomes if o.failure is not None]
         if out_dir is not None:
-            every, changed = write_athlete_files(report, out_dir, pool=pool)
+            from kneeflags import tables
+
+            prints = [
+                tables.fingerprint(
+                    r.input_digest,
+                    o.source.inputs,
+                    (weeks, until, tz, decoder, repr(cfg)),
+                    a.journal,
+                    o.failure,
+                    report.generated_at,
+                )
+                if o.failure is None
+                else ""
+                for r, o, a in zip(results, outcomes, report.athletes, strict=True)
+            ]
+            slugs = athlete_slugs(report)
+            unchanged = {
+                i
+                for i, (fp, slug) in enumerate(zip(prints, slugs, strict=True))
+                if fp and tables.stored_fingerprint(out_dir, slug) == fp
+            }
+            every, changed = write_athlete_files(
+                report, out_dir, pool=executor.render_pool, unchanged=unchanged
+            )
+            rows = []
+            for i, (a, o, slug) in enumerate(zip(report.athletes, outcomes, slugs, strict=True)):
+                frames = tables.athlete_frames(
+                    a, folder=slug, fingerprint=prints[i], failure=o.failure
+                )
+                if i not in unchanged and tables.write_part(out_dir, slug, frames):
+                    changed.append(tables.part_path(out_dir, slug))
+                rows.append(frames)
             links = _links(report, every)
             from kneeflags.report.html import render_index_html
 
@@ -757,12 +909,20 @@ def run_batch(
             with folder_lock(out_dir):
                 if atomic_write_text(index, render_index_html(report, ranked, links)):
                     changed.append(index)
-            written.paths = [*every, index]
+            changed.extend(tables.consolidate(out_dir, rows, ranked))
+            written.paths = [*every, index, *(Path(out_dir) / f for f in tables.TABLE_FILES)]
             written.written = changed
+            written.unchanged = len(unchanged)
     finally:
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+        if own:
+            executor.close()
     return written
+
+
+def athlete_slugs(report: Report) -> list[str]:
+    """Each athlete's report folder name under ``--out-dir`` (unique, in athlete order)."""
+    used: set[str] = {"index.html"}  # the batch index lives beside the athlete folders
+    return [_unique_slug(a.athlete, used) for a in report.athletes]
 
 
 def _links(report: Report, every: Sequence[Path]) -> dict[int, str]:

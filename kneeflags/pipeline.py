@@ -82,6 +82,10 @@ class PipelineResult:
     """Every activity read, kept or not (:func:`kneeflags.listing.build_listing`); only
     built when asked for (``run_pipeline(listing=True)``)."""
     corrections_applied: int = 0
+    input_digest: str | None = None
+    """A hash of every input's content (and of each unreadable input's error), in input
+    order; ``None`` without the cache (nothing hashed). ``kneeflags batch`` keys its
+    "unchanged since the last run" test on it."""
 
 
 def run_pipeline(
@@ -181,9 +185,24 @@ def run_pipeline(
         except Exception as exc:  # read-only or full cache folder: the report still counts
             log.warning("parse cache not written (%s); results are complete", one_line(exc))
 
-    return _assemble(
+    result = _assemble(
         items, outcomes, (fresh_acts, fresh_hist), hits, config, athlete, tz, corrections, listing
     )
+    result.input_digest = _input_digest(items, shas)
+    return result
+
+
+def _input_digest(items: Sequence[SourceItem], shas: dict[int, str]) -> str | None:
+    """One hash over what every input held (see :attr:`PipelineResult.input_digest`)."""
+    h = hashlib.sha256()
+    for i, item in enumerate(items):
+        sha = shas.get(i)
+        if sha is None and not (item.error or item.skip):
+            return None  # a readable input that was not hashed: no claim about it
+        h.update(
+            f"{item.ref.path}!{item.ref.member or ''}|{sha or item.error or item.skip}\n".encode()
+        )
+    return h.hexdigest()
 
 
 # -- parsing -----------------------------------------------------------------
