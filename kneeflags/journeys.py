@@ -414,16 +414,12 @@ def write_athlete_files(
     in ``unchanged`` (their outputs of an identical earlier run are complete, see
     :mod:`kneeflags.tables`) are neither rendered nor written, unless a file is missing.
     """
-    from kneeflags.report import EXTENSIONS
-
     fmts = tuple(formats)
     n = len(report.athletes)
+    targets = report_targets(report, out_dir, fmts)
     folders = [Path(out_dir) / slug for slug in athlete_slugs(report)]
-    targets = [
-        [folder / f"{a.window.week_label}.{EXTENSIONS[fmt]}" for fmt in fmts]
-        for a, folder in zip(report.athletes, folders, strict=True)
-    ]
-    todo = [i for i in range(n) if i not in unchanged or not all(t.is_file() for t in targets[i])]
+    done = complete(unchanged, targets)
+    todo = [i for i in range(n) if i not in done]
     parts = {i: report.for_athlete(i) if n > 1 else report for i in todo}
     documents: dict[int, list[tuple[str, str]]] = {}
     if pool is not None and len(todo) > 1:
@@ -445,6 +441,23 @@ def write_athlete_files(
         with folder_lock(folders[i]):  # all written, then all renamed: a full disk mixes no runs
             changed.extend(atomic_write_group(trio))
     return every, changed
+
+
+def report_targets(
+    report: Report, out_dir: str | os.PathLike[str], formats: Iterable[str] = CRON_FORMATS
+) -> list[list[Path]]:
+    """Each athlete's report files: ``<out>/<slug>/<YYYY>-W<ww>.<ext>`` per format."""
+    from kneeflags.report import EXTENSIONS
+
+    return [
+        [Path(out_dir) / slug / f"{a.window.week_label}.{EXTENSIONS[fmt]}" for fmt in formats]
+        for a, slug in zip(report.athletes, athlete_slugs(report), strict=True)
+    ]
+
+
+def complete(candidates: Collection[int], targets: Sequence[Sequence[Path]]) -> set[int]:
+    """The candidate athletes whose report files all exist (a lost file is redone)."""
+    return {i for i in candidates if all(t.is_file() for t in targets[i])}
 
 
 def write_weekly_report(
@@ -878,7 +891,6 @@ def run_batch(
                     o.source.inputs,
                     (weeks, until, tz, decoder, repr(cfg)),
                     a.journal,
-                    o.failure,
                     report.generated_at,
                 )
                 if o.failure is None
@@ -886,11 +898,12 @@ def run_batch(
                 for r, o, a in zip(results, outcomes, report.athletes, strict=True)
             ]
             slugs = athlete_slugs(report)
-            unchanged = {
+            same = {
                 i
                 for i, (fp, slug) in enumerate(zip(prints, slugs, strict=True))
                 if fp and tables.stored_fingerprint(out_dir, slug) == fp
             }
+            unchanged = complete(same, report_targets(report, out_dir))
             every, changed = write_athlete_files(
                 report, out_dir, pool=executor.render_pool, unchanged=unchanged
             )
