@@ -228,11 +228,13 @@ class DaskExecutor(AthleteExecutor):
                 )
                 self._client = Client(self._cluster, set_as_default=False)
             else:
-                self._client = Client(address, timeout="20s", set_as_default=False)
-        except (OSError, TimeoutError) as exc:
+                # How long to try: Dask's own setting (distributed.comm.timeouts.connect,
+                # or $DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT), 30 s by default.
+                self._client = Client(address, set_as_default=False)
+        except (OSError, TimeoutError) as exc:  # a scheduler that is down: the run failed
             self.close()
             target = address or "a local cluster"
-            raise ExecutorUsageError(f"--scheduler: cannot connect to {target} ({exc})") from None
+            raise ConnectionError(f"--scheduler: cannot reach {target} ({one_line(exc)})") from None
         self._render: Executor | None = None
 
     @property

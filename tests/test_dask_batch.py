@@ -69,9 +69,11 @@ def _env() -> dict[str, str]:
     return env
 
 
-def _kneeflags(*args: str | Path, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+def _kneeflags(
+    *args: str | Path, timeout: float = 240, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     cmd = [sys.executable, "-m", "kneeflags", *map(str, args)]
-    return subprocess.run(cmd, capture_output=True, text=True, env=_env(), timeout=timeout)
+    return subprocess.run(cmd, capture_output=True, text=True, env=env or _env(), timeout=timeout)
 
 
 def _batch(team: Path, out: Path, cache: Path, *extra: str | Path) -> subprocess.CompletedProcess:
@@ -313,6 +315,17 @@ def test_bad_scheduler_is_exit_2_before_anything_is_written(team: Path, tmp_path
     done = _kneeflags("batch", team, "--out-dir", tmp_path / "out", "--scheduler", "nowhere")
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0 and "--scheduler" in done.stderr
+    assert not (tmp_path / "out").exists()
+
+
+@needs_dask
+def test_unreachable_scheduler_is_one_line_exit_1(team: Path, tmp_path: Path) -> None:
+    port = _free_port()  # nothing listens there
+    env = {**_env(), "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "2s"}
+    done = _kneeflags("batch", team, "--out-dir", tmp_path / "out",
+                      "--scheduler", f"tcp://127.0.0.1:{port}", env=env)  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr.count("\n") == 1 and f"cannot reach tcp://127.0.0.1:{port}" in done.stderr
     assert not (tmp_path / "out").exists()
 
 
