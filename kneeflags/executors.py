@@ -160,9 +160,12 @@ class PoolExecutor(AthleteExecutor):
         done: Callable[[int], None] | None = None,
     ) -> list[R | TaskFailed[T]]:
         results: dict[int, R | TaskFailed[T]] = {}
-        todo = list(range(len(tasks)))
         reasons: dict[int, str] = {}
+        todo = list(range(len(tasks)))
         for attempt in range(self.retries + 1):
+            if attempt and attempt == self.retries:
+                todo = self._isolated(fn, tasks, todo, results, reasons, done)
+                break
             pool = self._pool if self._pool is not None and attempt == 0 else self._fresh_pool()
             futures = {pool.submit(fn, tasks[i]): i for i in todo}
             again: list[int] = []
@@ -170,12 +173,8 @@ class PoolExecutor(AthleteExecutor):
                 i = futures[fut]
                 try:
                     results[i] = fut.result()
-                except BrokenProcessPool:
-                    reasons[i] = "the worker process died"
-                    again.append(i)
-                    continue
                 except Exception as exc:
-                    reasons[i] = one_line(exc)
+                    reasons[i] = _pool_reason(exc)
                     again.append(i)
                     continue
                 if done:
@@ -189,6 +188,38 @@ class PoolExecutor(AthleteExecutor):
             if done:
                 done(i)
         return [results[i] for i in range(len(tasks))]
+
+    def _isolated(
+        self,
+        fn: Callable[[T], R],
+        tasks: Sequence[T],
+        todo: list[int],
+        results: dict[int, R | TaskFailed[T]],
+        reasons: dict[int, str],
+        done: Callable[[int], None] | None,
+    ) -> list[int]:
+        """The last try: one task at a time, so a task that kills its worker takes no
+        other task down with it (a dead process breaks every future of its pool)."""
+        failed = []
+        pool = self._fresh_pool()
+        for i in todo:
+            try:
+                results[i] = pool.submit(fn, tasks[i]).result()
+            except Exception as exc:
+                reasons[i] = _pool_reason(exc)
+                failed.append(i)
+                if isinstance(exc, BrokenProcessPool):
+                    pool = self._fresh_pool()
+                continue
+            if done:
+                done(i)
+        return failed
+
+
+def _pool_reason(exc: BaseException) -> str:
+    if isinstance(exc, BrokenProcessPool):
+        return "the worker process died (a crash or an out-of-memory kill)"
+    return one_line(exc)
 
 
 class DaskExecutor(AthleteExecutor):
