@@ -84,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 for phase in ("cold", "warm"):
                     times[f"{mode}-{phase}"] = run([*common, *extra, "--cache-dir", str(cache)])
+                    print(f"  {mode} {phase}: {times[f'{mode}-{phase}']:.1f} s", flush=True)
             finally:
                 shutil.rmtree(cache, ignore_errors=True)
         reps.append(times)
@@ -98,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.workers} pool processes vs `--scheduler local:{args.workers}` "
         f"({args.workers} one-thread Dask workers), {args.reps} interleaved repetitions. "
         "Whole commands, cluster start-up included; summary only (no `--out-dir`).",
-        *([""] + [args.note] if args.note else []),
+        *(["", args.note] if args.note else []),
         "",
         "| rep | phase | pool s | Dask s | Dask / pool | Dask overhead per athlete |",
         "|---:|---|---:|---:|---:|---:|",

@@ -168,6 +168,7 @@ def _pipeline(
     progress: ProgressCallback | None,
     corrections: Any = None,
     listing: bool = False,
+    cache_shard: str | None = None,
 ) -> Any:
     from kneeflags.pipeline import run_pipeline
 
@@ -175,6 +176,7 @@ def _pipeline(
         paths,
         corrections=corrections,
         listing=listing,
+        cache_shard=cache_shard,
         tz=tz,
         config=config,
         athlete=athlete,
@@ -637,6 +639,7 @@ class _Job:
     use_cache: bool
     workers: int | None
     corrections: Any = None
+    cache_shard: str | None = None
 
 
 @dataclass(slots=True)
@@ -688,6 +691,7 @@ def _job_pipeline(job: _Job, paths: list[str]) -> Any:
         workers=job.workers,
         progress=None,
         corrections=job.corrections,
+        cache_shard=job.cache_shard,
     )
 
 
@@ -732,6 +736,13 @@ def _failed_result(source: AthleteSource, message: str, tz: str | None) -> Any:
         message=f"athlete {source.name} could not be analysed: {message}",
     )
     return PipelineResult(analysis=analysis, errors=[problem])
+
+
+def cache_shard(athlete: str) -> str:
+    """The athlete's own folder of the parse cache in a batch (see ``run_pipeline``)."""
+    import hashlib
+
+    return hashlib.sha256(athlete.casefold().encode()).hexdigest()[:12]
 
 
 MAX_ATHLETES_PER_TASK = 16
@@ -852,6 +863,7 @@ def run_batch(
             use_cache=use_cache,
             workers=inner,
             corrections=corrections_for(fixes, s.name),
+            cache_shard=cache_shard(s.name),
         )
         for s in sources
     ]

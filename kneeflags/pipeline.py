@@ -101,8 +101,15 @@ def run_pipeline(
     progress: ProgressCallback | None = None,
     corrections: Corrections | None = None,
     listing: bool = False,
+    cache_shard: str | None = None,
 ) -> PipelineResult:
     """Read ``paths``, analyse them as one athlete, and report per-file problems.
+
+    ``cache_shard``: keep this run's cache entries in their own folder of the cache
+    (``kneeflags batch`` gives each athlete one). The cache commits one consolidated
+    generation per folder, so a store costs the size of the folder: one folder for a
+    whole team made every athlete's store rewrite the team's cache under one lock, and
+    a batch quadratic in its athletes.
 
     ``corrections``: the athlete's journal corrections (:mod:`kneeflags.corrections`),
     applied to the summaries after parsing and caching; ``None`` when no journal was read.
@@ -143,7 +150,8 @@ def run_pipeline(
             tz=tz,
             config=config.metrics_fingerprint(),
         )
-        cache = ParseCache(cache_dir or default_cache_dir(), key)
+        folder = key if cache_shard is None else f"{key}-{cache_shard}"
+        cache = ParseCache(cache_dir or default_cache_dir(), folder)
         for i in to_parse:
             try:
                 content = hashlib.sha256(items[i].read()).hexdigest()
