@@ -52,9 +52,9 @@ BATCH_HELP = (
     "each row shows this week's km and change, cadence and downhill share. All athletes "
     "share one window, ending with the week of the latest activity of any of them.\n\n"
     "--manifest reads athletes from a table instead of folders; --scheduler runs the "
-    "athletes on a Dask cluster (the extra kneeflags[dask]); with --out-dir, "
+    "athletes on a Dask cluster (the extra kneeflags\\[dask]); with --out-dir, "
     "weeks.parquet, flags.parquet and athletes.parquet hold the team as tables, and an "
-    "athlete whose inputs and options are unchanged since the last run is not redone."
+    "athlete whose inputs and options are unchanged since the last run is not rendered again."
 )
 
 

@@ -40,7 +40,7 @@ SchedulerOpt = Annotated[
         "--scheduler",
         metavar="ADDRESS",
         help="Run the athletes on a Dask cluster: tcp://HOST:PORT of a running scheduler, "
-        "or local[:N] to start N local workers (default 2). Needs kneeflags[dask]. "
+        "or local\\[:N] to start N local workers (default 2). Needs kneeflags\\[dask]. "
         "Without it: a process pool on this machine.",
     ),
 ]
