@@ -631,6 +631,8 @@ def _looks_like_activity(name: str) -> bool:
 
 @dataclass(slots=True)
 class _Job:
+    """One athlete's task: what to read, and how to report it (all picklable)."""
+
     source: AthleteSource
     tz: str | None
     config: Config
@@ -640,30 +642,49 @@ class _Job:
     workers: int | None
     corrections: Any = None
     cache_shard: str | None = None
+    weeks: int = 12
+    until: date | None = None
+    as_of: date | None = None
+    journal: tuple[Any, ...] = ()
 
 
 @dataclass(slots=True)
 class _Outcome:
+    """The athlete's report (built where the task ran), or why there is none."""
+
     source: AthleteSource
-    result: Any | None
+    report: AthleteReport | None
     failure: str | None
+    input_digest: str | None = None
 
 
 def _run_job(job: _Job) -> _Outcome:
-    """Worker entry point: one athlete's pipeline; any failure becomes a message.
+    """Worker entry point: one athlete's pipeline and report; any failure becomes a message.
 
-    URLs among the athlete's inputs are read through fsspec (:mod:`kneeflags.remote`), so
-    a Dask worker reads a shared or object store the client may not even see.
+    The report is built here, on the worker, so the client receives a report rather than
+    the athlete's frames: less to send and to hold, and no serial step per athlete left
+    on the client but ranking and writing. URLs among the inputs are read through fsspec
+    (:mod:`kneeflags.remote`), so a Dask worker reads a shared or object store the client
+    may not even see.
     """
     try:
         if not any(_is_url(p) for p in job.source.inputs):
-            return _Outcome(job.source, _job_pipeline(job, list(job.source.inputs)), None)
-        from kneeflags.remote import staged_inputs
+            result = _job_pipeline(job, list(job.source.inputs))
+        else:
+            from kneeflags.remote import staged_inputs
 
-        with staged_inputs(job.source.inputs) as staged:
-            result = _job_pipeline(job, staged.paths)
-            _rename_sources(result, staged)
-        return _Outcome(job.source, result, None)
+            with staged_inputs(job.source.inputs) as staged:
+                result = _job_pipeline(job, staged.paths)
+                _rename_sources(result, staged)
+        report = _athlete_report(
+            result,
+            weeks=job.weeks,
+            until=job.until,
+            config=job.config,
+            journal=job.journal,
+            as_of=job.as_of,
+        )
+        return _Outcome(job.source, report, None, result.input_digest)
     except Exception as exc:  # one athlete's failure must not stop the others
         return _Outcome(job.source, None, _one_line(exc))
 
@@ -864,25 +885,27 @@ def run_batch(
             workers=inner,
             corrections=corrections_for(fixes, s.name),
             cache_shard=cache_shard(s.name),
+            weeks=weeks,
+            until=until,
+            as_of=as_of,
+            journal=tuple(entries_for(entries, s.name)),
         )
         for s in sources
     ]
     try:
         outcomes = _analyse_all(jobs, executor, progress)
-        results = [
-            o.result if o.result is not None else _failed_result(o.source, o.failure or "", tz)
-            for o in outcomes
-        ]
         athletes = [
-            _athlete_report(
-                r,
+            o.report
+            if o.report is not None
+            else _athlete_report(
+                _failed_result(o.source, o.failure or "", tz),
                 weeks=weeks,
                 until=until,
                 config=cfg,
-                journal=entries_for(entries, o.source.name),
+                journal=job.journal,
                 as_of=as_of,
             )
-            for r, o in zip(results, outcomes, strict=True)
+            for o, job in zip(outcomes, jobs, strict=True)
         ]
         last_weeks = [a.window.last_week for a in athletes]
         pinned = pinned_stamp(max(last_weeks)) if last_weeks else None
@@ -899,7 +922,7 @@ def run_batch(
 
             prints = [
                 tables.fingerprint(
-                    r.input_digest,
+                    o.input_digest,
                     o.source.inputs,
                     (weeks, until, tz, decoder, repr(cfg)),
                     a.journal,
@@ -907,7 +930,7 @@ def run_batch(
                 )
                 if o.failure is None
                 else ""
-                for r, o, a in zip(results, outcomes, report.athletes, strict=True)
+                for o, a in zip(outcomes, report.athletes, strict=True)
             ]
             slugs = athlete_slugs(report)
             same = {
