@@ -610,3 +610,22 @@ def test_tables_have_fixed_layouts_even_when_empty(tmp_path: Path) -> None:
     ):
         frame = pl.read_parquet(tmp_path / file)
         assert frame.height == 0 and dict(frame.schema) == schema
+
+
+def test_the_command_names_failed_athletes_and_skipped_ones(
+    capsys: pytest.CaptureFixture, tmp_path: Path
+) -> None:
+    from kneeflags.cli.cluster import report_batch_state
+
+    result = journeys.WrittenReport(report=None, failed=[("kim", "worker killed")], unchanged=3)  # type: ignore[arg-type]
+    report_batch_state(result, tmp_path, quiet=True)  # a failure is said even with -q
+    err = capsys.readouterr().err
+    assert err == "kneeflags: 1 athlete(s) could not be analysed: kim (worker killed)\n"
+    report_batch_state(result, tmp_path, quiet=False)
+    assert "3 athlete(s) unchanged since the last run" in capsys.readouterr().err
+
+
+def test_small_athletes_share_tasks_only_when_there_are_many() -> None:
+    assert journeys.task_size(50, 2) == 1
+    assert journeys.task_size(1000, 2) == 15
+    assert journeys.task_size(100_000, 8) == journeys.MAX_ATHLETES_PER_TASK
