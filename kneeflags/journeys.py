@@ -408,13 +408,16 @@ def write_athlete_files(
     formats: Iterable[str] = CRON_FORMATS,
     pool: Executor | None = None,
     unchanged: Collection[int] = (),
+    written: Callable[[int], None] | None = None,
 ) -> tuple[list[Path], list[Path]]:
     """Write ``<out>/<slug>/<YYYY>-W<ww>.<ext>`` for each athlete; returns (all, changed).
 
-    Documents are rendered first (in ``pool`` when given: about 0.4 s of chart drawing
-    per athlete), then each athlete's files are written under its folder lock. Athletes
-    in ``unchanged`` (their outputs of an identical earlier run are complete, see
-    :mod:`kneeflags.tables`) are neither rendered nor written, unless a file is missing.
+    Documents are rendered in ``pool`` when given (about 0.4 s of chart drawing per
+    athlete), and each athlete's files are written, under its folder lock, as soon as its
+    documents are in; then ``written(i)`` is called, so what a run killed half-way had
+    finished is on disk and known. Athletes in ``unchanged`` (their outputs of an
+    identical earlier run are complete, see :mod:`kneeflags.tables`) are neither rendered
+    nor written, unless a file is missing.
     """
     fmts = tuple(formats)
     n = len(report.athletes)
@@ -423,26 +426,24 @@ def write_athlete_files(
     done = complete(unchanged, targets)
     todo = [i for i in range(n) if i not in done]
     parts = {i: report.for_athlete(i) if n > 1 else report for i in todo}
-    documents: dict[int, list[tuple[str, str]]] = {}
+    futures = {}
     if pool is not None and len(todo) > 1:
         futures = {i: pool.submit(_render_one, parts[i], fmts) for i in todo}
-        for i, fut in futures.items():
-            try:
-                documents[i] = fut.result()
-            except Exception:  # a broken pool must not cost the reports: render here
-                documents[i] = _render_one(parts[i], fmts)
-    else:
-        documents = {i: _render_one(parts[i], fmts) for i in todo}
-    every = [t for group in targets for t in group]
     changed: list[Path] = []
     for i in todo:
+        try:
+            documents = futures[i].result() if i in futures else _render_one(parts[i], fmts)
+        except Exception:  # a broken pool must not cost the reports: render here
+            documents = _render_one(parts[i], fmts)
         trio = [
             (target, text.encode("utf-8"))
-            for target, (_fmt, text) in zip(targets[i], documents[i], strict=True)
+            for target, (_fmt, text) in zip(targets[i], documents, strict=True)
         ]
         with folder_lock(folders[i]):  # all written, then all renamed: a full disk mixes no runs
             changed.extend(atomic_write_group(trio))
-    return every, changed
+        if written is not None:
+            written(i)
+    return [t for group in targets for t in group], changed
 
 
 def report_targets(
@@ -939,17 +940,24 @@ def run_batch(
                 if fp and tables.stored_fingerprint(out_dir, slug) == fp
             }
             unchanged = complete(same, report_targets(report, out_dir))
+            rows = [
+                tables.athlete_frames(a, folder=slug, fingerprint=fp, failure=o.failure)
+                for a, o, slug, fp in zip(report.athletes, outcomes, slugs, prints, strict=True)
+            ]
+            parts_changed: list[Path] = []
+
+            def part_written(i: int) -> None:  # after the athlete's reports, never before
+                if tables.write_part(out_dir, slugs[i], rows[i]):
+                    parts_changed.append(tables.part_path(out_dir, slugs[i]))
+
             every, changed = write_athlete_files(
-                report, out_dir, pool=executor.render_pool, unchanged=unchanged
+                report,
+                out_dir,
+                pool=executor.render_pool,
+                unchanged=unchanged,
+                written=part_written,
             )
-            rows = []
-            for i, (a, o, slug) in enumerate(zip(report.athletes, outcomes, slugs, strict=True)):
-                frames = tables.athlete_frames(
-                    a, folder=slug, fingerprint=prints[i], failure=o.failure
-                )
-                if i not in unchanged and tables.write_part(out_dir, slug, frames):
-                    changed.append(tables.part_path(out_dir, slug))
-                rows.append(frames)
+            changed.extend(parts_changed)
             links = _links(report, every)
             from kneeflags.report.html import render_index_html
 

@@ -570,6 +570,36 @@ def test_rerun_skips_unchanged_athletes_and_resumes_after_a_crash(
     assert parts == {"athlete-0001.parquet"}
 
 
+def test_a_run_killed_while_writing_reports_keeps_what_it_finished(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each athlete's part is written right after its reports: a rerun redoes the rest."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    team = tmp_path / "team"
+    write_team(team, athletes=4, files=2)
+    real = journeys._render_one
+    calls: list[int] = []
+
+    def dies_on_the_third(report, formats):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # the run is killed while drawing athlete 3's charts
+        return real(report, formats)
+
+    def batch() -> journeys.WrittenReport:
+        return run_batch([team], out_dir=tmp_path / "out", until=LAST_DAY, workers=1,
+                         journal=False, cache_dir=tmp_path / "cache")  # fmt: skip
+
+    monkeypatch.setattr(journeys, "_render_one", dies_on_the_third)
+    with pytest.raises(KeyboardInterrupt):
+        batch()
+    parts = sorted(p.name for p in (tmp_path / "out" / ".kneeflags-parts").iterdir())
+    assert len(parts) == 2  # the two athletes whose reports were written
+    monkeypatch.setattr(journeys, "_render_one", real)
+    assert batch().unchanged == 2
+    assert batch().unchanged == 4
+
+
 # ---------------------------------------------------------------------------------------
 # the parse cache shared by several workers
 
