@@ -29,7 +29,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from kneeflags import journeys
+from kneeflags import batchtasks, journeys
 from kneeflags.executors import (
     AthleteExecutor,
     ExecutorUsageError,
@@ -259,7 +259,7 @@ def test_killing_a_worker_mid_batch_loses_nothing(cluster: Cluster, tmp_path: Pa
             deadline = time.monotonic() + BOUND_S
             while run.poll() is None and time.monotonic() < deadline:
                 busy = client.processing(workers=[victim_addr]).get(victim_addr) or []
-                if any("_run_jobs" in str(key) for key in busy):
+                if any("run_jobs" in str(key) for key in busy):
                     os.killpg(victim.pid, signal.SIGKILL)
                     killed_while_busy = run.poll() is None
                     break
@@ -401,7 +401,7 @@ def test_a_failed_task_names_its_athlete_and_the_others_complete(
 ) -> None:
     team = tmp_path / "team"
     write_team(team, athletes=5, files=2)
-    monkeypatch.setattr(journeys, "task_size", lambda athletes, workers: 3)
+    monkeypatch.setattr(batchtasks, "task_size", lambda athletes, workers: 3)
     ex = _Crashing("athlete-0001")
     res = run_batch([team], out_dir=tmp_path / "out", until=LAST_DAY, executor=ex, journal=False)
     # Batches of 3; the failed batch was run again one athlete per task.
@@ -656,6 +656,6 @@ def test_the_command_names_failed_athletes_and_skipped_ones(
 
 
 def test_small_athletes_share_tasks_only_when_there_are_many() -> None:
-    assert journeys.task_size(50, 2) == 1
-    assert journeys.task_size(1000, 2) == 15
-    assert journeys.task_size(100_000, 8) == journeys.MAX_ATHLETES_PER_TASK
+    assert batchtasks.task_size(50, 2) == 1
+    assert batchtasks.task_size(1000, 2) == 15
+    assert batchtasks.task_size(100_000, 8) == batchtasks.MAX_ATHLETES_PER_TASK
