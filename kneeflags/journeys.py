@@ -4,8 +4,9 @@
   (``kneeflags analyze``).
 * :func:`write_weekly_report`: the cron job -> ``<out>/<athlete>/<YYYY>-W<ww>.{md,html,json}``
   written atomically (``kneeflags report``).
-* :func:`run_batch`: a coach's folder of athletes, analysed in parallel processes, ranked
-  (``kneeflags batch``).
+* :func:`run_batch`: a coach's folder of athletes (or a manifest), analysed in parallel
+  by an executor (a local process pool, or a Dask cluster: :mod:`kneeflags.executors`,
+  tasks in :mod:`kneeflags.batchtasks`), ranked (``kneeflags batch``).
 
 Every journey reads through :func:`kneeflags.pipeline.run_pipeline` (parse cache,
 parallel reading), so a notebook user gets exactly what the command line gets.
