@@ -115,12 +115,13 @@ def _rename_sources(result: Any, staged: Any) -> None:
     """Name staged remote files by their URLs (and report URLs that could not be fetched)."""
     import polars as pl
 
-    result.errors[:] = [
-        Problem(staged.public(p.path), p.message, p.kind) for p in result.errors
-    ] + [Problem(safe_text(url), reason) for url, reason in staged.errors]
-    result.warnings[:] = [
-        Problem(staged.public(p.path), p.message, p.kind) for p in result.warnings
+    def public(p: Problem) -> Problem:  # a message may name another staged file
+        return Problem(staged.public(p.path), staged.public_text(p.message), p.kind)
+
+    result.errors[:] = [public(p) for p in result.errors] + [
+        Problem(safe_text(url), reason) for url, reason in staged.errors
     ]
+    result.warnings[:] = [public(p) for p in result.warnings]
     acts = result.analysis.activities
     if staged.renames and "source" in acts.columns:
         result.analysis.activities = acts.with_columns(

@@ -43,6 +43,13 @@ class Staged:
                 return url + path[len(local) :].replace(os.sep, "/")
         return path
 
+    def public_text(self, text: str) -> str:
+        """``text`` with every staged local path in it named by its URL."""
+        for local, url in self.renames:
+            if local in text:
+                text = text.replace(local + os.sep, url + "/").replace(local, url)
+        return text
+
 
 @contextlib.contextmanager
 def staged_inputs(paths: Sequence[str]) -> Iterator[Staged]:
@@ -64,14 +71,15 @@ def staged_inputs(paths: Sequence[str]) -> Iterator[Staged]:
                 continue
             if tmp is None:
                 tmp = tempfile.mkdtemp(prefix="kneeflags-fetch-")
-            local = os.path.join(tmp, str(len(out.renames)))
+            # "u1_" is no prefix of "u10_": one URL's folder never claims another's files
+            folder = os.path.join(tmp, f"u{len(out.renames)}_")
             try:
-                _fetch(fs, stripped, local)
+                local, url = _fetch(fs, path, stripped, folder)
             except Exception as exc:
                 out.errors.append((path, _reason(exc)))
                 continue
             out.paths.append(local)
-            out.renames.append((local, path.rstrip("/")))
+            out.renames.append((local, url))
         yield out
     finally:
         if tmp is not None:
@@ -92,30 +100,40 @@ def _is_local(fs: object) -> bool:
     return isinstance(fs, LocalFileSystem)
 
 
-def _fetch(fs: object, path: str, local: str) -> None:
-    """Copy one file, a folder's files, or a glob's matches to ``local`` (layout kept)."""
+def _fetch(fs: object, url: str, path: str, folder: str) -> tuple[str, str]:
+    """Copy one file, a folder's files, or a glob's matches under ``folder``.
+
+    Returns (the local path to read, the URL it stands for): a file keeps its name (the
+    readers go by its extension), a folder or a glob keeps its layout below its root.
+    """
     from kneeflags.sources import MAX_MEMBER_BYTES
 
-    if any(ch in path for ch in _GLOB):
-        root = path[: min(path.find(ch) for ch in _GLOB if ch in path)].rsplit("/", 1)[0]
+    os.makedirs(folder, exist_ok=True)
+    globbed = [ch for ch in _GLOB if ch in path]
+    if globbed:
+        cut = min(path.find(ch) for ch in globbed)
+        root = path[:cut].rsplit("/", 1)[0]
+        url_root = url[: min(url.find(ch) for ch in globbed if ch in url)].rsplit("/", 1)[0]
         found = sorted(p for p in fs.glob(path) if fs.isfile(p))  # type: ignore[attr-defined]
         if not found:
             raise FileNotFoundError("no files match this pattern")
     elif fs.isdir(path):  # type: ignore[attr-defined]
-        root = path.rstrip("/")
+        root, url_root = path.rstrip("/"), url.rstrip("/")
         found = sorted(fs.find(path))  # type: ignore[attr-defined]
     elif fs.isfile(path):  # type: ignore[attr-defined]
-        os.makedirs(os.path.dirname(local) or ".", exist_ok=True)
+        name = "".join(c for c in path.rsplit("/", 1)[-1] if c not in "\\/") or "input"
+        local = os.path.join(folder, name if name not in (".", "..") else "input")
         _copy(fs, path, local, MAX_MEMBER_BYTES)
-        return
+        return local, url
     else:
         raise FileNotFoundError("no such file or directory")
     for remote in found:
         rel = remote[len(root) :].lstrip("/")
         parts = [p for p in rel.split("/") if p not in ("", ".", "..")]
-        target = os.path.join(local, *parts)
+        target = os.path.join(folder, *parts)
         os.makedirs(os.path.dirname(target), exist_ok=True)
         _copy(fs, remote, target, MAX_MEMBER_BYTES)
+    return folder, url_root
 
 
 def _copy(fs: object, remote: str, target: str, cap: int) -> None:

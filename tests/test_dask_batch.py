@@ -492,33 +492,44 @@ def test_bad_manifest_is_one_line_exit_2_and_nothing_written(
 
 
 def test_remote_urls_are_read_through_fsspec_and_named_by_url(tmp_path: Path) -> None:
-    """``memory://`` stands for an object store: staged, read, and reported by its URL."""
+    """``memory://`` stands for an object store: staged, read, and reported by its URL.
+
+    kim: a folder URL (with a broken file) and a missing file; lee: one file URL and a
+    glob URL. Each must read exactly like the same files on a local disk.
+    """
     fsspec = pytest.importorskip("fsspec", reason="fsspec is part of kneeflags[dask]")
-    local = tmp_path / "local"
-    files = write_athlete(local, 1, 3)
     fs = fsspec.filesystem("memory")
-    for p in files:
-        fs.pipe(f"memory://store/kim/{p.name}", p.read_bytes())
+    local = {name: write_athlete(tmp_path / name, i, 4) for i, name in enumerate(["kim", "lee"])}
+    for name, files in local.items():
+        for p in files:
+            fs.pipe(f"memory://store/{name}/{p.name}", p.read_bytes())
     fs.pipe("memory://store/kim/broken.fit", b"\x0e\x10 not a fit file")
+    rows = [
+        ("kim", "memory://store/kim/"),
+        ("kim", "memory://store/gone.fit"),
+        ("lee", "memory://store/lee/run_000.fit"),
+        ("lee", "memory://store/lee/run_00[123].fit"),
+    ]
     manifest = tmp_path / "m.csv"
-    rows = [("kim", "memory://store/kim/"), ("kim", "memory://store/gone.fit")]
     pl.DataFrame(rows, schema=["athlete", "path"], orient="row").write_csv(manifest)
     remote = run_batch(
         [], manifest=manifest, until=LAST_DAY, executor=InlineExecutor(), journal=False
     )
-    (kim,) = remote.report.athletes
-    paths = sorted(p.path for p in kim.errors)
-    assert paths == ["memory://store/gone.fit", "memory://store/kim/broken.fit"]
-    assert {a.source for a in kim.activities} == {f"memory://store/kim/{p.name}" for p in files}
-    (mine,) = run_batch([], manifest=_one_row(tmp_path, local), until=LAST_DAY,
-                        workers=1, journal=False).report.athletes  # fmt: skip
-    assert kim.weeks == mine.weeks
-
-
-def _one_row(tmp_path: Path, folder: Path) -> Path:
-    path = tmp_path / "one.csv"
-    pl.DataFrame({"athlete": ["kim"], "path": [str(folder)]}).write_csv(path)
-    return path
+    kim, lee = remote.report.athletes
+    assert sorted(p.path for p in kim.errors) == [
+        "memory://store/gone.fit",
+        "memory://store/kim/broken.fit",
+    ]
+    assert lee.errors == ()
+    for athlete in (kim, lee):
+        name = athlete.athlete
+        urls = {f"memory://store/{name}/{p.name}" for p in local[name]}
+        assert {a.source for a in athlete.activities} == urls
+        on_disk = pl.DataFrame({"athlete": [name], "path": [str(tmp_path / name)]})
+        on_disk.write_csv(tmp_path / f"{name}.csv")
+        (mine,) = run_batch([], manifest=tmp_path / f"{name}.csv", until=LAST_DAY,
+                            workers=1, journal=False).report.athletes  # fmt: skip
+        assert athlete.weeks == mine.weeks and athlete.flags == mine.flags
 
 
 # ---------------------------------------------------------------------------------------
