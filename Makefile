@@ -4,12 +4,12 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench sample-data clean
+.PHONY: run test lint bench bench-batch sample-data clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,dask]"
 	@touch $(STAMP)
 
 # The sample athletes' knee journal (alex's ITBS episode) lives in sample_data/journal.csv;
@@ -34,6 +34,12 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py --memory-files 3000
+
+# 1,000 generated athletes x 20 runs, local pool vs a 2-worker Dask LocalCluster, cold and
+# warm (about a quarter of an hour on 2 cores); e.g. BENCH_BATCH_ARGS="--athletes 200" for less.
+BENCH_BATCH_ARGS ?=
+bench-batch: $(STAMP)
+	$(BIN)/python benchmarks/bench_batch.py $(BENCH_BATCH_ARGS)
 
 sample-data: $(STAMP)
 	$(BIN)/python sample_data/generate.py

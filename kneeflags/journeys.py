@@ -4,8 +4,9 @@
   (``kneeflags analyze``).
 * :func:`write_weekly_report`: the cron job -> ``<out>/<athlete>/<YYYY>-W<ww>.{md,html,json}``
   written atomically (``kneeflags report``).
-* :func:`run_batch`: a coach's folder of athletes, analysed in parallel processes, ranked
-  (``kneeflags batch``).
+* :func:`run_batch`: a coach's folder of athletes (or a manifest), analysed in parallel
+  by an executor (a local process pool, or a Dask cluster: :mod:`kneeflags.executors`,
+  tasks in :mod:`kneeflags.batchtasks`), ranked (``kneeflags batch``).
 
 Every journey reads through :func:`kneeflags.pipeline.run_pipeline` (parse cache,
 parallel reading), so a notebook user gets exactly what the command line gets.
@@ -21,20 +22,18 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
-import multiprocessing
 import os
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kneeflags.config import Config, load_config
-from kneeflags.findings import SEVERITY_RANK, Analysis
+from kneeflags.findings import SEVERITY_RANK
 from kneeflags.model import Problem, safe_text
 from kneeflags.report import render
 from kneeflags.report.atomic import atomic_write_group, atomic_write_text, folder_lock
@@ -47,6 +46,9 @@ from kneeflags.report.model import (
     week_of,
 )
 from kneeflags.sources import REPORT_FOLDER_MARK
+
+if TYPE_CHECKING:
+    from kneeflags.executors import AthleteExecutor
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -235,6 +237,7 @@ def _pipeline(
     corrections: Any = None,
     listing: bool = False,
     exclude: Sequence[str | os.PathLike[str]] = (),
+    cache_shard: str | None = None,
 ) -> Any:
     from kneeflags.pipeline import run_pipeline
 
@@ -243,6 +246,7 @@ def _pipeline(
         exclude=exclude,
         corrections=corrections,
         listing=listing,
+        cache_shard=cache_shard,
         tz=tz,
         config=config,
         athlete=athlete,
@@ -464,6 +468,10 @@ class WrittenReport:
     paths: list[Path] = field(default_factory=list)
     """Every report file of this run, changed or not."""
     ranked: list[int] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    """(athlete, reason) of every athlete whose task failed (``batch``)."""
+    unchanged: int = 0
+    """Athletes skipped by ``batch --out-dir`` because nothing changed since their last run."""
 
 
 def _render_one(report: Report, formats: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -477,40 +485,62 @@ def write_athlete_files(
     *,
     formats: Iterable[str] = CRON_FORMATS,
     pool: Executor | None = None,
+    unchanged: Collection[int] = (),
+    written: Callable[[int], None] | None = None,
 ) -> tuple[list[Path], list[Path]]:
     """Write ``<out>/<slug>/<YYYY>-W<ww>.<ext>`` for each athlete; returns (all, changed).
 
-    Documents are rendered first (in ``pool`` when given: about 0.4 s of chart drawing
-    per athlete), then each athlete's files are written under its folder lock.
+    Documents are rendered in ``pool`` when given (about 0.4 s of chart drawing per
+    athlete), and each athlete's files are written, under its folder lock, as soon as its
+    documents are in; then ``written(i)`` is called, so what a run killed half-way had
+    finished is on disk and known. Athletes in ``unchanged`` (their outputs of an
+    identical earlier run are complete, see :mod:`kneeflags.tables`) are neither rendered
+    nor written, unless a file is missing.
     """
-    from kneeflags.report import EXTENSIONS
-
     fmts = tuple(formats)
     n = len(report.athletes)
-    parts = [report.for_athlete(i) if n > 1 else report for i in range(n)]
-    if pool is not None and n > 1:
-        futures = [pool.submit(_render_one, part, fmts) for part in parts]
-        documents = []
-        for part, fut in zip(parts, futures, strict=True):
-            try:
-                documents.append(fut.result())
-            except Exception:  # a broken pool must not cost the reports: render here
-                documents.append(_render_one(part, fmts))
-    else:
-        documents = [_render_one(part, fmts) for part in parts]
-    every: list[Path] = []
+    targets = report_targets(report, out_dir, fmts)
+    folders = [Path(out_dir) / slug for slug in athlete_slugs(report, out_dir)]
+    done = complete(unchanged, targets)
+    todo = [i for i in range(n) if i not in done]
+    parts = {i: report.for_athlete(i) if n > 1 else report for i in todo}
+    futures = {}
+    if pool is not None and len(todo) > 1:
+        futures = {i: pool.submit(_render_one, parts[i], fmts) for i in todo}
     changed: list[Path] = []
-    used: set[str] = {"index.html"}  # the batch index lives beside the athlete folders
-    for a, docs in zip(report.athletes, documents, strict=True):
-        # the folder is locked: all written, then all renamed (a full disk mixes no runs)
-        with athlete_folder(out_dir, a.athlete, used) as folder:
-            trio = [
-                (folder / f"{a.window.week_label}.{EXTENSIONS[fmt]}", text.encode("utf-8"))
-                for fmt, text in docs
-            ]
-            every.extend(target for target, _ in trio)
+    for i in todo:
+        try:
+            documents = futures[i].result() if i in futures else _render_one(parts[i], fmts)
+        except Exception:  # a broken pool must not cost the reports: render here
+            documents = _render_one(parts[i], fmts)
+        trio = [
+            (target, text.encode("utf-8"))
+            for target, (_fmt, text) in zip(targets[i], documents, strict=True)
+        ]
+        # the folder is locked and claimed: all written, then all renamed (a full disk
+        # mixes no runs), and never into another athlete's folder
+        with claimed_folder(folders[i], report.athletes[i].athlete):
             changed.extend(atomic_write_group(trio))
-    return every, changed
+        if written is not None:
+            written(i)
+    return [t for group in targets for t in group], changed
+
+
+def report_targets(
+    report: Report, out_dir: str | os.PathLike[str], formats: Iterable[str] = CRON_FORMATS
+) -> list[list[Path]]:
+    """Each athlete's report files: ``<out>/<slug>/<YYYY>-W<ww>.<ext>`` per format."""
+    from kneeflags.report import EXTENSIONS
+
+    return [
+        [Path(out_dir) / slug / f"{a.window.week_label}.{EXTENSIONS[fmt]}" for fmt in formats]
+        for a, slug in zip(report.athletes, athlete_slugs(report, out_dir), strict=True)
+    ]
+
+
+def complete(candidates: Collection[int], targets: Sequence[Sequence[Path]]) -> set[int]:
+    """The candidate athletes whose report files all exist (a lost file is redone)."""
+    return {i for i in candidates if all(t.is_file() for t in targets[i])}
 
 
 ATHLETE_MARK = REPORT_FOLDER_MARK
@@ -518,34 +548,48 @@ ATHLETE_MARK = REPORT_FOLDER_MARK
 being there, the folder is never read back as input: :mod:`kneeflags.sources`)."""
 
 
-@contextlib.contextmanager
-def athlete_folder(out_dir: str | os.PathLike[str], name: str, used: set[str]) -> Iterator[Path]:
-    """The athlete's report folder under ``out_dir``, locked, claimed by its exact name.
+def athlete_slug(out_dir: str | os.PathLike[str] | None, name: str, used: set[str]) -> str:
+    """The athlete's report folder name under ``out_dir``, claimed by its exact name.
 
     "Anne-Marie" and "Anne Marie" slugify alike: two cron jobs used to overwrite each
-    other's reports. The folder's :data:`ATHLETE_MARK` names the athlete it belongs to;
-    a folder of another athlete (or one already used in this run) is passed over for
+    other's reports. A folder's :data:`ATHLETE_MARK` names the athlete it belongs to; a
+    folder of another athlete (or one already used in this run) is passed over for
     ``<slug>-<8 hex of the name's hash>``, the same for that name in every run, so each
-    athlete keeps one folder. A folder from before the mark is claimed by its first run.
+    athlete keeps one folder. A folder from before the mark is claimed by its first run
+    (:func:`claimed_folder` writes the mark under the folder lock).
     """
     base = slugify(name)
     tag = hashlib.sha256(unicodedata.normalize("NFC", name).encode("utf-8")).hexdigest()[:8]
     for slug in (base, f"{base}-{tag}"):
         if slug.casefold() in used:
             continue
-        folder = Path(out_dir) / slug
-        with folder_lock(folder):
-            owner = _folder_owner(folder)
+        if out_dir is not None:
+            owner = _folder_owner(Path(out_dir) / slug)
             if owner is not None and owner != name:
                 continue  # another athlete's folder: never written into
-            if owner is None:
-                atomic_write_group([(folder / ATHLETE_MARK, f"{name}\n".encode())])
-            used.add(slug.casefold())
-            yield folder
-            return
+        used.add(slug.casefold())
+        return slug
     raise OSError(  # only on a hash collision of two names, or marks edited by hand
-        errno.EEXIST, f"no report folder free for athlete {name!r}", str(Path(out_dir) / base)
+        errno.EEXIST,
+        f"no report folder free for athlete {name!r}",
+        str(Path(out_dir or ".") / base),
     )
+
+
+@contextlib.contextmanager
+def claimed_folder(folder: Path, name: str) -> Iterator[Path]:
+    """``folder`` locked and marked as ``name``'s (the mark is written once, under the lock).
+
+    The slug was chosen by :func:`athlete_slug` before the lock; a folder another athlete's
+    job claimed in between is refused with an error naming it, never written into.
+    """
+    with folder_lock(folder):
+        owner = _folder_owner(folder)
+        if owner is not None and owner != name:
+            raise OSError(errno.EEXIST, "report folder belongs to another athlete", str(folder))
+        if owner is None:
+            atomic_write_group([(folder / ATHLETE_MARK, f"{name}\n".encode())])
+        yield folder
 
 
 def _is_report_tree(folder: Path) -> bool:
@@ -636,10 +680,44 @@ def write_weekly_report(
 
 @dataclass(frozen=True, slots=True)
 class AthleteSource:
-    """One athlete of a batch: a subfolder or a ZIP export."""
+    """One athlete of a batch: a subfolder or a ZIP export, or a manifest's rows.
+
+    ``path`` names the athlete's input in messages; ``paths`` (a manifest's files, folders,
+    globs or URLs) are what is read when given, else ``path`` alone.
+    """
 
     name: str
     path: str
+    paths: tuple[str, ...] = ()
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        return self.paths or (self.path,)
+
+
+def manifest_athletes(
+    manifest: str | os.PathLike[str], taken: Sequence[AthleteSource] = ()
+) -> list[AthleteSource]:
+    """The athletes of a ``--manifest`` (see :mod:`kneeflags.manifest`); bad -> UsageProblem.
+
+    A name already used by an athlete folder gets a `` (2)`` suffix, as two folders would.
+    """
+    from kneeflags.manifest import ManifestError, read_manifest
+
+    try:
+        rows = read_manifest(manifest)
+    except ManifestError as exc:
+        raise UsageProblem(str(exc)) from None
+    names = {a.name.casefold() for a in taken}
+    out = []
+    for name, paths in rows:
+        unique, n = name, 2
+        while unique.casefold() in names:
+            unique = f"{name} ({n})"
+            n += 1
+        names.add(unique.casefold())
+        out.append(AthleteSource(name=unique, path=paths[0], paths=paths))
+    return out
 
 
 def find_athletes(
@@ -714,105 +792,6 @@ def _looks_like_activity(name: str) -> bool:
     return name.lower().endswith(ACTIVITY_SUFFIXES)
 
 
-@dataclass(slots=True)
-class _Job:
-    source: AthleteSource
-    tz: str | None
-    config: Config
-    decoder: str
-    cache_dir: str | None
-    use_cache: bool
-    workers: int | None
-    corrections: Any = None
-
-
-@dataclass(slots=True)
-class _Outcome:
-    source: AthleteSource
-    result: Any | None
-    failure: str | None
-
-
-def _run_job(job: _Job) -> _Outcome:
-    """Worker entry point: one athlete's pipeline; any failure becomes a message."""
-    try:
-        result = _pipeline(
-            [job.source.path],
-            tz=job.tz,
-            config=job.config,
-            athlete=job.source.name,
-            decoder=job.decoder,
-            cache_dir=job.cache_dir,
-            use_cache=job.use_cache,
-            workers=job.workers,
-            progress=None,
-            corrections=job.corrections,
-        )
-        return _Outcome(job.source, result, None)
-    except Exception as exc:  # one athlete's failure must not stop the others
-        return _Outcome(job.source, None, _one_line(exc))
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text[:300]
-
-
-def _failed_result(source: AthleteSource, message: str, tz: str | None) -> Any:
-    """A stand-in pipeline result for an athlete whose analysis failed."""
-    import polars as pl
-
-    from kneeflags.pipeline import PipelineResult
-
-    analysis = Analysis(
-        athlete=source.name,
-        timezone=tz or "",
-        weekly=pl.DataFrame(),
-        activities=pl.DataFrame(),
-    )
-    problem = Problem(path=safe_text(source.path), message=f"could not be analysed: {message}")
-    return PipelineResult(analysis=analysis, errors=[problem])
-
-
-def _analyse_all(
-    jobs: list[_Job], pool: Executor | None, progress: ProgressCallback | None
-) -> list[_Outcome]:
-    """Run the jobs, in ``pool`` when given; results in job order whatever finishes first."""
-    total = len(jobs)
-    if progress:
-        progress(0, total)
-    if pool is None:
-        outcomes = []
-        for i, job in enumerate(jobs, 1):
-            outcomes.append(_run_job(job))
-            if progress:
-                progress(i, total)
-        return outcomes
-    results: dict[int, _Outcome] = {}
-    futures = {pool.submit(_run_job, job): i for i, job in enumerate(jobs)}
-    for done, fut in enumerate(as_completed(futures), 1):
-        i = futures[fut]
-        try:
-            results[i] = fut.result()
-        except BrokenProcessPool:
-            results[i] = _Outcome(jobs[i].source, None, "the worker process died")
-        except Exception as exc:
-            results[i] = _Outcome(jobs[i].source, None, _one_line(exc))
-        if progress:
-            progress(done, total)
-    return [results[i] for i in range(total)]
-
-
-def _make_pool(workers: int) -> ProcessPoolExecutor | None:
-    """Worker processes, or ``None`` for in-process work.
-
-    ``spawn``: a forked child of a process that already ran polars threads can deadlock.
-    """
-    if workers <= 1:
-        return None
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
-
-
 def run_batch(
     dirs: Sequence[str | os.PathLike[str]],
     *,
@@ -828,29 +807,53 @@ def run_batch(
     progress: ProgressCallback | None = None,
     journal: str | os.PathLike[str] | bool | None = None,
     today: date | None = None,
+    manifest: str | os.PathLike[str] | None = None,
+    executor: AthleteExecutor | None = None,
+    retries: int = 1,
 ) -> WrittenReport:
-    """Analyse every athlete of ``dirs`` in parallel, rank them, optionally write reports.
+    """Analyse every athlete of ``dirs`` (and ``manifest``) in parallel, rank them, write.
 
     All athletes share one window ending with the week of ``until`` (a date or
     ``2026-W05``), by default the last complete week *today* in the athletes' zone
     (``tz``, else the config's, else the machine's), so "this week" means the same week
     for everyone and an athlete whose data ended earlier is ``stale`` with the date of
-    the last activity, never a calm 0 km. ``workers``: athlete processes (default: one
-    per core).
+    the last activity, never a calm 0 km.
+
+    ``executor`` runs the athlete tasks (:mod:`kneeflags.executors`: a Dask cluster, for
+    one); by default a local pool of ``workers`` processes (one per core), whose tasks
+    are run ``retries`` more times when their process dies. The executor changes where
+    the work runs, never the result.
+
     With ``out_dir``, each athlete's Markdown/HTML/JSON go to
-    ``<out>/<athlete>/<YYYY>-W<ww>.*`` and ``<out>/index.html`` links them.
+    ``<out>/<athlete>/<YYYY>-W<ww>.*``, ``<out>/index.html`` links them, and
+    ``weeks.parquet``, ``flags.parquet`` and ``athletes.parquet`` hold the team as tables
+    (:mod:`kneeflags.tables`). An athlete whose inputs, options, journal entries and
+    kneeflags version are unchanged since its last completed run is neither rendered nor
+    written again (:attr:`WrittenReport.unchanged` counts them).
     """
+    from kneeflags.batchtasks import AthleteJob, analyse_all, cache_shard, failed_result
+    from kneeflags.executors import make_executor
+
     cfg = resolve_config(config)
     if isinstance(until, str):
         until = parse_week(until) + timedelta(days=6)
-    sources, notes = find_athletes(dirs)
+    sources, notes = find_athletes(dirs) if dirs or manifest is None else ([], [])
+    if manifest is not None:
+        sources += manifest_athletes(manifest, sources)
     entries = read_journal(journal)  # each athlete's entries: logged under its folder name
     fixes = read_corrections(journal)
+    if until is None:
+        wsi = cfg.week_start_index
+        until = last_complete_week(tz or cfg.timezone, wsi, today=today) + timedelta(days=6)
+    as_of = week_of(until, cfg.week_start_index) + timedelta(days=7)
     cpus = os.cpu_count() or 1
     procs = max(1, min(workers or cpus, len(sources)))
-    inner = 1 if procs > 1 else workers
+    own = executor is None
+    if executor is None:
+        executor = make_executor(None, workers=procs, retries=retries)
+    inner = 1 if procs > 1 or not own else workers
     jobs = [
-        _Job(
+        AthleteJob(
             source=s,
             tz=tz,
             config=cfg,
@@ -859,30 +862,28 @@ def run_batch(
             use_cache=use_cache,
             workers=inner,
             corrections=corrections_for(fixes, s.name),
+            cache_shard=cache_shard(s.name),
+            weeks=weeks,
+            until=until,
+            as_of=as_of,
+            journal=tuple(entries_for(entries, s.name)),
         )
         for s in sources
     ]
-    pool = _make_pool(procs)
     try:
-        outcomes = _analyse_all(jobs, pool, progress)
-        results = [
-            o.result if o.result is not None else _failed_result(o.source, o.failure or "", tz)
-            for o in outcomes
-        ]
-        if until is None:
-            wsi = cfg.week_start_index
-            until = last_complete_week(tz or cfg.timezone, wsi, today=today) + timedelta(days=6)
-        as_of = week_of(until, cfg.week_start_index) + timedelta(days=7)
+        outcomes = analyse_all(jobs, executor, progress)
         athletes = [
-            _athlete_report(
-                r,
+            o.report
+            if o.report is not None
+            else _athlete_report(
+                failed_result(o.source, o.failure or "", tz),
                 weeks=weeks,
                 until=until,
                 config=cfg,
-                journal=entries_for(entries, o.source.name),
+                journal=job.journal,
                 as_of=as_of,
             )
-            for r, o in zip(results, outcomes, strict=True)
+            for o, job in zip(outcomes, jobs, strict=True)
         ]
         last_weeks = [a.window.last_week for a in athletes]
         pinned = pinned_stamp(max(last_weeks)) if last_weeks else None
@@ -893,8 +894,47 @@ def run_batch(
         )
         ranked = rank(report)
         written = WrittenReport(report=report, ranked=ranked)
+        written.failed = [(o.source.name, o.failure) for o in outcomes if o.failure is not None]
         if out_dir is not None:
-            every, changed = write_athlete_files(report, out_dir, pool=pool)
+            from kneeflags import tables
+
+            prints = [
+                tables.fingerprint(
+                    o.input_digest,
+                    o.source.inputs,
+                    (weeks, until, tz, decoder, repr(cfg)),
+                    a.journal,
+                    report.generated_at,
+                )
+                if o.failure is None
+                else ""
+                for o, a in zip(outcomes, report.athletes, strict=True)
+            ]
+            slugs = athlete_slugs(report, out_dir)
+            same = {
+                i
+                for i, (fp, slug) in enumerate(zip(prints, slugs, strict=True))
+                if fp and tables.stored_fingerprint(out_dir, slug) == fp
+            }
+            unchanged = complete(same, report_targets(report, out_dir))
+            rows = [
+                tables.athlete_frames(a, folder=slug, fingerprint=fp, failure=o.failure)
+                for a, o, slug, fp in zip(report.athletes, outcomes, slugs, prints, strict=True)
+            ]
+            parts_changed: list[Path] = []
+
+            def part_written(i: int) -> None:  # after the athlete's reports, never before
+                if tables.write_part(out_dir, slugs[i], rows[i]):
+                    parts_changed.append(tables.part_path(out_dir, slugs[i]))
+
+            every, changed = write_athlete_files(
+                report,
+                out_dir,
+                pool=executor.render_pool,
+                unchanged=unchanged,
+                written=part_written,
+            )
+            changed.extend(parts_changed)
             links = _links(report, every)
             from kneeflags.report.html import render_index_html
 
@@ -902,12 +942,21 @@ def run_batch(
             with folder_lock(out_dir):
                 if atomic_write_text(index, render_index_html(report, ranked, links)):
                     changed.append(index)
-            written.paths = [*every, index]
+            changed.extend(tables.consolidate(out_dir, rows, ranked))
+            written.paths = [*every, index, *(Path(out_dir) / f for f in tables.TABLE_FILES)]
             written.written = changed
+            written.unchanged = len(unchanged)
     finally:
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+        if own:
+            executor.close()
     return written
+
+
+def athlete_slugs(report: Report, out_dir: str | os.PathLike[str] | None = None) -> list[str]:
+    """Each athlete's report folder name under ``out_dir`` (unique, in athlete order; see
+    :func:`athlete_slug` for names that slugify alike)."""
+    used: set[str] = {"index.html"}  # the batch index lives beside the athlete folders
+    return [athlete_slug(out_dir, a.athlete, used) for a in report.athletes]
 
 
 def _links(report: Report, every: Sequence[Path]) -> dict[int, str]:

@@ -90,6 +90,10 @@ class PipelineResult:
     """Every activity read, kept or not (:func:`kneeflags.listing.build_listing`); only
     built when asked for (``run_pipeline(listing=True)``)."""
     corrections_applied: int = 0
+    input_digest: str | None = None
+    """A hash of every input's content (and of each unreadable input's error), in input
+    order; ``None`` without the cache (nothing hashed). ``kneeflags batch`` keys its
+    "unchanged since the last run" test on it."""
 
 
 def run_pipeline(
@@ -106,8 +110,15 @@ def run_pipeline(
     corrections: Corrections | None = None,
     listing: bool = False,
     exclude: Iterable[str | os.PathLike[str]] = (),
+    cache_shard: str | None = None,
 ) -> PipelineResult:
     """Read ``paths``, analyse them as one athlete, and report per-file problems.
+
+    ``cache_shard``: keep this run's cache entries in their own folder of the cache
+    (``kneeflags batch`` gives each athlete one). The cache commits one consolidated
+    generation per folder, so a store costs the size of the folder: one folder for a
+    whole team made every athlete's store rewrite the team's cache under one lock, and
+    a batch quadratic in its athletes.
 
     ``corrections``: the athlete's journal corrections (:mod:`kneeflags.corrections`),
     applied to the summaries after parsing and caching; ``None`` when no journal was read.
@@ -150,7 +161,8 @@ def run_pipeline(
             tz=tz,
             config=config.metrics_fingerprint(),
         )
-        cache = ParseCache(cache_dir or default_cache_dir(), key)
+        folder = key if cache_shard is None else f"{key}-{cache_shard}"
+        cache = ParseCache(cache_dir or default_cache_dir(), folder)
         shas = _hash_items(items, to_parse)
         try:
             hits = cache.lookup(set(shas.values()))
@@ -192,9 +204,24 @@ def run_pipeline(
         except Exception as exc:  # read-only or full cache folder: the report still counts
             log.warning("parse cache not written (%s); results are complete", one_line(exc))
 
-    return _assemble(
+    result = _assemble(
         items, outcomes, (fresh_acts, fresh_hist), hits, config, athlete, tz, corrections, listing
     )
+    result.input_digest = _input_digest(items, shas)
+    return result
+
+
+def _input_digest(items: Sequence[SourceItem], shas: dict[int, str]) -> str | None:
+    """One hash over what every input held (see :attr:`PipelineResult.input_digest`)."""
+    h = hashlib.sha256()
+    for i, item in enumerate(items):
+        sha = shas.get(i)
+        if sha is None and not (item.error or item.skip):
+            return None  # a readable input that was not hashed: no claim about it
+        h.update(
+            f"{item.ref.path}!{item.ref.member or ''}|{sha or item.error or item.skip}\n".encode()
+        )
+    return h.hexdigest()
 
 
 def _keep_matplotlib_inside(cache_dir: str | Path | None, use_cache: bool) -> None:

@@ -10,6 +10,14 @@ from typing import Annotated
 import typer
 
 from kneeflags.cli.application import app
+from kneeflags.cli.cluster import (
+    ManifestOpt,
+    RetriesOpt,
+    SchedulerOpt,
+    batch_executor,
+    report_batch_state,
+    usage_error,
+)
 from kneeflags.cli.common import (
     EXIT_CODES_HELP,
     BatchFormat,
@@ -44,20 +52,24 @@ BATCH_HELP = (
     "Each immediate subfolder or .zip export of DIR is one athlete, named after it. "
     "Athletes are ranked by this week's highest flag severity, then the number of flags; "
     "each row shows this week's km and change, cadence and downhill share. All athletes "
-    "share one window, ending with the week of the latest activity of any of them."
+    "share one window, ending with the week of the latest activity of any of them.\n\n"
+    "--manifest reads athletes from a table instead of folders; --scheduler runs the "
+    "athletes on a Dask cluster (the extra kneeflags\\[dask]); with --out-dir, "
+    "weeks.parquet, flags.parquet and athletes.parquet hold the team as tables, and an "
+    "athlete whose inputs and options are unchanged since the last run is not rendered again."
 )
 
 
 @app.command(help=BATCH_HELP, epilog=EXIT_CODES_HELP)
 def batch(
     dirs: Annotated[
-        list[str],
+        list[str] | None,
         typer.Argument(
             metavar="DIR",
             help="Folders whose immediate subfolders and .zip exports are one athlete each.",
             show_default=False,
         ),
-    ],
+    ] = None,
     out_dir: Annotated[
         Path | None,
         typer.Option(
@@ -106,6 +118,9 @@ def batch(
     cache_dir: CacheDirOpt = None,
     decoder: DecoderOpt = Decoder.auto,
     workers: WorkersOpt = None,
+    manifest: ManifestOpt = None,
+    scheduler: SchedulerOpt = None,
+    retries: RetriesOpt = 1,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="List every file warning.")
     ] = False,
@@ -116,12 +131,21 @@ def batch(
     setup_logging(debug, quiet)
     from kneeflags.journeys import UsageProblem, run_batch
 
+    if not dirs and manifest is None:
+        raise typer.BadParameter("give at least one DIR, or --manifest", param_hint="'DIR...'")
     fmt_value = resolve_format(format, output, BatchFormat)
     cfg = cli_config(config)
     try:
-        with journal_errors(), progress_bar(not quiet, "Athletes") as progress:
+        with (
+            journal_errors(),
+            batch_executor(scheduler, workers, retries, debug) as executor,
+            progress_bar(not quiet, "Athletes") as progress,
+        ):
             result = run_batch(
-                dirs,
+                dirs or [],
+                manifest=manifest,
+                executor=executor,
+                retries=retries,
                 out_dir=out_dir,
                 tz=tz,
                 config=cfg,  # type: ignore[arg-type]
@@ -135,6 +159,8 @@ def batch(
                 journal=journal,
             )
     except UsageProblem as exc:
+        if manifest is not None and str(exc).startswith("--manifest"):
+            usage_error(str(exc))
         raise typer.BadParameter(str(exc), param_hint="'DIR...'") from None
     rep = result.report
     from kneeflags.report import fmt
@@ -163,6 +189,7 @@ def batch(
     if out_dir is not None and verbose:
         changed = len(result.written)
         note(f"{len(result.paths)} report files in {out_dir} ({changed} changed)", False)
+    report_batch_state(result, out_dir, quiet)
     code = exit_code(rep, fail_on, fail_on_rule)
     if rep.errors and fmt_value != "text":
         note(

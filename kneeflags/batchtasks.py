@@ -1,0 +1,211 @@
+"""What a batch runs per athlete, wherever it runs: the task side of ``kneeflags batch``.
+
+:func:`kneeflags.journeys.run_batch` turns each athlete into an :class:`AthleteJob` and
+hands them, a few per task, to an executor (:mod:`kneeflags.executors`): a local process
+pool or a Dask worker imports this module and calls :func:`run_jobs`. Everything here is
+picklable and pure (files in, an :class:`~kneeflags.report.model.AthleteReport` out), so
+where a task runs never changes its answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from kneeflags.config import Config
+from kneeflags.findings import Analysis
+from kneeflags.journeys import _athlete_report, _pipeline
+from kneeflags.model import Problem, safe_text
+
+if TYPE_CHECKING:
+    from kneeflags.executors import AthleteExecutor
+    from kneeflags.journeys import AthleteSource, ProgressCallback
+    from kneeflags.report.model import AthleteReport
+
+
+@dataclass(slots=True)
+class AthleteJob:
+    """One athlete's task: what to read, and how to report it (all picklable)."""
+
+    source: AthleteSource
+    tz: str | None
+    config: Config
+    decoder: str
+    cache_dir: str | None
+    use_cache: bool
+    workers: int | None
+    corrections: Any = None
+    cache_shard: str | None = None
+    weeks: int = 12
+    until: date | None = None
+    as_of: date | None = None
+    journal: tuple[Any, ...] = ()
+
+
+@dataclass(slots=True)
+class Outcome:
+    """The athlete's report (built where the task ran), or why there is none."""
+
+    source: AthleteSource
+    report: AthleteReport | None
+    failure: str | None
+    input_digest: str | None = None
+
+
+def run_job(job: AthleteJob) -> Outcome:
+    """Worker entry point: one athlete's pipeline and report; any failure becomes a message.
+
+    The report is built here, on the worker, so the client receives a report rather than
+    the athlete's frames: less to send and to hold, and no serial step per athlete left
+    on the client but ranking and writing. URLs among the inputs are read through fsspec
+    (:mod:`kneeflags.remote`), so a Dask worker reads a shared or object store the client
+    may not even see.
+    """
+    try:
+        if not any(_is_url(p) for p in job.source.inputs):
+            result = _job_pipeline(job, list(job.source.inputs))
+        else:
+            from kneeflags.remote import staged_inputs
+
+            with staged_inputs(job.source.inputs) as staged:
+                result = _job_pipeline(job, staged.paths)
+                _rename_sources(result, staged)
+        report = _athlete_report(
+            result,
+            weeks=job.weeks,
+            until=job.until,
+            config=job.config,
+            journal=job.journal,
+            as_of=job.as_of,
+        )
+        return Outcome(job.source, report, None, result.input_digest)
+    except Exception as exc:  # one athlete's failure must not stop the others
+        return Outcome(job.source, None, _one_line(exc))
+
+
+def run_jobs(jobs: list[AthleteJob]) -> list[Outcome]:
+    """Executor task: a few small athletes in one task keep a cluster's task graph small."""
+    return [run_job(job) for job in jobs]
+
+
+def _is_url(path: str) -> bool:
+    from kneeflags.manifest import is_url
+
+    return is_url(path)
+
+
+def _job_pipeline(job: AthleteJob, paths: list[str]) -> Any:
+    return _pipeline(
+        paths,
+        tz=job.tz,
+        config=job.config,
+        athlete=job.source.name,
+        decoder=job.decoder,
+        cache_dir=job.cache_dir,
+        use_cache=job.use_cache,
+        workers=job.workers,
+        progress=None,
+        corrections=job.corrections,
+        cache_shard=job.cache_shard,
+    )
+
+
+def _rename_sources(result: Any, staged: Any) -> None:
+    """Name staged remote files by their URLs (and report URLs that could not be fetched)."""
+    import polars as pl
+
+    def public(p: Problem) -> Problem:  # a message may name another staged file
+        return Problem(staged.public(p.path), staged.public_text(p.message), p.kind)
+
+    result.errors[:] = [public(p) for p in result.errors] + [
+        Problem(safe_text(url), reason) for url, reason in staged.errors
+    ]
+    result.warnings[:] = [public(p) for p in result.warnings]
+    acts = result.analysis.activities
+    if staged.renames and "source" in acts.columns:
+        result.analysis.activities = acts.with_columns(
+            pl.col("source").map_elements(staged.public, return_dtype=pl.String)
+        )
+    if staged.errors or staged.renames:
+        result.input_digest = None  # staged in a temporary folder: never "unchanged"
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text[:300]
+
+
+def failed_result(source: AthleteSource, message: str, tz: str | None) -> Any:
+    """A stand-in pipeline result for an athlete whose analysis failed."""
+    import polars as pl
+
+    from kneeflags.pipeline import PipelineResult
+
+    analysis = Analysis(
+        athlete=source.name,
+        timezone=tz or "",
+        weekly=pl.DataFrame(),
+        activities=pl.DataFrame(),
+    )
+    problem = Problem(
+        path=safe_text(source.path),
+        message=f"athlete {source.name} could not be analysed: {message}",
+    )
+    return PipelineResult(analysis=analysis, errors=[problem])
+
+
+def cache_shard(athlete: str) -> str:
+    """The athlete's own folder of the parse cache in a batch (see ``run_pipeline``)."""
+    import hashlib
+
+    return hashlib.sha256(athlete.casefold().encode()).hexdigest()[:12]
+
+
+MAX_ATHLETES_PER_TASK = 16
+"""A task carries at most this many athletes: with thousands of athletes one task each
+would make a large task graph (each task costs the scheduler about a millisecond); a
+few dozen tasks per worker keep every worker busy to the end."""
+
+
+def task_size(athletes: int, workers: int) -> int:
+    """Athletes per task: one each up to ~32 tasks per worker, then small batches."""
+    return max(1, min(MAX_ATHLETES_PER_TASK, athletes // (32 * max(1, workers))))
+
+
+def analyse_all(
+    jobs: list[AthleteJob], executor: AthleteExecutor, progress: ProgressCallback | None
+) -> list[Outcome]:
+    """Run the jobs on ``executor``; outcomes in job order whatever finishes first.
+
+    A task of several athletes that fails as a whole (its worker died each time) is run
+    again one athlete per task, so only the athlete that kills its worker is lost, and it
+    is reported by name with the reason.
+    """
+    from kneeflags.executors import TaskFailed
+
+    total = len(jobs)
+    size = task_size(total, executor.workers)
+    batches = [jobs[i : i + size] for i in range(0, total, size)]
+    finished = 0
+
+    def done(i: int) -> None:
+        nonlocal finished
+        finished += len(batches[i])
+        if progress:
+            progress(min(finished, total), total)
+
+    if progress:
+        progress(0, total)
+    outcomes: list[Outcome] = []
+    for batch, got in zip(batches, executor.run(run_jobs, batches, done), strict=True):
+        if not isinstance(got, TaskFailed):
+            outcomes.extend(got)
+            continue
+        if len(batch) == 1:
+            outcomes.append(Outcome(batch[0].source, None, got.reason))
+            continue
+        for job, one in zip(batch, executor.run(run_jobs, [[j] for j in batch]), strict=True):
+            failed = isinstance(one, TaskFailed)
+            outcomes.append(Outcome(job.source, None, one.reason) if failed else one[0])
+    return outcomes

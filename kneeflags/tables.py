@@ -1,0 +1,272 @@
+"""The batch's columnar output: ``weeks.parquet``, ``flags.parquet``, ``athletes.parquet``.
+
+A platform checking thousands of athletes queries the team with polars or DuckDB rather
+than opening thousands of reports. ``kneeflags batch --out-dir`` therefore writes, beside
+the reports, one row per athlete and week, per flag, and per athlete (rank, status, last
+run, severity, and the reason when the athlete could not be analysed).
+
+How they are written, and why:
+
+* **Part files** ``<out>/.kneeflags-parts/<slug>.parquet``, one per athlete, each with the
+  athlete's rows of the three tables and its *fingerprint* (kneeflags version, the content
+  hashes of its inputs, the options, its journal entries and the report stamp). A part is
+  written only after the athlete's reports, so a part on disk means those reports are
+  complete: a rerun after a crash, or a nightly rerun, renders and writes nothing for an
+  athlete whose fingerprint is unchanged.
+* **Consolidation**: the three tables are rebuilt from the current athletes' rows in rank
+  order, written to temporary siblings and renamed together (one lock): a reader sees the
+  previous set or the new one, never a mix, and an unchanged rerun rewrites no byte.
+
+Columns are fixed schemas (no inference from the first athlete), so an empty table and a
+full one have the same layout, and the files are byte-identical whichever executor ran.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from kneeflags import __version__
+
+PARTS_DIR = ".kneeflags-parts"
+TABLE_FILES = ("weeks.parquet", "flags.parquet", "athletes.parquet")
+
+ATHLETES_SCHEMA: dict[str, pl.DataType] = {
+    "athlete": pl.String(),
+    "rank": pl.Int32(),
+    "status": pl.String(),
+    "week": pl.String(),
+    "severity": pl.String(),
+    "window_severity": pl.String(),
+    "flags_this_week": pl.Int32(),
+    "flags_in_window": pl.Int32(),
+    "run_km_this_week": pl.Float64(),
+    "change_pct": pl.Float64(),
+    "last_run": pl.Date(),
+    "last_activity": pl.Date(),
+    "files_unreadable": pl.Int32(),
+    "error": pl.String(),
+    "report_folder": pl.String(),
+    "fingerprint": pl.String(),
+    "kneeflags_version": pl.String(),
+}
+"""``error``: why the athlete could not be analysed at all (``None`` when it was)."""
+
+WEEKS_SCHEMA: dict[str, pl.DataType] = {
+    "athlete": pl.String(),
+    "week_start": pl.Date(),
+    "run_km": pl.Float64(),
+    "runs": pl.Int32(),
+    "longest_run_km": pl.Float64(),
+    "change_pct": pl.Float64(),
+    "downhill_share": pl.Float64(),
+    "cadence_spm_median": pl.Float64(),
+    "acwr": pl.Float64(),
+    "strength_sessions": pl.Int32(),
+    "flag_severity": pl.String(),
+    "flag_rules": pl.List(pl.String()),
+    "has_data": pl.Boolean(),
+}
+
+FLAGS_SCHEMA: dict[str, pl.DataType] = {
+    "athlete": pl.String(),
+    "rule": pl.String(),
+    "severity": pl.String(),
+    "conditions": pl.List(pl.String()),
+    "week_start": pl.Date(),
+    "activity": pl.String(),
+    "value": pl.Float64(),
+    "threshold": pl.Float64(),
+    "evidence": pl.String(),
+}
+
+_PART_TABLES = {"athletes": ATHLETES_SCHEMA, "weeks": WEEKS_SCHEMA, "flags": FLAGS_SCHEMA}
+
+
+def fingerprint(*parts: object) -> str:
+    """A stable hash of everything an athlete's outputs depend on (``repr`` of each part).
+
+    ``None`` anywhere (an input that could not be hashed, ``--no-cache``) gives ``""``:
+    such an athlete is never skipped.
+    """
+    if any(p is None for p in parts):
+        return ""
+    blob = json.dumps([__version__, *(repr(p) for p in parts)]).encode()
+    return hashlib.sha256(blob).hexdigest()
+
+
+def athlete_frames(
+    athlete: Any, *, folder: str, fingerprint: str, failure: str | None
+) -> dict[str, pl.DataFrame]:
+    """One athlete's rows of the three tables (``rank`` filled at consolidation)."""
+    s = athlete.summary
+    name = athlete.athlete
+    athletes = pl.DataFrame(
+        [
+            {
+                "athlete": name,
+                "rank": None,
+                "status": "unreadable" if failure else athlete.status,
+                "week": athlete.window.week_label,
+                "severity": s.severity,
+                "window_severity": s.window_severity,
+                "flags_this_week": s.flags_this_week,
+                "flags_in_window": s.flags_in_window,
+                "run_km_this_week": s.run_km,
+                "change_pct": s.change_pct,
+                "last_run": athlete.last_run,
+                "last_activity": athlete.last_activity,
+                "files_unreadable": len(athlete.errors),
+                "error": failure,
+                "report_folder": folder,
+                "fingerprint": fingerprint,
+                "kneeflags_version": __version__,
+            }
+        ],
+        schema=ATHLETES_SCHEMA,
+    )
+    weeks = pl.DataFrame(
+        [
+            {
+                "athlete": name,
+                "week_start": w.week_start,
+                "run_km": w.run_km,
+                "runs": w.runs,
+                "longest_run_km": w.longest_run_km,
+                "change_pct": w.change_pct,
+                "downhill_share": w.downhill_share,
+                "cadence_spm_median": w.cadence_spm_median,
+                "acwr": w.acwr,
+                "strength_sessions": w.strength_sessions,
+                "flag_severity": w.flag_severity,
+                "flag_rules": list(w.flag_rules),
+                "has_data": w.has_data,
+            }
+            for w in athlete.weeks
+        ],
+        schema=WEEKS_SCHEMA,
+    )
+    flags = pl.DataFrame(
+        [
+            {
+                "athlete": name,
+                "rule": f.rule,
+                "severity": f.severity,
+                "conditions": [str(c) for c in f.conditions],
+                "week_start": f.week_start,
+                "activity": f.activity,
+                "value": f.value,
+                "threshold": f.threshold,
+                "evidence": f.evidence,
+            }
+            for f in athlete.flags
+        ],
+        schema=FLAGS_SCHEMA,
+    )
+    return {"athletes": athletes, "weeks": weeks, "flags": flags}
+
+
+def _parquet_bytes(frame: pl.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    frame.write_parquet(buffer, statistics=False)
+    return buffer.getvalue()
+
+
+def part_path(out_dir: str | os.PathLike[str], slug: str) -> Path:
+    return Path(out_dir) / PARTS_DIR / f"{slug}.parquet"
+
+
+def write_part(out_dir: str | os.PathLike[str], slug: str, frames: dict[str, pl.DataFrame]) -> bool:
+    """One athlete's part file (its three tables stacked with a ``table`` tag), atomically.
+
+    Stored as one Parquet of JSON-encoded rows per table so one rename commits the whole
+    athlete; returns False when the part already held these bytes.
+    """
+    from kneeflags.report.atomic import atomic_write_bytes
+
+    record = pl.DataFrame(
+        {
+            "table": list(frames),
+            "rows": [_parquet_bytes(frames[t]) for t in frames],
+        },
+        schema={"table": pl.String(), "rows": pl.Binary()},
+    )
+    return atomic_write_bytes(part_path(out_dir, slug), _parquet_bytes(record))
+
+
+def read_part(out_dir: str | os.PathLike[str], slug: str) -> dict[str, pl.DataFrame] | None:
+    """An athlete's part, or ``None`` when missing, unreadable or of another layout."""
+    try:
+        record = pl.read_parquet(part_path(out_dir, slug))
+        out: dict[str, pl.DataFrame] = {}
+        for table, rows in record.iter_rows():
+            schema = _PART_TABLES.get(table)
+            if schema is None:
+                return None
+            frame = pl.read_parquet(io.BytesIO(rows))
+            if dict(frame.schema) != schema:
+                return None
+            out[table] = frame
+    except Exception:  # a damaged or foreign part is only a missed skip
+        return None
+    return out if set(out) == set(_PART_TABLES) else None
+
+
+def stored_fingerprint(out_dir: str | os.PathLike[str], slug: str) -> str | None:
+    """The fingerprint of the athlete's last completed outputs, if any."""
+    part = read_part(out_dir, slug)
+    if part is None or part["athletes"].height != 1:
+        return None
+    return part["athletes"].item(0, "fingerprint") or None
+
+
+def consolidate(
+    out_dir: str | os.PathLike[str],
+    rows: Sequence[dict[str, pl.DataFrame]],
+    ranked: Iterable[int],
+) -> list[Path]:
+    """Write the three tables from the athletes' rows in rank order; returns the changed.
+
+    ``rows[i]`` are athlete ``i``'s frames; ``rank`` is 1 for the most urgent. All three
+    files are staged and renamed together under the output folder's lock.
+    """
+    from kneeflags.report.atomic import atomic_write_group, folder_lock
+
+    order = list(ranked)
+    tables: dict[str, list[pl.DataFrame]] = {t: [] for t in _PART_TABLES}
+    for position, i in enumerate(order, 1):
+        frames = rows[i]
+        tables["athletes"].append(
+            frames["athletes"].with_columns(pl.lit(position, pl.Int32).alias("rank"))
+        )
+        tables["weeks"].append(frames["weeks"])
+        tables["flags"].append(frames["flags"])
+    staged = []
+    for table, file in zip(("weeks", "flags", "athletes"), TABLE_FILES, strict=True):
+        schema = _PART_TABLES[table]
+        frame = pl.concat(tables[table]) if tables[table] else pl.DataFrame(schema=schema)
+        staged.append((Path(out_dir) / file, _parquet_bytes(frame.cast(schema))))  # type: ignore[arg-type]
+    with folder_lock(out_dir):
+        return atomic_write_group(staged)
+
+
+__all__ = [
+    "ATHLETES_SCHEMA",
+    "FLAGS_SCHEMA",
+    "PARTS_DIR",
+    "TABLE_FILES",
+    "WEEKS_SCHEMA",
+    "athlete_frames",
+    "consolidate",
+    "fingerprint",
+    "read_part",
+    "stored_fingerprint",
+    "write_part",
+]
