@@ -437,11 +437,21 @@ def parse_gpx_fast(data: bytes) -> GpxDocument:
 
 
 def parse_gpx_auto(data: bytes) -> tuple[GpxDocument, str | None]:
-    """The fast extractor, or gpxpy where it declines; returns the note of a fallback."""
+    """The fastest reader that can prove its result: the vectorised scan
+    (:mod:`.xml_scan`), else this streaming extractor, else gpxpy. Returns the document
+    and a note (shown under ``--debug``) saying why a faster reader stepped aside."""
     from kneeflags.parsers.gpx import parse_gpx
+    from kneeflags.parsers.xml_scan import ScanDeclined, scan_gpx
 
+    note = None
     try:
-        return parse_gpx_fast(data), None
+        return scan_gpx(data), None
+    except ScanDeclined as exc:
+        note = f"fast GPX scan not used ({exc}): streamed instead"
+    except (FastPathUnsupported, GpxRefused):
+        pass  # the whole document decides (and names its own line numbers) below
+    try:
+        return parse_gpx_fast(data), note
     except FastPathUnsupported as exc:
         return parse_gpx(data), f"fast GPX extractor fell back to gpxpy: {exc}"
 
