@@ -167,13 +167,17 @@ def test_gpx10_rules() -> None:
     assert no_version.tracks[0].type is None
 
 
-def test_prefixed_gpx_elements_are_invisible_like_in_gpxpy() -> None:
+def test_prefixed_gpx_elements_are_read_by_namespace_unlike_gpxpy() -> None:
+    """Issue 10: a valid GPX whose namespace is bound to a prefix only is read. gpxpy sees
+    none of its elements and the file used to be skipped ("GPX without track points")."""
     data = (
         f'<g:gpx xmlns:g="{NS11}" version="1.1"><g:trk><g:trkseg>'
         '<g:trkpt lat="1" lon="2"><g:time>2020-01-01T00:00:00Z</g:time></g:trkpt>'
         "</g:trkseg></g:trk></g:gpx>"
     ).encode()
-    assert assert_like_gpxpy(data).tracks == []
+    assert parse_gpx(data).tracks == []
+    doc = parse_gpx_fast(data)
+    assert doc.tracks[0].points["lat"].to_list() == [1.0]
 
 
 def test_misplaced_points_are_ignored() -> None:

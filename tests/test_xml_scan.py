@@ -222,6 +222,38 @@ def test_issue10_gpx_rebinding_the_default_namespace_prefix() -> None:
     assert_same_document(doc, parse_gpx(data))
 
 
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-be"])
+def test_issue10_utf16_gpx_with_a_bom_is_read(codec: str) -> None:
+    """Issue 10: UTF-16 GPX with a byte-order mark used to be refused as malformed."""
+    body = f"<trk><name>Zürich</name><trkseg>{trkpt(1, 1, '<time>2024-05-01T06:00:00Z</time>')}"
+    body += f"{trkpt(1.001, 1, '<time>2024-05-01T06:00:10Z</time>')}</trkseg></trk>"
+    text = gpx(body).decode().replace('encoding="UTF-8"', 'encoding="UTF-16"')
+    data = (b"\xfe\xff" if codec.endswith("be") else b"") + text.encode(codec)
+    assert data[:2] in (b"\xff\xfe", b"\xfe\xff")
+    doc, _ = parse_gpx_auto(data)
+    assert_same_document(doc, parse_gpx(data))
+    assert doc.tracks[0].name == "Zürich" and doc.tracks[0].points.height == 2
+    res = parse_source(data, SourceRef("phone.gpx"))
+    assert len(res.activities) == 1 and not res.problems
+
+
+@pytest.mark.parametrize("comment_kb", [9, 200])
+def test_issue10_long_comments_before_the_root(comment_kb: int) -> None:
+    """Issue 10: more than 8 KB of comments before the root made a GPX or TCX "not
+    recognised"; the root is now looked for past them (up to 16 MiB)."""
+    from kneeflags.testing.xmlwriter import garmin_tcx
+
+    comment = b"<!--" + b" licence text " * (comment_kb * 1024 // 14) + b"-->\n"
+    for name, data in (
+        ("run.gpx", strava_gpx(1, START, 60)),
+        ("run.tcx", garmin_tcx(1, START, 60)),
+    ):
+        padded = data.replace(b"?>\n", b"?>\n" + comment, 1)
+        res = parse_source(padded, SourceRef(name))
+        assert len(res.activities) == 1 and not res.problems, (name, res.problems)
+        assert res.activities[0].samples.height == 60
+
+
 @pytest.mark.parametrize(
     ("inner", "why"),
     [

@@ -53,6 +53,7 @@ from kneeflags.parsers.gpx import (
     GpxDocument,
     GpxRefused,
     GpxTrack,
+    decode_text,
     guard_xml,
 )
 
@@ -64,6 +65,12 @@ _CHUNK = 1 << 16
 
 _DEFAULT_NS = re.compile(r"""\sxmlns=(['"])([^'"]+)\1""")
 """The declaration gpxpy removes before parsing (its first match in the text)."""
+
+_PREFIXED_GPX = re.compile(
+    r"""\sxmlns:[A-Za-z_][\w.\-]*=(['"])(http://www\.topografix\.com/GPX/1/[01])\1"""
+)
+"""A GPX namespace bound to a prefix. gpxpy sees no element of such a document and skips
+this valid file (issue 10); the extractor reads the elements of that namespace instead."""
 
 _TIME = re.compile(
     r"^(?P<y>[0-9]{4})-(?P<mo>[0-9]{1,2})-(?P<d>[0-9]{1,2})[T ]"
@@ -358,11 +365,13 @@ def parse_gpx_fast(data: bytes) -> GpxDocument:
         # single-byte encoding and refuses bytes that are invalid in the declared one), then
         # gpxpy reads the text with replacement characters, as here.
         guard_xml(raw)
-        text = raw.decode("utf-8", errors="replace")
+        text = decode_text(raw)
     for bad in _FORBIDDEN:
         if bad in text:
             raise GpxRefused(f"refused XML ({bad[2:]} found): DTD/entities are not allowed")
     m = _DEFAULT_NS.search(text)
+    if m is None:  # GPX bound to a prefix only (<g:gpx xmlns:g=...>): read by namespace
+        m = _PREFIXED_GPX.search(text)
     names = _Names(m.group(2) if m else None)
     state = _Doc(names)
     trkpt, trkseg, trk = names.trkpt, names.trkseg, names.trk
