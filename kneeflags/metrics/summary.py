@@ -83,8 +83,11 @@ from kneeflags.metrics.cadence import (
 from kneeflags.metrics.grade import compute_grade
 from kneeflags.model import Activity, Sport, safe_text
 
-METRICS_VERSION = f"3.{CLASSIFY_VERSION}"
-"""Part of every cache key for summaries: bump when summarize() output changes."""
+METRICS_VERSION = f"4.{CLASSIFY_VERSION}"
+"""Part of every cache key for summaries: bump when summarize() output changes.
+
+4: files once refused or skipped are read (issue 10: UTF-16 GPX with a BOM, long comments
+before the root, a GPX namespace bound to a prefix only); their cached outcomes must go."""
 
 ACTIVITY_SUMMARY_SCHEMA: dict[str, pl.DataType] = {
     "activity_id": pl.String(),
