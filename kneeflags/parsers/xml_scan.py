@@ -167,8 +167,30 @@ value lies within this many ulps of a double midpoint is parsed by Python instea
 
 
 def parse_decimal_columns(columns: list[tuple[np.ndarray, np.ndarray]]) -> list[np.ndarray]:
-    """:func:`parse_decimals` of several columns."""
-    return [parse_decimals(buf, lengths) for buf, lengths in columns]
+    """:func:`parse_decimals` of several columns, stacked: short values (heart rate,
+    cadence, elevation) in one call and long ones (positions) in another, since each call
+    costs a fixed few dozen numpy steps whatever its size."""
+    out: list[np.ndarray] = [np.empty(0)] * len(columns)
+    for group in (
+        [c for c, (buf, _) in enumerate(columns) if buf.shape[1] <= 20],
+        [c for c, (buf, _) in enumerate(columns) if buf.shape[1] > 20],
+    ):
+        if not group:
+            continue
+        width = max(columns[c][0].shape[1] for c in group)
+        sizes = [columns[c][0].shape[0] for c in group]
+        stacked = np.zeros((sum(sizes), width), dtype=np.uint8)
+        at = 0
+        for c, size in zip(group, sizes, strict=True):
+            buf = columns[c][0]
+            stacked[at : at + size, : buf.shape[1]] = buf
+            at += size
+        values = parse_decimals(stacked, np.concatenate([columns[c][1] for c in group]))
+        at = 0
+        for c, size in zip(group, sizes, strict=True):
+            out[c] = values[at : at + size]
+            at += size
+    return out
 
 
 _BLOCK_ROWS = 2048
