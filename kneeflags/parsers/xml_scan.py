@@ -1,4 +1,4 @@
-"""Vectorised scan of machine-written GPX track segments: the GPX path at near-FIT speed.
+"""Vectorised scan of machine-written GPX segments and TCX tracks: XML at near-FIT speed.
 
 Why: even the streaming extractor (:mod:`.xml_fast`) spends ~20 µs of Python per point
 (an element object, a dict of attributes, a tuple), which is 10-17 times what a FIT
@@ -6,34 +6,42 @@ record costs. Activity files are written by machines, though: every ``<trkpt>`` 
 Garmin, Strava, Suunto or phone export has the very same tags in the very same order,
 only the values change. This module *proves* that, with numpy over the raw bytes, and then
 reads every value of a segment at once. What it cannot prove it declines
-(:class:`ScanDeclined`), and the caller reads that file with the streaming extractor, so
+(:class:`ScanDeclined`), and the caller reads that file with the streaming reader, so
 there is no guessing anywhere.
 
 How, for each ``<trkseg>`` body (between ``<trkseg>`` and ``</trkseg>``):
 
 1. the body must be ASCII, hold no ``&``, no control character other than tab, CR and
    LF, and its ``<`` and ``>`` must alternate (no ``>`` in text or attribute values);
-2. the first point's tags are read in Python (a dozen), checked to nest properly, and
-   become the *template*; every following point must repeat the template byte for byte
-   (tag lengths first, then tag contents column by column), except the ``lat``/``lon``
-   values of the ``<trkpt>`` start tag, whose surrounding bytes are checked instead;
+2. points are cut at their ``<trkpt`` tags; the first point's tags are read in Python (a
+   dozen), checked to nest properly, and become a *template*; every point of that tag
+   count that repeats it byte for byte (tags and constant indentation compared as runs,
+   the ``lat``/``lon`` values of the start tag excepted, whose surrounding bytes are
+   checked instead) belongs to that *shape*; the first point left starts the next shape
+   (at most :data:`MAX_SHAPES` per segment: a phone that sometimes omits ``<ele>``);
 3. text between a leaf element's start and end tag is a *slot*; every slot of every point
    must be a plain decimal number (``[+-]digits[.digits]``) or a plain UTC time
    (``YYYY-MM-DDThh:mm:ss[.ffffff]Z``) of the kind its first point holds; every other text
    in the body must be whitespace (proved by counting non-whitespace bytes);
 4. which slot is the elevation, the time, the cadence and the heart rate is not decided
-   here at all: the segment's body is replaced by one *marker* point, the first point with
-   every value replaced by the slot's number (times by ``2000-01-01T00:00:<slot>Z``), and
-   the resulting small document goes through the streaming extractor, which applies all of
-   gpxpy's rules (namespaces and prefixes in scope, GPX 1.0 vs 1.1, misplaced segments,
-   the first ``<ele>``, the last readable ``hr``, metadata, names, types, routes, DTDs and
-   entities refused). The marker's values name the slots; the segment index rides in the
-   marker's ``lon``. So the scan and the extractor cannot disagree on meaning, only on
-   numbers, which are parsed exactly (see :func:`parse_decimals`).
+   here at all: the segment's body is replaced by one *marker* point per shape, the shape's
+   first point with every value replaced by the slot's number (times by
+   ``2000-01-01T00:00:<slot>Z``), and the resulting small document goes through the
+   streaming extractor, which applies all of gpxpy's rules (namespaces and prefixes in
+   scope, GPX 1.0 vs 1.1, misplaced segments, the first ``<ele>``, the last readable
+   ``hr``, metadata, names, types, routes, DTDs and entities refused). The marker's values
+   name the slots; the shape's index rides in the marker's ``lon``. So the scan and the
+   extractor cannot disagree on meaning, only on numbers, which are parsed exactly (see
+   :func:`parse_decimals`).
+
+TCX (:func:`scan_tcx`) takes the same steps 1-3 on ``<Track>`` bodies of ``<Trackpoint>``
+elements; its meaning is the TCX reader's (fields by local name at any depth, the last of
+a name winning), applied to the template directly, and the rest of the document is parsed
+by the C ElementTree with one marker element per track.
 
 Security: the scan reads bytes only, never expands anything; everything outside the
-segment bodies (the prolog, a DOCTYPE if any, metadata) goes through the extractor and its
-screening unchanged, and a body can hold no ``<!``, ``<?`` or ``&`` (step 1-2).
+segment bodies (the prolog, a DOCTYPE if any, metadata) goes through the regular readers
+and their screening unchanged, and a body can hold no ``<!``, ``<?`` or ``&`` (steps 1-2).
 """
 
 from __future__ import annotations
