@@ -11,11 +11,24 @@ repetitions (medians):
 (d) peak memory of (b): the largest resident set summed over the process
     tree (parent + workers), sampled from /proc every 20 ms.
 
-Results are ratios to (a) measured in the same run, printed and written with
+Then, per format (issue 15), in process, one worker, cold, each against its own
+reference loop over the same files in the same repetition:
+
+(e) GPX: a real-runner-sized set (56 Garmin Connect GPX, ~65 MB, 175k points) read by
+    ``parse_source`` (activities with positions, elevation, time, HR, cadence, sport)
+    against a plain ``gpxpy.parse`` loop; and ``kneeflags analyze --no-cache --workers 1``
+    over the same folder (a subprocess, start-up included) against the same loop;
+(f) a Strava-export-shaped set (``.gpx``, ``.fit.gz``, ``.tcx.gz``): each format's
+    ``parse_source`` against its reference loop (gpxpy; fitparse; ``xml.etree``
+    pulling the same TCX fields), gunzip included on both sides;
+(g) peak traced memory (tracemalloc) of ``parse_source`` per format, over the file size.
+
+Results are ratios to the baselines measured in the same run, printed and written with
 machine notes to ``benchmarks/RESULTS.md``. Wall-clock numbers are never
 asserted anywhere; they only feed the ratios.
 
-Usage: ``python benchmarks/bench.py [--files 300] [--gpx 5] [--reps 3]``
+Usage: ``python benchmarks/bench.py [--files 300] [--gpx 5] [--reps 3] [--runner-gpx 56]
+[--strava 12]``
 (``make bench`` runs the defaults; ``--memory-files 3000`` adds a cold run over
 that many files for the memory target only; ``--export-members 20000`` adds a cold and a
 warm run over one Strava-style export zip of that many members, the many-member case
@@ -144,6 +157,219 @@ def baseline_fitparse(paths: list[Path]) -> dict[str, float]:
     return dict(weekly)
 
 
+RUNNER_POINTS = 3125
+"""Points per file of the real-runner GPX set: 56 files x 3,125 = 175k points, ~65 MB."""
+
+
+def generate_runner_gpx(root: Path, n: int) -> list[Path]:
+    """``n`` Garmin Connect GPX exports of ~52-minute 1 Hz runs (deterministic)."""
+    from kneeflags.testing.xmlwriter import garmin_gpx
+
+    root.mkdir(parents=True, exist_ok=True)
+    first = dt.datetime(2025, 1, 6, 6, 30, tzinfo=dt.UTC)
+    paths = []
+    for i in range(n):
+        path = root / f"garmin_{i:03d}.gpx"
+        if not path.exists():
+            path.write_bytes(garmin_gpx(i, first + dt.timedelta(days=2 * i), RUNNER_POINTS))
+        paths.append(path)
+    return paths
+
+
+def generate_strava_export(root: Path, n: int) -> dict[str, list[Path]]:
+    """A Strava bulk export's activities folder: ``n`` each of .gpx, .fit.gz, .tcx.gz."""
+    import gzip
+
+    from kneeflags.testing.fitwriter import fit_time, synthetic_run, write_activity
+    from kneeflags.testing.xmlwriter import garmin_tcx, strava_gpx
+
+    root.mkdir(parents=True, exist_ok=True)
+    first = dt.datetime(2025, 2, 3, 7, 0, tzinfo=dt.UTC)
+    out: dict[str, list[Path]] = {"gpx": [], "fit.gz": [], "tcx.gz": []}
+    for i in range(n):
+        start = first + dt.timedelta(days=3 * i, hours=i % 5)
+        files = {
+            "gpx": (f"{1000 + i}.gpx", lambda s=start, i=i: strava_gpx(i, s, 3600)),
+            "fit.gz": (
+                f"{2000 + i}.fit.gz",
+                lambda s=start, i=i: gzip.compress(
+                    write_activity(synthetic_run(fit_time(s), 3600, seed=i)), 6, mtime=0
+                ),
+            ),
+            "tcx.gz": (
+                f"{3000 + i}.tcx.gz",
+                lambda s=start, i=i: gzip.compress(garmin_tcx(i, s, 3600), 6, mtime=0),
+            ),
+        }
+        for kind, (name, make) in files.items():
+            path = root / name
+            if not path.exists():
+                path.write_bytes(make())
+            out[kind].append(path)
+    return out
+
+
+def baseline_gpxpy(paths: list[Path]) -> int:
+    """A plain gpxpy loop: parse every file (the reference every GPX tool starts from)."""
+    import gpxpy
+
+    points = 0
+    for path in paths:
+        gpx = gpxpy.parse(path.read_text(encoding="utf-8"))
+        points += sum(len(seg.points) for trk in gpx.tracks for seg in trk.segments)
+    return points
+
+
+_TCD = "{http://www.garmin.com/xmlschemas/TrainingCenterDatabase/v2}"
+_AX = "{http://www.garmin.com/xmlschemas/ActivityExtension/v2}"
+
+
+def baseline_etree_tcx(paths: list[Path]) -> int:
+    """A plain ``xml.etree`` loop pulling what kneeflags reads from each trackpoint."""
+    import gzip
+    from xml.etree import ElementTree as ET
+
+    def num(el: object, path: str) -> float | None:
+        text = el.findtext(path)  # type: ignore[attr-defined]
+        return float(text) if text else None
+
+    rows = 0
+    for path in paths:
+        root = ET.fromstring(gzip.decompress(path.read_bytes()))
+        for act in root.iter(f"{_TCD}Activity"):
+            act.get("Sport")
+            for tp in act.iter(f"{_TCD}Trackpoint"):
+                text = tp.findtext(f"{_TCD}Time")
+                dt.datetime.fromisoformat(text) if text else None
+                num(tp, f"{_TCD}Position/{_TCD}LatitudeDegrees")
+                num(tp, f"{_TCD}Position/{_TCD}LongitudeDegrees")
+                num(tp, f"{_TCD}AltitudeMeters")
+                num(tp, f"{_TCD}DistanceMeters")
+                num(tp, f"{_TCD}HeartRateBpm/{_TCD}Value")
+                num(tp, f"{_TCD}Cadence")
+                num(tp, f".//{_AX}RunCadence")
+                num(tp, f".//{_AX}Speed")
+                rows += 1
+    return rows
+
+
+def baseline_fitparse_gz(paths: list[Path]) -> int:
+    """(a)'s fitparse loop over gzipped FIT files (every record's values)."""
+    import gzip
+    import io
+
+    import fitparse
+
+    rows = 0
+    for path in paths:
+        fit = fitparse.FitFile(io.BytesIO(gzip.decompress(path.read_bytes())))
+        for record in fit.get_messages("record"):
+            record.get_values()
+            rows += 1
+    return rows
+
+
+def kneeflags_in_process(paths: list[Path]) -> int:
+    """kneeflags' unit of work, in this process, one file after another, no cache."""
+    from kneeflags.model import SourceRef
+    from kneeflags.parsers import parse_source
+
+    n = 0
+    for path in paths:
+        res = parse_source(path.read_bytes(), SourceRef(str(path)))
+        if not res.activities:
+            raise SystemExit(f"kneeflags read nothing from {path}: {res.problems}")
+        n += sum(a.samples.height for a in res.activities)
+    return n
+
+
+def peak_memory_ratio(path: Path) -> float:
+    """Peak traced allocation (tracemalloc) of ``parse_source`` over the file's own size
+    (inflated size for .gz: the inflated bytes are counted in the peak)."""
+    import gzip
+    import tracemalloc
+
+    from kneeflags.model import SourceRef
+    from kneeflags.parsers import parse_source
+
+    data = path.read_bytes()
+    size = len(gzip.decompress(data)) if path.name.endswith(".gz") else len(data)
+    tracemalloc.start()
+    try:
+        parse_source(data, SourceRef(str(path)))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return peak / size
+
+
+def _timed(fn: object, *args: object) -> float:
+    t0 = time.perf_counter()
+    fn(*args)  # type: ignore[operator]
+    return time.perf_counter() - t0
+
+
+def format_section(args: argparse.Namespace, env: dict[str, str]) -> list[str]:
+    """(e)-(g): each format against its own reference, every repetition listed."""
+    runner = generate_runner_gpx(args.corpus / f"runner{args.runner_gpx}", args.runner_gpx)
+    strava = generate_strava_export(args.corpus / f"strava{args.strava}", args.strava)
+    mb = sum(p.stat().st_size for p in runner) / 1e6
+    kneeflags_in_process(strava["gpx"][:1] + strava["tcx.gz"][:1] + strava["fit.gz"][:1])
+    measures: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    pairs = [
+        ("GPX, runner set, in process (parse_source vs gpxpy.parse)", runner, baseline_gpxpy),
+        ("Strava GPX (parse_source vs gpxpy.parse)", strava["gpx"], baseline_gpxpy),
+        ("Strava TCX.gz (parse_source vs xml.etree loop)", strava["tcx.gz"], baseline_etree_tcx),
+        ("Strava FIT.gz (parse_source vs fitparse loop)", strava["fit.gz"], baseline_fitparse_gz),
+    ]
+    e2e = "GPX, runner set, end to end (`analyze --no-cache --workers 1` vs gpxpy.parse)"
+    cli = ["analyze", str(runner[0].parent), "--format", "json", "--output", os.devnull,
+           "--tz", "UTC", "--no-cache", "--workers", "1"]  # fmt: skip
+    for rep in range(args.reps):
+        for name, paths, baseline in pairs:
+            base = _timed(baseline, paths)
+            ours = _timed(kneeflags_in_process, paths)
+            measures[name].append((base, ours))
+            if paths is runner:
+                measures[e2e].append((base, run_cli(cli, env)[0]))
+        print(f"formats rep {rep + 1}: " + "; ".join(
+            f"{k.split(' (')[0]} {v[-1][0] / v[-1][1]:.1f}x" for k, v in measures.items()
+        ), flush=True)  # fmt: skip
+    lines = [
+        "## Each format against its own reference (issue 15)",
+        "",
+        f"In process, one worker, cold (no parse cache), {args.reps} interleaved repetitions; "
+        f"runner set: {len(runner)} Garmin Connect GPX, {mb:.0f} MB, "
+        f"{len(runner) * RUNNER_POINTS:,} points; Strava-shaped set: {args.strava} each of "
+        ".gpx, .fit.gz, .tcx.gz (one-hour 1 Hz runs). Imports are warmed first.",
+        "",
+        "| format | reference s (per rep) | kneeflags s (per rep) | ratio per rep | median |",
+        "|---|---|---|---|---:|",
+    ]
+    for name, runs in measures.items():
+        ratios = [b / o for b, o in runs]
+        lines.append(
+            f"| {name} | {' / '.join(f'{b:.2f}' for b, _ in runs)} | "
+            f"{' / '.join(f'{o:.2f}' for _, o in runs)} | "
+            f"{', '.join(f'{r:.1f}×' for r in ratios)} | {statistics.median(ratios):.1f}× |"
+        )
+    memory = {
+        "GPX (runner)": peak_memory_ratio(runner[0]),
+        "Strava GPX": peak_memory_ratio(strava["gpx"][0]),
+        "TCX.gz": peak_memory_ratio(strava["tcx.gz"][0]),
+        "FIT.gz": peak_memory_ratio(strava["fit.gz"][0]),
+    }
+    lines += [
+        "",
+        "(g) peak traced memory of `parse_source` over the file size (tracemalloc: Python "
+        "and numpy; polars' own allocator is not traced): "
+        + ", ".join(f"{k} {v:.1f}×" for k, v in memory.items())
+        + ".",
+        "",
+    ]
+    return lines
+
+
 def _tree_rss_kib(pid: int) -> int:
     """Resident set of ``pid`` and all its descendants, in KiB (Linux /proc)."""
     total = 0
@@ -201,7 +427,24 @@ def main(argv: list[str] | None = None) -> int:
         "--export-members", type=int, default=0, help="extra runs over one export of N members"
     )
     parser.add_argument("--results", type=Path, default=HERE / "RESULTS.md")
+    parser.add_argument("--runner-gpx", type=int, default=56, help="Garmin GPX files (e)")
+    parser.add_argument("--strava", type=int, default=12, help="files per format (f)")
+    parser.add_argument("--skip-fit", action="store_true", help="only (e)-(g)")
     args = parser.parse_args(argv)
+    env = dict(os.environ)
+
+    print(f"per-format sets in {args.corpus} ...", flush=True)
+    format_lines = format_section(args, env)
+    shared = (
+        "The machine was shared with other jobs during the run (load average above its 2 "
+        "cores): absolute seconds drift between repetitions; the ratios, whose two sides "
+        "run back to back, are what carry."
+    )
+    if args.skip_fit:
+        text = "\n".join(["# kneeflags per-format benchmark", "", *format_lines, shared]) + "\n"
+        print(text)
+        args.results.write_text(text, encoding="utf-8")
+        return 0
 
     print(f"generating {args.files} FIT + {args.gpx} GPX runs in {args.corpus} ...", flush=True)
     paths = generate_corpus(args.corpus / f"n{args.files}", args.files, args.gpx)
@@ -210,7 +453,6 @@ def main(argv: list[str] | None = None) -> int:
     target = str(args.corpus / f"n{args.files}")
 
     cache_dir = Path(tempfile.mkdtemp(prefix="kneeflags-bench-cache-"))
-    env = dict(os.environ)
     common = ["analyze", target, "--format", "json", "--output", os.devnull, "--tz", "UTC"]
     cold_args = [*common, "--no-cache"]
     warm_args = [*common, "--cache-dir", str(cache_dir)]
@@ -296,11 +538,16 @@ def main(argv: list[str] | None = None) -> int:
         memory_line,
         "",
         *([export_line, ""] if export_line else []),
+        *format_lines,
+        shared,
+        "",
         "Machine: "
         f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"{platform.system()} {platform.release()}.",
         "",
         "Targets (issue 5): cold ≥ 50× and warm ≥ 100× the baseline; < 500 MB for 3,000 files.",
+        "Targets (issue 15): FIT cold ≥ 100× and warm ≥ 300×; GPX in process ≥ 20× gpxpy and "
+        "end to end ≥ 8×; TCX ≥ 20× an ElementTree loop; ≤ ~3× a file's size in memory.",
         "Ratios, not seconds, are what carry across machines: (a) is measured in the same run.",
     ]
     text = "\n".join(lines) + "\n"

@@ -167,13 +167,17 @@ def test_gpx10_rules() -> None:
     assert no_version.tracks[0].type is None
 
 
-def test_prefixed_gpx_elements_are_invisible_like_in_gpxpy() -> None:
+def test_prefixed_gpx_elements_are_read_by_namespace_unlike_gpxpy() -> None:
+    """Issue 10: a valid GPX whose namespace is bound to a prefix only is read. gpxpy sees
+    none of its elements and the file used to be skipped ("GPX without track points")."""
     data = (
         f'<g:gpx xmlns:g="{NS11}" version="1.1"><g:trk><g:trkseg>'
         '<g:trkpt lat="1" lon="2"><g:time>2020-01-01T00:00:00Z</g:time></g:trkpt>'
         "</g:trkseg></g:trk></g:gpx>"
     ).encode()
-    assert assert_like_gpxpy(data).tracks == []
+    assert parse_gpx(data).tracks == []
+    doc = parse_gpx_fast(data)
+    assert doc.tracks[0].points["lat"].to_list() == [1.0]
 
 
 def test_misplaced_points_are_ignored() -> None:
@@ -241,10 +245,10 @@ def test_gpx10_only_fields_matter_only_in_gpx10() -> None:
 
 def test_auto_falls_back_and_says_so() -> None:
     data = gpx(f"<trk><trkseg>{trkpt(inner='<sat>5</sat><course>x</course>')}</trkseg></trk>")
-    doc, note = parse_gpx_auto(data)
-    assert doc.decoder == "iterparse" and note is None
+    doc, note = parse_gpx_auto(data)  # <sat> is checked by gpxpy: the scan steps aside
+    assert doc.decoder == "iterparse" and note is not None and "gpxpy checks" in note
     doc, note = parse_gpx_auto(gpx(f"<trk><trkseg>{trkpt()}</trkseg></trk>", version="1.0"))
-    assert note is None
+    assert doc.decoder == "scan" and note is None
     bad = gpx(f"<trk><number>x</number><trkseg>{trkpt()}</trkseg></trk>")
     with pytest.raises(Exception, match=r"(?i)invalid"):
         parse_gpx_auto(bad)

@@ -90,7 +90,11 @@ from kneeflags.metrics.speed_work import detect_speed_work
 from kneeflags.model import Activity, Sport, safe_text
 
 METRICS_VERSION = f"4.{CLASSIFY_VERSION}"
-"""Part of every cache key for summaries: bump when summarize() output changes."""
+"""Part of every cache key for summaries: bump when summarize() output changes.
+
+4: speed work is read from FIT laps or pace structure (``speed_work`` columns), and files
+once refused or skipped are read (issue 10: UTF-16 GPX with a BOM, long comments before the
+root, a GPX namespace bound to a prefix only); their cached outcomes must go."""
 
 ACTIVITY_SUMMARY_SCHEMA: dict[str, pl.DataType] = {
     "activity_id": pl.String(),

@@ -35,35 +35,54 @@ def expected_activity(name: str) -> bool:
     return base.endswith(ACTIVITY_EXTENSIONS)
 
 
+MAX_PROLOG_BYTES = 16 * 1024 * 1024
+"""How far the root element is looked for: comments and processing instructions before it
+may be long (exporters that paste a licence); past this, the content is not recognised."""
+
+
 def xml_root(data: bytes) -> str | None:
-    """Local name of the first element in an XML document (BOM/whitespace tolerated)."""
-    head = data[:_XML_SNIFF_BYTES]
+    """Local name of the first element in an XML document (BOM/whitespace tolerated).
+
+    The first :data:`_XML_SNIFF_BYTES` usually settle it; when they end inside a comment
+    (or before any element), the window grows up to :data:`MAX_PROLOG_BYTES` (issue 10:
+    a GPX/TCX with more than 8 KB of comments before the root was "not recognised").
+    """
+    size = _XML_SNIFF_BYTES
+    while True:
+        name, more = _root_in(data[:size])
+        if name is not None or not more or size >= min(len(data), MAX_PROLOG_BYTES):
+            return name
+        size = min(size * 8, MAX_PROLOG_BYTES)
+
+
+def _root_in(head: bytes) -> tuple[str | None, bool]:
+    """(root name, whether a longer window could still find it) within ``head``."""
+    truncated = True
     if head.startswith(b"\xef\xbb\xbf"):
         head = head[3:]
     elif head.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
-            enc = "utf-16"
-            head = head.decode(enc, errors="ignore").encode("utf-8")
+            head = head.decode("utf-16", errors="ignore").encode("utf-8")
         except (UnicodeError, LookupError):
-            return None
+            return None, False
     stripped = head.lstrip()
     if not stripped.startswith(b"<"):
-        return None
+        return None, not stripped  # only whitespace so far: look further
     # skip the XML declaration, comments, processing instructions and doctype
     pos = 0
     while True:
         m = _ROOT_RE.search(stripped, pos)
         if m is None:
-            return None
+            return None, truncated
         before = stripped[: m.start()]
         # inside an unterminated comment? then keep searching after it ends
         if before.count(b"<!--") > before.count(b"-->"):
             end = stripped.find(b"-->", m.start())
             if end < 0:
-                return None
+                return None, truncated
             pos = end + 3
             continue
-        return m.group(1).decode("ascii", errors="replace")
+        return m.group(1).decode("ascii", errors="replace"), False
 
 
 def detect(data: bytes) -> Kind:

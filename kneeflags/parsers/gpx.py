@@ -95,6 +95,15 @@ def guard_xml(data: bytes) -> None:
         ) from exc
 
 
+def decode_text(data: bytes) -> str:
+    """The document as text, the way both GPX readers take it: UTF-16 when it starts with
+    a UTF-16 byte-order mark (issue 10: such files were read as garbled UTF-8 and refused),
+    else UTF-8 after NULs, a UTF-8 BOM and leading whitespace, bad bytes replaced."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16", errors="replace").lstrip()
+    return _strip_bom(data).decode("utf-8", errors="replace")
+
+
 def _strip_bom(data: bytes) -> bytes:
     data = data.lstrip(b"\x00")
     if data.startswith(b"\xef\xbb\xbf"):
@@ -146,8 +155,7 @@ def parse_gpx(data: bytes) -> GpxDocument:
     import gpxpy
 
     guard_xml(data)
-    text = _strip_bom(data).decode("utf-8", errors="replace")
-    gpx = gpxpy.parse(text)
+    gpx = gpxpy.parse(decode_text(data))
     doc = GpxDocument(
         creator=gpx.creator,
         version=gpx.version,
@@ -314,6 +322,7 @@ __all__ = [
     "GpxRefused",
     "GpxTrack",
     "build_gpx",
+    "decode_text",
     "guard_xml",
     "infer_sport",
     "parse_gpx",

@@ -39,6 +39,7 @@ from kneeflags.parsers.common import (
     screen_samples,
     sport_from_text,
 )
+from kneeflags.parsers.xml_scan import TCX_MARKER, ScanDeclined, scan_tcx
 from kneeflags.timezones import resolve_offset
 
 _TCX_SPORTS = {"running": Sport.RUNNING, "biking": Sport.CYCLING, "other": Sport.OTHER}
@@ -69,6 +70,8 @@ def _plain_xml(body: bytes) -> bool:
     declarations below would appear as these bytes) and no DTD or entity declaration."""
     if not body.startswith(b"<") or body[1:2] == b"\x00":  # UTF-16/32: not checkable here
         return False
+    if body.find(b"!") < 0:  # memchr: most documents hold no '!' at all
+        return True
     return not any(token in body for token in _DECLARATIONS)
 
 
@@ -127,8 +130,18 @@ def _trackpoint_row(tp: Any) -> tuple[Any, ...]:
     return tuple(row.get(key) for key in _COLUMNS)
 
 
-def _trackpoints(activity: Any, rows: dict[int, tuple[Any, ...]]) -> pl.DataFrame:
-    """The activity's trackpoints in document order (``rows``: those read while streaming)."""
+def _trackpoints(
+    activity: Any, rows: dict[int, tuple[Any, ...]], tracks: list[pl.DataFrame] | None = None
+) -> pl.DataFrame:
+    """The activity's trackpoints in document order (``rows``: those read while streaming;
+    ``tracks``: the frames of a scanned document, met at their markers)."""
+    if tracks:
+        frames = [
+            tracks[int(el.get("n"))] for el in activity.iter() if _local(el.tag) == _SCAN_MARKER
+        ]
+        if frames:
+            return pl.concat(frames) if len(frames) > 1 else frames[0]
+        return _trackpoints(activity, {})
     points = [
         rows[id(tp)] if id(tp) in rows else _trackpoint_row(tp)
         for tp in activity.iter()
@@ -150,8 +163,21 @@ _CHUNK = 1 << 16
 """Bytes fed to the streaming parser at a time."""
 
 
-def read_document(body: bytes) -> tuple[Any, dict[int, tuple[Any, ...]], str]:
-    """(root element, trackpoint rows by element id, parser used).
+USE_SCAN = True
+"""Read track bodies with the vectorised scan where it can prove its result (tests turn
+it off to compare with the streamed reader)."""
+_SCAN_MARKER = TCX_MARKER.decode()
+
+
+def read_document(
+    body: bytes,
+) -> tuple[Any, dict[int, tuple[Any, ...]], str, list[pl.DataFrame], str | None]:
+    """(root element, trackpoint rows by element id, parser used, scanned track frames,
+    why the scan stepped aside).
+
+    A screened document is first offered to the vectorised scan
+    (:func:`kneeflags.parsers.xml_scan.scan_tcx`): every ``<Track>`` body it proves is read
+    at once and the rest of the document (a skeleton) is parsed here. Otherwise:
 
     A screened document (see the module docstring) is streamed: each ``<Trackpoint>`` is
     read when it ends and its children are dropped, so memory holds one small element per
@@ -160,7 +186,16 @@ def read_document(body: bytes) -> tuple[Any, dict[int, tuple[Any, ...]], str]:
     entities and external references.
     """
     if not _plain_xml(body):
-        return DefusedET.fromstring(body, forbid_dtd=True), {}, "defusedxml"
+        return DefusedET.fromstring(body, forbid_dtd=True), {}, "defusedxml", [], None
+    note = None
+    if USE_SCAN:
+        try:
+            skeleton, tracks = scan_tcx(body)
+            return StdET.fromstring(skeleton), {}, "scan", tracks, None
+        except ScanDeclined as exc:
+            note = f"fast TCX scan not used ({exc}): streamed instead"
+        except StdET.ParseError:
+            pass  # the whole document names the error (and its real line) below
     parser = StdET.XMLPullParser(events=("end",))
     rows: dict[int, tuple[Any, ...]] = {}
     ended: list[Any] = [None]
@@ -177,7 +212,7 @@ def read_document(body: bytes) -> tuple[Any, dict[int, tuple[Any, ...]], str]:
         take_events()
     parser.close()
     take_events()
-    return ended[0], rows, "etree"  # the last element to end is the root
+    return ended[0], rows, "etree", [], note  # the last element to end is the root
 
 
 def parse_tcx_activities(
@@ -197,7 +232,7 @@ def parse_tcx_activities(
     if body.startswith(b"\xef\xbb\xbf"):
         body = body[3:]
     try:
-        root, rows, parser = read_document(body.lstrip())
+        root, rows, parser, tracks, scan_note = read_document(body.lstrip())
     except StdET.ParseError as exc:
         out.errors.append(Problem(path, f"malformed TCX (XML error: {one_line(exc, 160)})"))
         return out
@@ -243,7 +278,9 @@ def parse_tcx_activities(
             name_el = _child(creator, "Name")
             device = (name_el.text or "").strip() if name_el is not None else None
 
-        tps = _trackpoints(act_el, rows)
+        if scan_note:
+            notes.append(scan_note)
+        tps = _trackpoints(act_el, rows, tracks)
         run_cad = tps["run_cadence"]
         use_run = run_cad.null_count() < tps.height
         frame = tps.with_columns(

@@ -53,6 +53,7 @@ from kneeflags.parsers.gpx import (
     GpxDocument,
     GpxRefused,
     GpxTrack,
+    decode_text,
     guard_xml,
 )
 
@@ -64,6 +65,12 @@ _CHUNK = 1 << 16
 
 _DEFAULT_NS = re.compile(r"""\sxmlns=(['"])([^'"]+)\1""")
 """The declaration gpxpy removes before parsing (its first match in the text)."""
+
+_PREFIXED_GPX = re.compile(
+    r"""\sxmlns:[A-Za-z_][\w.\-]*=(['"])(http://www\.topografix\.com/GPX/1/[01])\1"""
+)
+"""A GPX namespace bound to a prefix. gpxpy sees no element of such a document and skips
+this valid file (issue 10); the extractor reads the elements of that namespace instead."""
 
 _TIME = re.compile(
     r"^(?P<y>[0-9]{4})-(?P<mo>[0-9]{1,2})-(?P<d>[0-9]{1,2})[T ]"
@@ -358,11 +365,13 @@ def parse_gpx_fast(data: bytes) -> GpxDocument:
         # single-byte encoding and refuses bytes that are invalid in the declared one), then
         # gpxpy reads the text with replacement characters, as here.
         guard_xml(raw)
-        text = raw.decode("utf-8", errors="replace")
+        text = decode_text(raw)
     for bad in _FORBIDDEN:
         if bad in text:
             raise GpxRefused(f"refused XML ({bad[2:]} found): DTD/entities are not allowed")
     m = _DEFAULT_NS.search(text)
+    if m is None:  # GPX bound to a prefix only (<g:gpx xmlns:g=...>): read by namespace
+        m = _PREFIXED_GPX.search(text)
     names = _Names(m.group(2) if m else None)
     state = _Doc(names)
     trkpt, trkseg, trk = names.trkpt, names.trkseg, names.trk
@@ -437,11 +446,21 @@ def parse_gpx_fast(data: bytes) -> GpxDocument:
 
 
 def parse_gpx_auto(data: bytes) -> tuple[GpxDocument, str | None]:
-    """The fast extractor, or gpxpy where it declines; returns the note of a fallback."""
+    """The fastest reader that can prove its result: the vectorised scan
+    (:mod:`.xml_scan`), else this streaming extractor, else gpxpy. Returns the document
+    and a note (shown under ``--debug``) saying why a faster reader stepped aside."""
     from kneeflags.parsers.gpx import parse_gpx
+    from kneeflags.parsers.xml_scan import ScanDeclined, scan_gpx
 
+    note = None
     try:
-        return parse_gpx_fast(data), None
+        return scan_gpx(data), None
+    except ScanDeclined as exc:
+        note = f"fast GPX scan not used ({exc}): streamed instead"
+    except (FastPathUnsupported, GpxRefused):
+        pass  # the whole document decides (and names its own line numbers) below
+    try:
+        return parse_gpx_fast(data), note
     except FastPathUnsupported as exc:
         return parse_gpx(data), f"fast GPX extractor fell back to gpxpy: {exc}"
 
