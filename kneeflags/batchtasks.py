@@ -159,7 +159,7 @@ def cache_shard(athlete: str) -> str:
     """The athlete's own folder of the parse cache in a batch (see ``run_pipeline``)."""
     import hashlib
 
-    return hashlib.sha256(athlete.casefold().encode()).hexdigest()[:12]
+    return hashlib.sha256(athlete.casefold().encode("utf-8", "surrogateescape")).hexdigest()[:12]
 
 
 MAX_ATHLETES_PER_TASK = 16

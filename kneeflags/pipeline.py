@@ -219,7 +219,10 @@ def _input_digest(items: Sequence[SourceItem], shas: dict[int, str]) -> str | No
         if sha is None and not (item.error or item.skip):
             return None  # a readable input that was not hashed: no claim about it
         h.update(
-            f"{item.ref.path}!{item.ref.member or ''}|{sha or item.error or item.skip}\n".encode()
+            # file names need not be UTF-8 (a Latin-1 name from an old zip): surrogateescape
+            f"{item.ref.path}!{item.ref.member or ''}|{sha or item.error or item.skip}\n".encode(
+                "utf-8", "surrogateescape"
+            )
         )
     return h.hexdigest()
 

@@ -64,6 +64,10 @@ the archive's own size (see :class:`_Budget`); real exports inflate 2-25 fold.""
 MIN_CHAIN_BUDGET = 64 * 1024 * 1024
 """A small archive may always inflate this much in total (a 100 KB zip of one long run)."""
 
+BATCH_PARTS_DIR = ".kneeflags-parts"
+"""The folder of per-athlete Parquet parts a batch ``--out-dir`` holds (:mod:`kneeflags.tables`
+names it from here): a folder holding it is a report root, not input."""
+
 REPORT_FOLDER_MARK = ".kneeflags-athlete"
 """The mark kneeflags leaves in each athlete report folder (:mod:`kneeflags.journeys`);
 a folder holding it is output, and is not read as input."""
@@ -573,9 +577,14 @@ def _dir_items(root: str, skip: frozenset[str] = frozenset()) -> Iterator[Source
         dirnames.sort()
         if skip:  # one realpath per folder, only when something is excluded
             dirnames[:] = [d for d in dirnames if not _excluded(os.path.join(dirpath, d), skip)]
-        if REPORT_FOLDER_MARK in filenames and dirpath != root:
-            # kneeflags' own report folder (a batch --out-dir inside the batch folder, an
-            # old report tree under the inputs): reports are never input
+        if dirpath != root and (
+            REPORT_FOLDER_MARK in filenames
+            or BATCH_PARTS_DIR in dirnames
+            or any(os.path.isfile(os.path.join(dirpath, d, REPORT_FOLDER_MARK)) for d in dirnames)
+        ):
+            # kneeflags' own output: an athlete report folder (it holds the mark) or a
+            # report root (a batch --out-dir with its index, tables and part files, or a
+            # cron --out-dir): reports are never input
             dirnames[:] = []
             continue
         filenames.sort()

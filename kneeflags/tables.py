@@ -34,8 +34,9 @@ from typing import Any
 import polars as pl
 
 from kneeflags import __version__
+from kneeflags.sources import BATCH_PARTS_DIR
 
-PARTS_DIR = ".kneeflags-parts"
+PARTS_DIR = BATCH_PARTS_DIR
 TABLE_FILES = ("weeks.parquet", "flags.parquet", "athletes.parquet")
 
 ATHLETES_SCHEMA: dict[str, pl.DataType] = {

@@ -356,5 +356,6 @@ def test_report_trees_under_the_inputs_are_never_read(tmp_path: Path) -> None:
     assert sorted(a["athlete"] for a in docs[1]["athletes"]) == ["ann", "bob"]
     with chdir(box.root):
         plain = run_cli(["analyze", "in/team", "--format", "json", "--cache-dir", "cache"])
-    # the six report files are not read; only the batch's index.html is a skipped file
-    assert json.loads(plain.stdout)["skipped"] == 1
+    # the whole report tree (athlete folders, index.html, Parquet tables and parts) is
+    # output: nothing of it is read, not even as a skipped file
+    assert json.loads(plain.stdout)["skipped"] == 0
