@@ -40,9 +40,10 @@ from kneeflags.cli.common import (
 
 ANALYZE_HELP = (
     "Analyse one athlete's files and print the report.\n\n"
-    "Flags come first, grouped by condition (ITBS, PFPS) and severity, each with its "
-    "evidence and advice; then the weekly table of the report window, file problems and "
-    "the reminder to see a clinician."
+    "This week comes first: its status, the flags behind it and for which condition (ITBS, "
+    "PFPS), its numbers, then next week's plan; then every flag of the window (one card per "
+    "rule, with evidence and advice), the weekly table, file problems and the reminder to "
+    "see a clinician."
 )
 
 
@@ -70,7 +71,7 @@ def analyze(
             formats=["%Y-%m-%d"],
             callback=check_until,
             help="End the report window with the week of DATE (YYYY-MM-DD) instead of the "
-            "week of the latest activity.",
+            "week of the latest run.",
         ),
     ] = None,
     config: ConfigOpt = None,

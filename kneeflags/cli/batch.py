@@ -105,8 +105,9 @@ def batch(
             metavar="DATE",
             formats=["%Y-%m-%d"],
             callback=check_until,
-            help="End every athlete's window with the week of DATE (default: the week of "
-            "the latest activity of any athlete).",
+            help="End every athlete's window with the week of DATE (default: the last "
+            "complete week today, in --tz or the config's zone; athletes whose data ends "
+            "earlier are stale).",
         ),
     ] = None,
     tz: TzOpt = None,
