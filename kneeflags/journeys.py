@@ -61,6 +61,7 @@ _WEEK_LABEL = re.compile(r"^(\d{4})-?W(\d{1,2})$", re.IGNORECASE)
 if TYPE_CHECKING:
     from kneeflags.pipeline import PipelineResult
 
+
 class UsageProblem(ValueError):
     """A user-supplied value is wrong (exit code 2); the message is one line."""
 
@@ -831,8 +832,9 @@ def run_batch(
     kneeflags version are unchanged since its last completed run is neither rendered nor
     written again (:attr:`WrittenReport.unchanged` counts them).
     """
+    from kneeflags.batchpool import SPLIT_MIN_FILES
     from kneeflags.batchtasks import AthleteJob, analyse_all, cache_shard, failed_result
-    from kneeflags.executors import make_executor
+    from kneeflags.executors import PoolExecutor, make_executor
 
     cfg = resolve_config(config)
     if isinstance(until, str):
@@ -852,6 +854,9 @@ def run_batch(
     if executor is None:
         executor = make_executor(None, workers=procs, retries=retries)
     inner = 1 if procs > 1 or not own else workers
+    # The local pool parses a large athlete's files across all its processes (one pool
+    # of files for the whole batch, kneeflags.batchpool); other executors run athletes.
+    split = SPLIT_MIN_FILES if isinstance(executor, PoolExecutor) else None
     jobs = [
         AthleteJob(
             source=s,
@@ -867,6 +872,7 @@ def run_batch(
             until=until,
             as_of=as_of,
             journal=tuple(entries_for(entries, s.name)),
+            split_min=split,
         )
         for s in sources
     ]
