@@ -64,7 +64,7 @@ def finish_planned(
     out: list[Outcome] = []
     for lo, hi in _rounds([len(p.prepared.to_parse) for p in planned]):
         preps = [p.prepared for p in planned[lo:hi]]
-        parsed = parse_shared(preps, executor.workers)
+        parsed = parse_shared(preps, executor)
         tasks = list(zip(jobs[lo:hi], preps, parsed, strict=True))
         del parsed
         for job, result in zip(jobs[lo:hi], executor.run(finish_job, tasks), strict=True):
@@ -87,14 +87,22 @@ def _rounds(sizes: Sequence[int]) -> list[tuple[int, int]]:
     return rounds
 
 
-def parse_shared(preps: Sequence[Prepared], workers: int) -> list[list[tuple[int, FileOutcome]]]:
+def parse_shared(
+    preps: Sequence[Prepared], executor: AthleteExecutor
+) -> list[list[tuple[int, FileOutcome]]]:
     """Every prepared athlete's :attr:`~kneeflags.pipeline.Prepared.to_parse`, parsed in
-    one pool of ``workers`` processes (this one included), files from any athlete side by
-    side. Returns, per athlete, ``(index, outcome)`` for each of its files.
+    one pool, files from any athlete side by side. Returns, per athlete,
+    ``(index, outcome)`` for each of its files.
+
+    The pool is the executor's own (:meth:`~kneeflags.executors.PoolExecutor.shared_pool`:
+    its processes have imported the parsers while running the athlete tasks, so no core
+    waits for a new interpreter); another executor's athletes are parsed in a pool of
+    its size started here, this process included.
 
     Athletes are grouped by how their files are read (decoder, zone, metrics settings;
     one group in a batch, where every athlete shares them).
     """
+    from kneeflags.executors import PoolExecutor
     from kneeflags.pipeline import _parse_all
     from kneeflags.sources import release_archives
 
@@ -112,8 +120,16 @@ def parse_shared(preps: Sequence[Prepared], workers: int) -> list[list[tuple[int
         items = [preps[k].items[i] for k in members for i in preps[k].to_parse]
         owner = [(k, i) for k in members for i in preps[k].to_parse]
         log.debug("shared pool: %d files of %d athletes", len(items), len(members))
+        pool = executor.shared_pool() if isinstance(executor, PoolExecutor) else None
         for g, outcome in _parse_all(
-            items, range(len(items)), decoder, tz, config, workers, chunk_fn=PARSE_CHUNK
+            items,
+            range(len(items)),
+            decoder,
+            tz,
+            config,
+            executor.workers,
+            chunk_fn=PARSE_CHUNK,
+            pool=pool,
         ):
             k, i = owner[g]
             out[k].append((i, outcome))

@@ -148,6 +148,13 @@ class PoolExecutor(AthleteExecutor):
     def render_pool(self) -> Executor | None:
         return self._pool or self._fresh_pool()
 
+    def shared_pool(self) -> ProcessPoolExecutor:
+        """The running pool, for the batch's shared pool of files (whose processes have
+        imported the parsers already); a fresh one if a dead worker broke it."""
+        if self._pool is None or _broken(self._pool):
+            return self._fresh_pool()
+        return self._pool
+
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
@@ -166,7 +173,8 @@ class PoolExecutor(AthleteExecutor):
             if attempt and attempt == self.retries:
                 todo = self._isolated(fn, tasks, todo, results, reasons, done)
                 break
-            pool = self._pool if self._pool is not None and attempt == 0 else self._fresh_pool()
+            reuse = self._pool is not None and attempt == 0 and not _broken(self._pool)
+            pool = self._pool if reuse and self._pool is not None else self._fresh_pool()
             futures = {pool.submit(fn, tasks[i]): i for i in todo}
             again: list[int] = []
             for fut in as_completed(futures):
@@ -214,6 +222,11 @@ class PoolExecutor(AthleteExecutor):
             if done:
                 done(i)
         return failed
+
+
+def _broken(pool: ProcessPoolExecutor) -> bool:
+    """Whether a worker of ``pool`` died (every later submit would fail at once)."""
+    return bool(getattr(pool, "_broken", False))
 
 
 def _pool_reason(exc: BaseException) -> str:

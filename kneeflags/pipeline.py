@@ -388,12 +388,15 @@ def _parse_all(
     config: Config,
     workers: int | None,
     chunk_fn: ChunkFn = process_chunk,
+    pool: ProcessPoolExecutor | None = None,
 ) -> Iterator[tuple[int, FileOutcome]]:
     """Yield (index, outcome) for every index (in completion order), in parallel when it pays.
 
     ``chunk_fn`` parses a chunk (:func:`kneeflags.worker.process_chunk`, or a wrapper of
     it that must be importable by a spawned worker); the batch's tests count processes
-    with it.
+    with it. ``pool``: a running pool of ``workers`` processes to parse in (the batch's
+    own, already started): it is used, never shut down, and this process only hands out
+    chunks (a share of its own would compete with those processes for the same cores).
 
     The parent process is one of the ``workers``: it starts on the last chunks at once
     while the worker processes are still starting (a spawned interpreter needs about
@@ -404,8 +407,9 @@ def _parse_all(
     worker dies (out of memory), the file that killed it is named and never parsed here
     (see :func:`_isolate`).
     """
+    borrowed = pool is not None
     n_workers = min(workers or os.cpu_count() or 1, len(indices))
-    if n_workers <= 1 or len(indices) < PARALLEL_MIN_ITEMS:
+    if (n_workers <= 1 and not borrowed) or len(indices) < PARALLEL_MIN_ITEMS:
         for i in indices:
             yield i, process_item(items[i], decoder, tz, config)
         return
@@ -417,22 +421,23 @@ def _parse_all(
         for start in range(0, len(indices), size)
     )
     done: set[int] = set()
-    pool: ProcessPoolExecutor | None = None
+    processes = n_workers if borrowed else n_workers - 1
     context = multiprocessing.get_context("spawn")
     in_flight: dict[Future[list[tuple[int, FileOutcome]]], list[int]] = {}
     try:
-        pool = ProcessPoolExecutor(max_workers=n_workers - 1, mp_context=context)
+        if pool is None:
+            pool = ProcessPoolExecutor(max_workers=processes, mp_context=context)
         while chunks or in_flight:
-            while chunks and len(in_flight) < 2 * (n_workers - 1):
+            while chunks and len(in_flight) < 2 * processes:
                 chunk = chunks.popleft()
                 future = pool.submit(chunk_fn, chunk, decoder, tz, config)
                 in_flight[future] = [i for i, _ in chunk]
-            if chunks:  # the parent's share, from the back
+            if chunks and not borrowed:  # the parent's share, from the back
                 for i, outcome in chunk_fn(chunks.pop(), decoder, tz, config):
                     done.add(i)
                     yield i, outcome
             finished = {f for f in in_flight if f.done()}
-            if not chunks and not finished:
+            if not finished and (borrowed or not chunks):
                 finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
             for future in finished:
                 result = future.result()
@@ -464,7 +469,7 @@ def _parse_all(
             for i in rest:
                 yield i, process_item(items[i], decoder, tz, config)
     finally:
-        if pool is not None:
+        if pool is not None and not borrowed:
             # Every result is in (or the caller stopped early): let the workers wind down
             # while the report is built instead of waiting ~0.1 s for them to exit here.
             pool.shutdown(wait=False, cancel_futures=True)
