@@ -146,7 +146,7 @@ class PoolExecutor(AthleteExecutor):
 
     @property
     def render_pool(self) -> Executor | None:
-        return self._pool or self._fresh_pool()
+        return self.shared_pool()
 
     def shared_pool(self) -> ProcessPoolExecutor:
         """The running pool, for the batch's shared pool of files (whose processes have

@@ -61,14 +61,20 @@ def coach(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def _batch(coach: Path, base: Path, cache: Path | None = None, workers: int = 2) -> WrittenReport:
+def _batch(
+    coach: Path,
+    base: Path,
+    cache: Path | None = None,
+    progress: list[tuple[int, int]] | None = None,
+) -> WrittenReport:
     return run_batch(
         [coach],
         out_dir=base / "out",
         until=LAST_DAY,
-        workers=workers,
+        workers=2,
         journal=False,
         cache_dir=cache or base / "cache",
+        progress=None if progress is None else lambda done, total: progress.append((done, total)),
     )
 
 
@@ -112,7 +118,13 @@ def test_a_large_athlete_is_parsed_in_several_processes_with_the_same_bytes(
     logs.mkdir()
     monkeypatch.setenv(PID_LOG, str(logs))
     monkeypatch.setattr(batchpool, "PARSE_CHUNK", recording_chunk)
-    shared = _batch(coach, tmp_path)
+    steps: list[tuple[int, int]] = []
+    shared = _batch(coach, tmp_path, progress=steps)
+    # Progress counts athletes, never goes back, and is complete only at the end (the
+    # large athlete's task ends long before its files are parsed).
+    done = [d for d, _ in steps]
+    assert done == sorted(done) and steps[-1] == (1 + SMALL, 1 + SMALL)
+    assert steps.count((1 + SMALL, 1 + SMALL)) == 1
 
     rows = [line.split("\t") for f in logs.glob("*.tsv") for line in f.read_text().splitlines()]
     big = [(pid, ref) for pid, ref in rows if f"{os.sep}a-big{os.sep}" in ref]
