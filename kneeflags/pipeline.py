@@ -389,6 +389,7 @@ def _parse_all(
     workers: int | None,
     chunk_fn: ChunkFn = process_chunk,
     pool: ProcessPoolExecutor | None = None,
+    chunk_files: int = 4,
 ) -> Iterator[tuple[int, FileOutcome]]:
     """Yield (index, outcome) for every index (in completion order), in parallel when it pays.
 
@@ -397,6 +398,7 @@ def _parse_all(
     with it. ``pool``: a running pool of ``workers`` processes to parse in (the batch's
     own, already started): it is used, never shut down, and this process only hands out
     chunks (a share of its own would compete with those processes for the same cores).
+    ``chunk_files``: at most this many files per chunk (each chunk is a round trip).
 
     The parent process is one of the ``workers``: it starts on the last chunks at once
     while the worker processes are still starting (a spawned interpreter needs about
@@ -415,7 +417,7 @@ def _parse_all(
         return
     # Small chunks: the run ends when the slowest process ends, at most a chunk after the
     # other; 4 one-hour FIT files are ~12 ms, a few hundred microseconds of it hand-over.
-    size = max(1, min(4, len(indices) // (n_workers * 4)))
+    size = max(1, min(chunk_files, len(indices) // (n_workers * 4)))
     chunks = deque(
         [(i, items[i]) for i in indices[start : start + size]]
         for start in range(0, len(indices), size)

@@ -118,6 +118,9 @@ def test_a_large_athlete_is_parsed_in_several_processes_with_the_same_bytes(
     logs.mkdir()
     monkeypatch.setenv(PID_LOG, str(logs))
     monkeypatch.setattr(batchpool, "PARSE_CHUNK", recording_chunk)
+    # 50 chunks rather than 13: one process taking all would need the other stalled for
+    # the whole stage, not for a few chunks (a busy shared machine must not fail this).
+    monkeypatch.setattr(batchpool, "CHUNK_FILES", 4)
     steps: list[tuple[int, int]] = []
     shared = _batch(coach, tmp_path, progress=steps)
     # Progress counts athletes, never goes back, and is complete only at the end (the
