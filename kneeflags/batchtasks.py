@@ -5,6 +5,10 @@ hands them, a few per task, to an executor (:mod:`kneeflags.executors`): a local
 pool or a Dask worker imports this module and calls :func:`run_jobs`. Everything here is
 picklable and pure (files in, an :class:`~kneeflags.report.model.AthleteReport` out), so
 where a task runs never changes its answer.
+
+On the local pool a task may stop half-way: an athlete with many files left to parse
+comes back :class:`Planned`, its files are parsed in the batch's shared pool of files
+(:mod:`kneeflags.batchpool`), and :func:`finish_job` ends it with the same stage.
 """
 
 from __future__ import annotations

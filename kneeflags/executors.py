@@ -120,6 +120,9 @@ class InlineExecutor(AthleteExecutor):
 class PoolExecutor(AthleteExecutor):
     """The default: a local pool of spawned processes, one task per athlete.
 
+    The same processes parse the files of the batch's large athletes, from any athlete
+    side by side (:meth:`shared_pool`, :mod:`kneeflags.batchpool`).
+
     ``spawn``: a forked child of a process that already ran polars threads can deadlock.
     A worker that dies breaks a ``ProcessPoolExecutor`` for every task still queued, so
     the tasks it had not finished are run again in a fresh pool (``retries`` times),

@@ -822,8 +822,10 @@ def run_batch(
 
     ``executor`` runs the athlete tasks (:mod:`kneeflags.executors`: a Dask cluster, for
     one); by default a local pool of ``workers`` processes (one per core), whose tasks
-    are run ``retries`` more times when their process dies. The executor changes where
-    the work runs, never the result.
+    are run ``retries`` more times when their process dies, and which parses the files of
+    athletes with many of them in one shared pool of files (:mod:`kneeflags.batchpool`),
+    so one large athlete keeps every core busy. The executor changes where the work runs,
+    never the result.
 
     With ``out_dir``, each athlete's Markdown/HTML/JSON go to
     ``<out>/<athlete>/<YYYY>-W<ww>.*``, ``<out>/index.html`` links them, and
