@@ -82,6 +82,32 @@ LAUNCH = (
 SKEWED_HEADING = "## One large athlete: one pool of files vs one task per athlete"
 
 
+def _burn(n: int) -> int:
+    total = 0
+    for i in range(n):
+        total += i * i
+    return total
+
+
+def cores_free(n: int = 4_000_000) -> float:
+    """How many cores two busy processes get right now: 2 x (one alone) / (two at once).
+
+    2.0 on an idle two-core machine; about 1 or less when other jobs keep the cores busy,
+    and then no scheduling can make a batch faster (each repetition lists it).
+    """
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        pool.map(_burn, [10, 10])  # started
+        start = time.perf_counter()
+        pool.map(_burn, [n])
+        one = time.perf_counter() - start
+        start = time.perf_counter()
+        pool.map(_burn, [n, n], chunksize=1)
+        two = time.perf_counter() - start
+    return 2 * one / two
+
+
 def run_split(split: str, args: list[str]) -> tuple[float, float, float]:
     """(wall s, CPU s of the command and its workers, 1-minute load before) of one
     ``kneeflags`` command run through :data:`LAUNCH`.
@@ -129,9 +155,12 @@ def skewed(args: argparse.Namespace) -> int:
     common = ["batch", str(team), "--until", "2026-11-22", "-f", "csv", "-o", os.devnull, "-q"]
     modes = {"shared": "-", "per-athlete": str(10**9)}
     reps: list[dict[str, tuple[float, float, float]]] = []
+    free: list[float] = []
     for rep in range(args.reps):
         order = list(modes) if rep % 2 == 0 else list(reversed(modes))
         times: dict[str, tuple[float, float, float]] = {}
+        free.append(cores_free())
+        print(f"  rep {rep + 1}: {free[-1]:.2f} cores free", flush=True)
         for mode in order:
             cache = Path(tempfile.mkdtemp(prefix="kneeflags-bench-skewed-"))
             try:
@@ -156,18 +185,20 @@ def skewed(args: argparse.Namespace) -> int:
         "in one task, as before issue 15.",
         *(["", args.note] if args.note else []),
         "",
-        "Wall seconds, with the CPU seconds of the command and its worker processes and the",
-        "machine's 1-minute load average just before each command (other jobs share it).",
+        "Wall seconds, with the CPU seconds of the command and its worker processes, the",
+        "machine's 1-minute load average just before each command (other jobs share it), and",
+        "the cores two busy processes got just before the repetition (2 x one alone / two at",
+        "once: 2.0 on an idle two-core machine; near 1 no scheduling can gain anything).",
         "",
-        "| rep | first | per athlete s | shared s | per athlete / shared "
+        "| rep | cores free | first | per athlete s | shared s | per athlete / shared "
         "| CPU s per athlete / shared | load before (per athlete / shared) |",
-        "|---:|---|---:|---:|---:|---:|---:|",
+        "|---:|---:|---|---:|---:|---:|---:|---:|",
     ]
-    for i, times in enumerate(reps, 1):
+    for i, (times, cores) in enumerate(zip(reps, free, strict=True), 1):
         first = "shared" if (i - 1) % 2 == 0 else "per athlete"
         (old, old_cpu, old_load), (new, new_cpu, new_load) = times["per-athlete"], times["shared"]
         lines.append(
-            f"| {i} | {first} | {old:.2f} | {new:.2f} | {old / new:.2f}x "
+            f"| {i} | {cores:.2f} | {first} | {old:.2f} | {new:.2f} | {old / new:.2f}x "
             f"| {old_cpu:.1f} / {new_cpu:.1f} | {old_load:.1f} / {new_load:.1f} |"
         )
     old = statistics.median(t["per-athlete"][0] for t in reps)
