@@ -181,3 +181,32 @@ def test_rounds_bound_the_files_waiting_for_their_athletes(
     monkeypatch.setattr(batchpool, "ROUND_FILES", 100)
     assert batchpool._rounds([60, 30, 20, 250, 5]) == [(0, 2), (2, 3), (3, 4), (4, 5)]
     assert batchpool._rounds([]) == []
+
+
+def _die() -> None:
+    os._exit(137)  # as the OOM killer would end the process
+
+
+def _double(n: int) -> int:
+    return 2 * n
+
+
+def test_a_pool_a_dead_worker_broke_is_replaced_before_it_is_used_again() -> None:
+    """The shared stage borrows the executor's pool: when a file kills one of its workers,
+    the athletes' finishing tasks and the reports must not be sent to the broken pool
+    (with ``retries=0`` that would fail every athlete)."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    from kneeflags.executors import PoolExecutor
+
+    with PoolExecutor(workers=2, retries=0) as ex:
+        pool = ex.shared_pool()
+        assert ex.shared_pool() is pool  # the running pool is lent, not a new one
+        with pytest.raises(BrokenProcessPool):
+            pool.submit(_die).result(timeout=120)
+        assert ex.shared_pool() is not pool
+        assert ex.run(_double, [1, 2, 3]) == [2, 4, 6]
+        with pytest.raises(BrokenProcessPool):
+            ex.shared_pool().submit(_die).result(timeout=120)
+        assert ex.run(_double, [4]) == [8]
+        assert ex.render_pool is ex.shared_pool()
