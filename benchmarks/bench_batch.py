@@ -22,8 +22,9 @@ issue 15's case instead: one athlete with BIG runs and SMALL athletes with FILES
 cold, on the default pool, (c) with one pool of files across athletes (today) against
 (d) the previous per-athlete scheduling, where each athlete is parsed whole in one task
 (the same build, ``kneeflags.batchpool.SPLIT_MIN_FILES`` set out of reach in the
-command's process). Both in every repetition, alternating which goes first; the section
-"One large athlete" of the results file is replaced, the rest kept.
+command's process by ``batch_launch.py``, which also reports CPU per process). Both in
+every repetition, alternating which goes first; the section "One large athlete" of the
+results file is replaced, the rest kept.
 """
 
 from __future__ import annotations
@@ -69,16 +70,6 @@ def run(args: list[str]) -> float:
     return elapsed
 
 
-LAUNCH = (
-    "import sys\n"
-    "from kneeflags import batchpool\n"
-    "if sys.argv[1] != '-':\n"
-    "    batchpool.SPLIT_MIN_FILES = int(sys.argv[1])\n"
-    "from kneeflags.__main__ import main\n"
-    "main(sys.argv[2:])\n"
-)
-"""The command line with the split threshold of the shared pool set (``-``: as built)."""
-
 SKEWED_HEADING = "## One large athlete: one pool of files vs one task per athlete"
 
 
@@ -108,26 +99,30 @@ def cores_free(n: int = 4_000_000) -> float:
     return 2 * one / two
 
 
-def run_split(split: str, args: list[str]) -> tuple[float, float, float]:
-    """(wall s, CPU s of the command and its workers, 1-minute load before) of one
-    ``kneeflags`` command run through :data:`LAUNCH`.
+Run = tuple[float, float, float, float]
+"""wall s, CPU s of the command and its workers, CPU s of its busiest process, load."""
 
-    The CPU seconds say whether the work itself changed; the load says how busy the
-    shared machine was (other jobs' processes compete for the same two cores).
+
+def run_split(split: str, args: list[str]) -> Run:
+    """One ``kneeflags`` command through ``batch_launch.py`` (``split``: its SPLIT).
+
+    The CPU seconds say whether the work itself changed; the busiest process's CPU
+    seconds, how it was shared out (the per-athlete path leaves the large athlete's files
+    to one process); the load, how busy the shared machine was.
     """
-    import resource
+    import json
 
-    command = [sys.executable, "-c", LAUNCH, split, *args]
+    command = [sys.executable, str(HERE / "batch_launch.py"), split, *args]
     load = os.getloadavg()[0]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
     elapsed = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode not in (0, 1):
         raise SystemExit(f"kneeflags failed ({done.returncode}): {done.stderr.decode()[-2000:]}")
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return elapsed, cpu, load
+    line = [x for x in done.stderr.decode().splitlines() if x.startswith("KNEEFLAGS-BENCH-CPU ")]
+    cpu = json.loads(line[-1].split(" ", 1)[1])
+    per_process = [cpu["self"], *cpu["children"]]
+    return elapsed, sum(per_process), max(per_process), load
 
 
 def generate_skewed(root: Path, big: int, small: int, files: int) -> Path:
@@ -154,11 +149,11 @@ def skewed(args: argparse.Namespace) -> int:
     w = str(args.workers)
     common = ["batch", str(team), "--until", "2026-11-22", "-f", "csv", "-o", os.devnull, "-q"]
     modes = {"shared": "-", "per-athlete": str(10**9)}
-    reps: list[dict[str, tuple[float, float, float]]] = []
+    reps: list[dict[str, Run]] = []
     free: list[float] = []
     for rep in range(args.reps):
         order = list(modes) if rep % 2 == 0 else list(reversed(modes))
-        times: dict[str, tuple[float, float, float]] = {}
+        times: dict[str, Run] = {}
         free.append(cores_free())
         print(f"  rep {rep + 1}: {free[-1]:.2f} cores free", flush=True)
         for mode in order:
@@ -168,8 +163,12 @@ def skewed(args: argparse.Namespace) -> int:
                 times[mode] = run_split(modes[mode], [*common, *extra])
             finally:
                 shutil.rmtree(cache, ignore_errors=True)
-            wall, cpu, load = times[mode]
-            print(f"  rep {rep + 1} {mode}: {wall:.2f} s ({cpu:.1f} CPU s, load {load:.1f})")
+            wall, cpu, busiest, load = times[mode]
+            print(
+                f"  rep {rep + 1} {mode}: {wall:.2f} s ({cpu:.1f} CPU s, busiest process "
+                f"{busiest:.1f} s, load {load:.1f})",
+                flush=True,
+            )
         reps.append(times)
 
     total = big + small * files
@@ -185,21 +184,25 @@ def skewed(args: argparse.Namespace) -> int:
         "in one task, as before issue 15.",
         *(["", args.note] if args.note else []),
         "",
-        "Wall seconds, with the CPU seconds of the command and its worker processes, the",
-        "machine's 1-minute load average just before each command (other jobs share it), and",
+        "Wall seconds; the CPU seconds of the command and its worker processes; the CPU",
+        "seconds of its busiest process (how the work was shared out, whatever else ran); the",
+        "machine's 1-minute load average just before each command (other jobs share it); and",
         "the cores two busy processes got just before the repetition (2 x one alone / two at",
         "once: 2.0 on an idle two-core machine; near 1 no scheduling can gain anything).",
         "",
         "| rep | cores free | first | per athlete s | shared s | per athlete / shared "
-        "| CPU s per athlete / shared | load before (per athlete / shared) |",
-        "|---:|---:|---|---:|---:|---:|---:|---:|",
+        "| CPU s (per athlete / shared) | busiest process CPU s (per athlete / shared) "
+        "| load before (per athlete / shared) |",
+        "|---:|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
     for i, (times, cores) in enumerate(zip(reps, free, strict=True), 1):
         first = "shared" if (i - 1) % 2 == 0 else "per athlete"
-        (old, old_cpu, old_load), (new, new_cpu, new_load) = times["per-athlete"], times["shared"]
+        old, old_cpu, old_top, old_load = times["per-athlete"]
+        new, new_cpu, new_top, new_load = times["shared"]
         lines.append(
             f"| {i} | {cores:.2f} | {first} | {old:.2f} | {new:.2f} | {old / new:.2f}x "
-            f"| {old_cpu:.1f} / {new_cpu:.1f} | {old_load:.1f} / {new_load:.1f} |"
+            f"| {old_cpu:.1f} / {new_cpu:.1f} | {old_top:.1f} / {new_top:.1f} "
+            f"| {old_load:.1f} / {new_load:.1f} |"
         )
     old = statistics.median(t["per-athlete"][0] for t in reps)
     new = statistics.median(t["shared"][0] for t in reps)
