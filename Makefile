@@ -41,6 +41,8 @@ BENCH_BATCH_ARGS ?=
 bench-batch: $(STAMP)
 	$(BIN)/python benchmarks/bench_batch.py $(BENCH_BATCH_ARGS)
 
+# Issue 15's case: one athlete of 2,000 runs and nine of 50, the shared pool of files against
+# one task per athlete, cold, 3 repetitions (about 2 minutes on 2 cores).
 bench-batch-skewed: $(STAMP)
 	$(BIN)/python benchmarks/bench_batch.py --skewed 2000,9,50 --reps 3 $(BENCH_BATCH_ARGS)
 
