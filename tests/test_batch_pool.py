@@ -19,9 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from kneeflags import batchpool
+from kneeflags import batchpool, batchtasks
 from kneeflags.config import Config
-from kneeflags.journeys import WrittenReport, run_batch
+from kneeflags.executors import AthleteExecutor, TaskFailed
+from kneeflags.journeys import AthleteSource, WrittenReport, run_batch
 from kneeflags.sources import SourceItem
 from kneeflags.testing.team import LAST_DAY, write_athlete
 from kneeflags.worker import FileOutcome, process_chunk
@@ -145,6 +146,16 @@ def test_a_large_athlete_is_parsed_in_several_processes_with_the_same_bytes(
     warm = tmp_path / "warm"
     again = _batch(coach, warm, cache=tmp_path / "cache")
     _same(again, reference, warm, base)
+    # And a warm shared run: every file is a cache hit, so nothing is handed out.
+    monkeypatch.undo()
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    monkeypatch.setenv(PID_LOG, str(logs))
+    monkeypatch.setattr(batchpool, "PARSE_CHUNK", recording_chunk)
+    before = sorted((f.name, f.stat().st_size) for f in logs.glob("*.tsv"))
+    hot = tmp_path / "hot"
+    third = _batch(coach, hot, cache=tmp_path / "cache")
+    assert sorted((f.name, f.stat().st_size) for f in logs.glob("*.tsv")) == before
+    _same(third, reference, hot, base)
 
 
 def test_a_file_that_kills_its_worker_in_the_shared_pool_is_named_and_the_rest_go_on(
@@ -210,3 +221,35 @@ def test_a_pool_a_dead_worker_broke_is_replaced_before_it_is_used_again() -> Non
             ex.shared_pool().submit(_die).result(timeout=120)
         assert ex.run(_double, [4]) == [8]
         assert ex.render_pool is ex.shared_pool()
+
+
+class _FailsFinishing(AthleteExecutor):
+    """Runs tasks here, except that every athlete's finishing task fails (a dead worker)."""
+
+    def run(self, fn, tasks, done=None):  # type: ignore[no-untyped-def]
+        if fn is batchtasks.finish_job:
+            return [TaskFailed(t, "worker killed") for t in tasks]
+        return super().run(fn, tasks, done)
+
+
+def test_an_athlete_whose_finishing_fails_is_named_and_the_others_complete(
+    coach: Path, tmp_path: Path
+) -> None:
+    jobs = [
+        batchtasks.AthleteJob(
+            source=AthleteSource(name, str(coach / name)),
+            tz=None,
+            config=Config(),
+            decoder="auto",
+            cache_dir=str(tmp_path / "cache"),
+            use_cache=True,
+            workers=1,
+            split_min=64,
+            until=LAST_DAY,
+        )
+        for name in ("a-big", "small-1")
+    ]
+    outcomes = batchtasks.analyse_all(jobs, _FailsFinishing(), None)
+    assert [o.source.name for o in outcomes] == ["a-big", "small-1"]
+    assert outcomes[0].report is None and outcomes[0].failure == "worker killed"
+    assert outcomes[1].failure is None and outcomes[1].report is not None
