@@ -2,7 +2,7 @@
 
 ``kneeflags batch`` on the local process pool runs one task per athlete (a few small
 athletes per task when there are many). An athlete with 2,000 files beside nine with 50
-then parsed on one core while the other idled once the small ones were done. Now a task
+was then parsed on one core while the other idled once the small ones were done. A task
 whose athlete has :data:`SPLIT_MIN_FILES` or more files left to parse (after the parse
 cache) stops after preparing it (:func:`kneeflags.pipeline.prepare_pipeline`: found,
 hashed, looked up) and hands it back as a :class:`~kneeflags.batchtasks.Planned`. Here
