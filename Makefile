@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench bench-batch sample-data clean
+.PHONY: run test lint bench bench-batch bench-batch-skewed sample-data clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,11 @@ bench: $(STAMP)
 BENCH_BATCH_ARGS ?=
 bench-batch: $(STAMP)
 	$(BIN)/python benchmarks/bench_batch.py $(BENCH_BATCH_ARGS)
+
+# Issue 15's case: one athlete of 2,000 runs and nine of 50, the shared pool of files against
+# one task per athlete, cold, 3 repetitions (about 2 minutes on 2 cores).
+bench-batch-skewed: $(STAMP)
+	$(BIN)/python benchmarks/bench_batch.py --skewed 2000,9,50 --reps 3 $(BENCH_BATCH_ARGS)
 
 sample-data: $(STAMP)
 	$(BIN)/python sample_data/generate.py

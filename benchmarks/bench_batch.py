@@ -16,6 +16,15 @@ ratio of (b) to (a) *in that repetition*, and the Dask path's overhead per athle
 
 Usage: ``python benchmarks/bench_batch.py [--athletes 1000] [--files 20] [--reps 2]``
 (``make bench-batch`` runs the defaults; ``BENCH_BATCH_ARGS`` overrides them).
+
+``--skewed BIG,SMALL,FILES`` (``make bench-batch-skewed``: ``2000,9,50``) measures
+issue 15's case instead: one athlete with BIG runs and SMALL athletes with FILES runs,
+cold, on the default pool, (c) with one pool of files across athletes (today) against
+(d) the previous per-athlete scheduling, where each athlete is parsed whole in one task
+(the same build, ``kneeflags.batchpool.SPLIT_MIN_FILES`` set out of reach in the
+command's process by ``batch_launch.py``, which also reports CPU per process). Both in
+every repetition, alternating which goes first; the section "One large athlete" of the
+results file is replaced, the rest kept.
 """
 
 from __future__ import annotations
@@ -61,6 +70,158 @@ def run(args: list[str]) -> float:
     return elapsed
 
 
+SKEWED_HEADING = "## One large athlete: one pool of files vs one task per athlete"
+
+
+def _burn(n: int) -> int:
+    total = 0
+    for i in range(n):
+        total += i * i
+    return total
+
+
+def cores_free(n: int = 4_000_000) -> float:
+    """How many cores two busy processes get right now: 2 x (one alone) / (two at once).
+
+    2.0 on an idle two-core machine; about 1 or less when other jobs keep the cores busy,
+    and then no scheduling can make a batch faster (each repetition lists it).
+    """
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        pool.map(_burn, [10, 10])  # started
+        start = time.perf_counter()
+        pool.map(_burn, [n])
+        one = time.perf_counter() - start
+        start = time.perf_counter()
+        pool.map(_burn, [n, n], chunksize=1)
+        two = time.perf_counter() - start
+    return 2 * one / two
+
+
+Run = tuple[float, float, float, float]
+"""wall s, CPU s of the command and its workers, CPU s of its busiest process, load."""
+
+
+def run_split(split: str, args: list[str]) -> Run:
+    """One ``kneeflags`` command through ``batch_launch.py`` (``split``: its SPLIT).
+
+    The CPU seconds say whether the work itself changed; the busiest process's CPU
+    seconds, how it was shared out (the per-athlete path leaves the large athlete's files
+    to one process); the load, how busy the shared machine was.
+    """
+    import json
+
+    command = [sys.executable, str(HERE / "batch_launch.py"), split, *args]
+    load = os.getloadavg()[0]
+    start = time.perf_counter()
+    done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
+    elapsed = time.perf_counter() - start
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"kneeflags failed ({done.returncode}): {done.stderr.decode()[-2000:]}")
+    line = [x for x in done.stderr.decode().splitlines() if x.startswith("KNEEFLAGS-BENCH-CPU ")]
+    cpu = json.loads(line[-1].split(" ", 1)[1])
+    per_process = [cpu["self"], *cpu["children"]]
+    return elapsed, sum(per_process), max(per_process), load
+
+
+def generate_skewed(root: Path, big: int, small: int, files: int) -> Path:
+    """``athlete-0000`` with ``big`` runs, then ``small`` athletes of ``files`` runs."""
+    from kneeflags.testing.team import write_athlete
+
+    team = root / f"skewed-{big}+{small}x{files}"
+    marker = team / ".complete"
+    if not marker.exists():
+        t0 = time.perf_counter()
+        write_athlete(team / "athlete-0000", 0, big)
+        for i in range(1, small + 1):
+            write_athlete(team / f"athlete-{i:04d}", i, files)
+        marker.write_text("ok\n", encoding="utf-8")
+        total = big + small * files
+        print(f"generated {total} files in {time.perf_counter() - t0:.0f} s", flush=True)
+    return team
+
+
+def skewed(args: argparse.Namespace) -> int:
+    """Issue 15's batch case: see the module docstring (``--skewed``)."""
+    big, small, files = (int(x) for x in args.skewed.split(","))
+    team = generate_skewed(args.corpus, big, small, files)
+    w = str(args.workers)
+    common = ["batch", str(team), "--until", "2026-11-22", "-f", "csv", "-o", os.devnull, "-q"]
+    modes = {"shared": "-", "per-athlete": str(10**9)}
+    reps: list[dict[str, Run]] = []
+    free: list[float] = []
+    for rep in range(args.reps):
+        order = list(modes) if rep % 2 == 0 else list(reversed(modes))
+        times: dict[str, Run] = {}
+        free.append(cores_free())
+        print(f"  rep {rep + 1}: {free[-1]:.2f} cores free", flush=True)
+        for mode in order:
+            cache = Path(tempfile.mkdtemp(prefix="kneeflags-bench-skewed-"))
+            try:
+                extra = ["--workers", w, "--cache-dir", str(cache)]
+                times[mode] = run_split(modes[mode], [*common, *extra])
+            finally:
+                shutil.rmtree(cache, ignore_errors=True)
+            wall, cpu, busiest, load = times[mode]
+            print(
+                f"  rep {rep + 1} {mode}: {wall:.2f} s ({cpu:.1f} CPU s, busiest process "
+                f"{busiest:.1f} s, load {load:.1f})",
+                flush=True,
+            )
+        reps.append(times)
+
+    total = big + small * files
+    lines = [
+        SKEWED_HEADING,
+        "",
+        f"Generated by `make bench-batch-skewed` on {dt.date.today().isoformat()}: one athlete "
+        f"with {big:,} FIT runs and {small} with {files} ({total:,} files, 10-25 min at 1 Hz "
+        f"each), `--workers {w}`, cold (empty cache each run), {args.reps} repetitions, "
+        "alternating which path runs first. Whole commands (start-up included), summary only. "
+        "*Shared*: today's scheduling (the large athlete's files parsed in one pool of files "
+        "across all processes); *per athlete*: the same build with each athlete parsed whole "
+        "in one task, as before issue 15.",
+        *(["", args.note] if args.note else []),
+        "",
+        "Wall seconds; the CPU seconds of the command and its worker processes; the CPU",
+        "seconds of its busiest process (how the work was shared out, whatever else ran); the",
+        "machine's 1-minute load average just before each command (other jobs share it); and",
+        "the cores two busy processes got just before the repetition (2 x one alone / two at",
+        "once: 2.0 on an idle two-core machine; near 1 no scheduling can gain anything).",
+        "",
+        "| rep | cores free | first | per athlete s | shared s | per athlete / shared "
+        "| CPU s (per athlete / shared) | busiest process CPU s (per athlete / shared) "
+        "| load before (per athlete / shared) |",
+        "|---:|---:|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for i, (times, cores) in enumerate(zip(reps, free, strict=True), 1):
+        first = "shared" if (i - 1) % 2 == 0 else "per athlete"
+        old, old_cpu, old_top, old_load = times["per-athlete"]
+        new, new_cpu, new_top, new_load = times["shared"]
+        lines.append(
+            f"| {i} | {cores:.2f} | {first} | {old:.2f} | {new:.2f} | {old / new:.2f}x "
+            f"| {old_cpu:.1f} / {new_cpu:.1f} | {old_top:.1f} / {new_top:.1f} "
+            f"| {old_load:.1f} / {new_load:.1f} |"
+        )
+    old = statistics.median(t["per-athlete"][0] for t in reps)
+    new = statistics.median(t["shared"][0] for t in reps)
+    lines += [
+        "",
+        f"Median: per athlete {old:.2f} s, shared {new:.2f} s ({old / new:.2f}x).",
+        "",
+        "Machine: "
+        f"{platform.machine()}, {os.cpu_count()} cores (shared with other jobs), Python "
+        f"{platform.python_version()}, {platform.system()} {platform.release()}.",
+    ]
+    section = "\n".join(lines) + "\n"
+    print(section)
+    previous = args.results.read_text(encoding="utf-8") if args.results.exists() else ""
+    kept = previous.split(SKEWED_HEADING, 1)[0].rstrip("\n")
+    args.results.write_text((kept + "\n\n" if kept else "") + section, encoding="utf-8")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--athletes", type=int, default=1000)
@@ -70,7 +231,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", type=Path, default=HERE / "corpus", help="generated files")
     parser.add_argument("--results", type=Path, default=HERE / "RESULTS-batch.md")
     parser.add_argument("--note", default="", help="a line added to the results (e.g. why)")
+    parser.add_argument(
+        "--skewed",
+        metavar="BIG,SMALL,FILES",
+        help="issue 15's case instead: one athlete of BIG runs, SMALL of FILES (2000,9,50)",
+    )
     args = parser.parse_args(argv)
+    if args.skewed:
+        return skewed(args)
 
     team = generate(args.corpus, args.athletes, args.files)
     w = str(args.workers)
@@ -127,6 +295,9 @@ def main(argv: list[str] | None = None) -> int:
     ]
     text = "\n".join(lines) + "\n"
     print(text)
+    previous = args.results.read_text(encoding="utf-8") if args.results.exists() else ""
+    if SKEWED_HEADING in previous:  # --skewed's section is kept
+        text += "\n" + SKEWED_HEADING + previous.split(SKEWED_HEADING, 1)[1]
     args.results.write_text(text, encoding="utf-8")
     return 0
 

@@ -5,6 +5,10 @@ hands them, a few per task, to an executor (:mod:`kneeflags.executors`): a local
 pool or a Dask worker imports this module and calls :func:`run_jobs`. Everything here is
 picklable and pure (files in, an :class:`~kneeflags.report.model.AthleteReport` out), so
 where a task runs never changes its answer.
+
+On the local pool a task may stop half-way: an athlete with many files left to parse
+comes back :class:`Planned`, its files are parsed in the batch's shared pool of files
+(:mod:`kneeflags.batchpool`), and :func:`finish_job` ends it with the same stage.
 """
 
 from __future__ import annotations
@@ -41,6 +45,18 @@ class AthleteJob:
     until: date | None = None
     as_of: date | None = None
     journal: tuple[Any, ...] = ()
+    split_min: int | None = None
+    """From this many files left to parse (after the cache), the task stops after
+    preparing the athlete and returns a :class:`Planned`: its files are then parsed in the
+    batch's shared pool of files (:mod:`kneeflags.batchpool`). ``None``: never."""
+
+
+@dataclass(slots=True)
+class Planned:
+    """An athlete prepared (found, hashed, looked up) whose files the batch parses."""
+
+    source: AthleteSource
+    prepared: Any  # kneeflags.pipeline.Prepared
 
 
 @dataclass(slots=True)
@@ -53,7 +69,7 @@ class Outcome:
     input_digest: str | None = None
 
 
-def run_job(job: AthleteJob) -> Outcome:
+def run_job(job: AthleteJob) -> Outcome | Planned:
     """Worker entry point: one athlete's pipeline and report; any failure becomes a message.
 
     The report is built here, on the worker, so the client receives a report rather than
@@ -64,27 +80,55 @@ def run_job(job: AthleteJob) -> Outcome:
     """
     try:
         if not any(_is_url(p) for p in job.source.inputs):
-            result = _job_pipeline(job, list(job.source.inputs))
+            from kneeflags.pipeline import finish_pipeline, parse_prepared
+
+            prepared = _job_prepare(job, list(job.source.inputs))
+            if job.split_min is not None and len(prepared.to_parse) >= job.split_min:
+                from kneeflags.sources import release_archives
+
+                release_archives()  # the shared pool reads them, in other processes
+                return Planned(job.source, prepared)
+            result = finish_pipeline(prepared, parse_prepared(prepared, job.workers))
         else:
             from kneeflags.remote import staged_inputs
 
             with staged_inputs(job.source.inputs) as staged:
                 result = _job_pipeline(job, staged.paths)
                 _rename_sources(result, staged)
-        report = _athlete_report(
-            result,
-            weeks=job.weeks,
-            until=job.until,
-            config=job.config,
-            journal=job.journal,
-            as_of=job.as_of,
-        )
-        return Outcome(job.source, report, None, result.input_digest)
+        return _job_outcome(job, result)
     except Exception as exc:  # one athlete's failure must not stop the others
         return Outcome(job.source, None, _one_line(exc))
 
 
-def run_jobs(jobs: list[AthleteJob]) -> list[Outcome]:
+def finish_job(task: tuple[AthleteJob, Any, list[tuple[int, Any]]]) -> Outcome:
+    """Executor task: a :class:`Planned` athlete's files are parsed; analyse and report it.
+
+    ``task``: the job, its ``Prepared`` and the ``(index, FileOutcome)`` of every file it
+    had left to parse. The same stage :func:`run_job` ends with, so the report is the
+    one a whole-athlete task gives, byte for byte.
+    """
+    job, prepared, parsed = task
+    try:
+        from kneeflags.pipeline import finish_pipeline
+
+        return _job_outcome(job, finish_pipeline(prepared, parsed))
+    except Exception as exc:  # one athlete's failure must not stop the others
+        return Outcome(job.source, None, _one_line(exc))
+
+
+def _job_outcome(job: AthleteJob, result: Any) -> Outcome:
+    report = _athlete_report(
+        result,
+        weeks=job.weeks,
+        until=job.until,
+        config=job.config,
+        journal=job.journal,
+        as_of=job.as_of,
+    )
+    return Outcome(job.source, report, None, result.input_digest)
+
+
+def run_jobs(jobs: list[AthleteJob]) -> list[Outcome | Planned]:
     """Executor task: a few small athletes in one task keep a cluster's task graph small."""
     return [run_job(job) for job in jobs]
 
@@ -93,6 +137,22 @@ def _is_url(path: str) -> bool:
     from kneeflags.manifest import is_url
 
     return is_url(path)
+
+
+def _job_prepare(job: AthleteJob, paths: list[str]) -> Any:
+    from kneeflags.pipeline import prepare_pipeline
+
+    return prepare_pipeline(
+        paths,
+        tz=job.tz,
+        config=job.config,
+        athlete=job.source.name,
+        decoder=job.decoder,
+        cache_dir=job.cache_dir,
+        use_cache=job.use_cache,
+        corrections=job.corrections,
+        cache_shard=job.cache_shard,
+    )
 
 
 def _job_pipeline(job: AthleteJob, paths: list[str]) -> Any:
@@ -188,16 +248,19 @@ def analyse_all(
     size = task_size(total, executor.workers)
     batches = [jobs[i : i + size] for i in range(0, total, size)]
     finished = 0
+    # Athletes handed to the shared pool of files are not done when their task ends: the
+    # count stops one short until they are (it never goes back).
+    ceiling = total - 1 if any(j.split_min is not None for j in jobs) else total
 
     def done(i: int) -> None:
         nonlocal finished
         finished += len(batches[i])
         if progress:
-            progress(min(finished, total), total)
+            progress(max(0, min(finished, ceiling)), total)
 
     if progress:
         progress(0, total)
-    outcomes: list[Outcome] = []
+    outcomes: list[Outcome | Planned] = []
     for batch, got in zip(batches, executor.run(run_jobs, batches, done), strict=True):
         if not isinstance(got, TaskFailed):
             outcomes.extend(got)
@@ -208,4 +271,19 @@ def analyse_all(
         for job, one in zip(batch, executor.run(run_jobs, [[j] for j in batch]), strict=True):
             failed = isinstance(one, TaskFailed)
             outcomes.append(Outcome(job.source, None, one.reason) if failed else one[0])
-    return outcomes
+    planned = [k for k, o in enumerate(outcomes) if isinstance(o, Planned)]
+    if planned:
+        from kneeflags.batchpool import finish_planned
+
+        finals = finish_planned(
+            [jobs[k] for k in planned],
+            [o for o in outcomes if isinstance(o, Planned)],
+            executor,
+        )
+        for k, final in zip(planned, finals, strict=True):
+            outcomes[k] = final
+    if progress and ceiling < total:
+        progress(total, total)
+    return [
+        o if isinstance(o, Outcome) else Outcome(o.source, None, "not parsed") for o in outcomes
+    ]

@@ -120,6 +120,9 @@ class InlineExecutor(AthleteExecutor):
 class PoolExecutor(AthleteExecutor):
     """The default: a local pool of spawned processes, one task per athlete.
 
+    The same processes parse the files of the batch's large athletes, from any athlete
+    side by side (:meth:`shared_pool`, :mod:`kneeflags.batchpool`).
+
     ``spawn``: a forked child of a process that already ran polars threads can deadlock.
     A worker that dies breaks a ``ProcessPoolExecutor`` for every task still queued, so
     the tasks it had not finished are run again in a fresh pool (``retries`` times),
@@ -146,7 +149,14 @@ class PoolExecutor(AthleteExecutor):
 
     @property
     def render_pool(self) -> Executor | None:
-        return self._pool or self._fresh_pool()
+        return self.shared_pool()
+
+    def shared_pool(self) -> ProcessPoolExecutor:
+        """The running pool, for the batch's shared pool of files (whose processes have
+        imported the parsers already); a fresh one if a dead worker broke it."""
+        if self._pool is None or _broken(self._pool):
+            return self._fresh_pool()
+        return self._pool
 
     def close(self) -> None:
         if self._pool is not None:
@@ -166,7 +176,8 @@ class PoolExecutor(AthleteExecutor):
             if attempt and attempt == self.retries:
                 todo = self._isolated(fn, tasks, todo, results, reasons, done)
                 break
-            pool = self._pool if self._pool is not None and attempt == 0 else self._fresh_pool()
+            reuse = self._pool is not None and attempt == 0 and not _broken(self._pool)
+            pool = self._pool if reuse and self._pool is not None else self._fresh_pool()
             futures = {pool.submit(fn, tasks[i]): i for i in todo}
             again: list[int] = []
             for fut in as_completed(futures):
@@ -214,6 +225,11 @@ class PoolExecutor(AthleteExecutor):
             if done:
                 done(i)
         return failed
+
+
+def _broken(pool: ProcessPoolExecutor) -> bool:
+    """Whether a worker of ``pool`` died (every later submit would fail at once)."""
+    return bool(getattr(pool, "_broken", False))
 
 
 def _pool_reason(exc: BaseException) -> str:

@@ -61,6 +61,7 @@ _WEEK_LABEL = re.compile(r"^(\d{4})-?W(\d{1,2})$", re.IGNORECASE)
 if TYPE_CHECKING:
     from kneeflags.pipeline import PipelineResult
 
+
 class UsageProblem(ValueError):
     """A user-supplied value is wrong (exit code 2); the message is one line."""
 
@@ -821,8 +822,10 @@ def run_batch(
 
     ``executor`` runs the athlete tasks (:mod:`kneeflags.executors`: a Dask cluster, for
     one); by default a local pool of ``workers`` processes (one per core), whose tasks
-    are run ``retries`` more times when their process dies. The executor changes where
-    the work runs, never the result.
+    are run ``retries`` more times when their process dies, and which parses the files of
+    athletes with many of them in one shared pool of files (:mod:`kneeflags.batchpool`),
+    so one large athlete keeps every core busy. The executor changes where the work runs,
+    never the result.
 
     With ``out_dir``, each athlete's Markdown/HTML/JSON go to
     ``<out>/<athlete>/<YYYY>-W<ww>.*``, ``<out>/index.html`` links them, and
@@ -831,8 +834,9 @@ def run_batch(
     kneeflags version are unchanged since its last completed run is neither rendered nor
     written again (:attr:`WrittenReport.unchanged` counts them).
     """
+    from kneeflags.batchpool import SPLIT_MIN_FILES
     from kneeflags.batchtasks import AthleteJob, analyse_all, cache_shard, failed_result
-    from kneeflags.executors import make_executor
+    from kneeflags.executors import PoolExecutor, make_executor
 
     cfg = resolve_config(config)
     if isinstance(until, str):
@@ -852,6 +856,9 @@ def run_batch(
     if executor is None:
         executor = make_executor(None, workers=procs, retries=retries)
     inner = 1 if procs > 1 or not own else workers
+    # The local pool parses a large athlete's files across all its processes (one pool
+    # of files for the whole batch, kneeflags.batchpool); other executors run athletes.
+    split = SPLIT_MIN_FILES if isinstance(executor, PoolExecutor) else None
     jobs = [
         AthleteJob(
             source=s,
@@ -867,6 +874,7 @@ def run_batch(
             until=until,
             as_of=as_of,
             journal=tuple(entries_for(entries, s.name)),
+            split_min=split,
         )
         for s in sources
     ]

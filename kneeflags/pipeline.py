@@ -62,6 +62,9 @@ from kneeflags.timezones import validate_tz
 from kneeflags.worker import FileOutcome, FileTimeLimit, process_chunk, process_item, time_limit
 
 ProgressCallback = Callable[[int, int], None]
+ChunkFn = Callable[
+    [Sequence[tuple[int, SourceItem]], str, "str | None", Config], list[tuple[int, FileOutcome]]
+]
 
 log = logging.getLogger("kneeflags.pipeline")
 
@@ -130,6 +133,66 @@ def run_pipeline(
     (``None``: one per core; ``1``: in this process). Raises ``ValueError``
     for a bad ``tz`` or ``decoder`` (a usage error), never for a bad file.
     """
+    prepared = prepare_pipeline(
+        paths,
+        tz=tz,
+        config=config,
+        athlete=athlete,
+        decoder=decoder,
+        cache_dir=cache_dir,
+        use_cache=use_cache,
+        corrections=corrections,
+        listing=listing,
+        exclude=exclude,
+        cache_shard=cache_shard,
+    )
+    return finish_pipeline(prepared, parse_prepared(prepared, workers), progress=progress)
+
+
+@dataclass(slots=True)
+class Prepared:
+    """One athlete's run up to parsing: inputs found, hashed, looked up in the cache.
+
+    The stages of :func:`run_pipeline` are public so that ``kneeflags batch`` can prepare
+    every athlete, parse the files left (:attr:`to_parse`) of *all* athletes in one
+    shared pool, then finish each athlete (:func:`finish_pipeline`): an athlete with
+    2,000 files then keeps every core busy instead of one. Picklable (it travels between
+    the batch's processes); what :func:`finish_pipeline` does with it does not depend on
+    where, or in which order, its files were parsed.
+    """
+
+    items: list[SourceItem]
+    outcomes: list[FileOutcome | None]
+    to_parse: list[int]
+    """Indices into :attr:`items` still to parse (not unreadable, skipped or cached)."""
+    shas: dict[int, str]
+    hits: CacheHits
+    cache: ParseCache | None
+    config: Config
+    tz: str | None
+    decoder: str
+    athlete: str
+    corrections: Corrections | None
+    listing: bool
+    cache_dir: str | Path | None
+    use_cache: bool
+
+
+def prepare_pipeline(
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    tz: str | None = None,
+    config: Config | None = None,
+    athlete: str = "athlete",
+    decoder: str = "auto",
+    cache_dir: str | Path | None = None,
+    use_cache: bool = True,
+    corrections: Corrections | None = None,
+    listing: bool = False,
+    exclude: Iterable[str | os.PathLike[str]] = (),
+    cache_shard: str | None = None,
+) -> Prepared:
+    """Discovery, hashing and the cache look-up of :func:`run_pipeline` (same arguments)."""
     config = config or Config()
     tz = tz or config.timezone
     validate_tz(tz)
@@ -175,11 +238,58 @@ def run_pipeline(
                     sha, entry.status, entry.problems, entry.skip_reason, from_cache=True
                 )
         to_parse = [i for i in to_parse if outcomes[i] is None]
+    return Prepared(
+        items=items,
+        outcomes=outcomes,
+        to_parse=to_parse,
+        shas=shas,
+        hits=hits,
+        cache=cache,
+        config=config,
+        tz=tz,
+        decoder=decoder,
+        athlete=athlete,
+        corrections=corrections,
+        listing=listing,
+        cache_dir=cache_dir,
+        use_cache=use_cache,
+    )
 
+
+def parse_prepared(prepared: Prepared, workers: int | None) -> Iterator[tuple[int, FileOutcome]]:
+    """The parse stage for one athlete: its :attr:`Prepared.to_parse` on ``workers``."""
+    return _parse_all(
+        prepared.items,
+        prepared.to_parse,
+        prepared.decoder,
+        prepared.tz,
+        prepared.config,
+        workers,
+    )
+
+
+def finish_pipeline(
+    prepared: Prepared,
+    parsed: Iterable[tuple[int, FileOutcome]],
+    progress: ProgressCallback | None = None,
+) -> PipelineResult:
+    """Store what was parsed in the cache, then sanity, copies, deduplication, analysis.
+
+    ``parsed``: ``(index, outcome)`` for every index of :attr:`Prepared.to_parse`, in any
+    order (a generator is consumed as it yields, for ``progress``). The result depends
+    only on the outcomes, never on their order or on which process parsed them.
+    """
+    items, outcomes, to_parse, shas = (
+        prepared.items,
+        prepared.outcomes,
+        prepared.to_parse,
+        prepared.shas,
+    )
+    _keep_matplotlib_inside(prepared.cache_dir, prepared.use_cache)
     done = len(items) - len(to_parse)
     if progress is not None:
         progress(done, len(items))
-    for i, outcome in _parse_all(items, to_parse, decoder, tz, config, workers):
+    for i, outcome in parsed:
         if i in shas:  # files that yield no activity (errors) are cached by content too
             outcome.sha256 = shas[i]
         elif outcome.sha256 is not None:
@@ -193,6 +303,7 @@ def run_pipeline(
     release_archives()  # every member is read: close the archives kept open for this run
 
     fresh_acts, fresh_hist = _fresh_frames(outcomes, to_parse)
+    cache = prepared.cache
     if cache is not None:
         entries = [
             FileEntry(o.sha256, o.status, o.problems, o.skip_reason)
@@ -205,7 +316,15 @@ def run_pipeline(
             log.warning("parse cache not written (%s); results are complete", one_line(exc))
 
     result = _assemble(
-        items, outcomes, (fresh_acts, fresh_hist), hits, config, athlete, tz, corrections, listing
+        items,
+        outcomes,
+        (fresh_acts, fresh_hist),
+        prepared.hits,
+        prepared.config,
+        prepared.athlete,
+        prepared.tz,
+        prepared.corrections,
+        prepared.listing,
     )
     result.input_digest = _input_digest(items, shas)
     return result
@@ -271,8 +390,18 @@ def _parse_all(
     tz: str | None,
     config: Config,
     workers: int | None,
+    chunk_fn: ChunkFn = process_chunk,
+    pool: ProcessPoolExecutor | None = None,
+    chunk_files: int = 4,
 ) -> Iterator[tuple[int, FileOutcome]]:
     """Yield (index, outcome) for every index (in completion order), in parallel when it pays.
+
+    ``chunk_fn`` parses a chunk (:func:`kneeflags.worker.process_chunk`, or a wrapper of
+    it that must be importable by a spawned worker); the batch's tests count processes
+    with it. ``pool``: a running pool of ``workers`` processes to parse in (the batch's
+    own, already started): it is used, never shut down, and this process only hands out
+    chunks (a share of its own would compete with those processes for the same cores).
+    ``chunk_files``: at most this many files per chunk (each chunk is a round trip).
 
     The parent process is one of the ``workers``: it starts on the last chunks at once
     while the worker processes are still starting (a spawned interpreter needs about
@@ -283,35 +412,37 @@ def _parse_all(
     worker dies (out of memory), the file that killed it is named and never parsed here
     (see :func:`_isolate`).
     """
+    borrowed = pool is not None
     n_workers = min(workers or os.cpu_count() or 1, len(indices))
-    if n_workers <= 1 or len(indices) < PARALLEL_MIN_ITEMS:
+    if (n_workers <= 1 and not borrowed) or len(indices) < PARALLEL_MIN_ITEMS:
         for i in indices:
             yield i, process_item(items[i], decoder, tz, config)
         return
     # Small chunks: the run ends when the slowest process ends, at most a chunk after the
     # other; 4 one-hour FIT files are ~12 ms, a few hundred microseconds of it hand-over.
-    size = max(1, min(4, len(indices) // (n_workers * 4)))
+    size = max(1, min(chunk_files, len(indices) // (n_workers * 4)))
     chunks = deque(
         [(i, items[i]) for i in indices[start : start + size]]
         for start in range(0, len(indices), size)
     )
     done: set[int] = set()
-    pool: ProcessPoolExecutor | None = None
+    processes = n_workers if borrowed else n_workers - 1
     context = multiprocessing.get_context("spawn")
     in_flight: dict[Future[list[tuple[int, FileOutcome]]], list[int]] = {}
     try:
-        pool = ProcessPoolExecutor(max_workers=n_workers - 1, mp_context=context)
+        if pool is None:
+            pool = ProcessPoolExecutor(max_workers=processes, mp_context=context)
         while chunks or in_flight:
-            while chunks and len(in_flight) < 2 * (n_workers - 1):
+            while chunks and len(in_flight) < 2 * processes:
                 chunk = chunks.popleft()
-                future = pool.submit(process_chunk, chunk, decoder, tz, config)
+                future = pool.submit(chunk_fn, chunk, decoder, tz, config)
                 in_flight[future] = [i for i, _ in chunk]
-            if chunks:  # the parent's share, from the back
-                for i, outcome in process_chunk(chunks.pop(), decoder, tz, config):
+            if chunks and not borrowed:  # the parent's share, from the back
+                for i, outcome in chunk_fn(chunks.pop(), decoder, tz, config):
                     done.add(i)
                     yield i, outcome
             finished = {f for f in in_flight if f.done()}
-            if not chunks and not finished:
+            if not finished and (borrowed or not chunks):
                 finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
             for future in finished:
                 result = future.result()
@@ -327,7 +458,7 @@ def _parse_all(
         suspects = [i for ids in in_flight.values() for i in ids if i not in done]
         rest = [i for i in indices if i not in done and i not in set(suspects)]
         usable = bool(suspects)  # nothing in flight: the pool never took a file
-        for i, outcome in _isolate(items, suspects, decoder, tz, config, context):
+        for i, outcome in _isolate(items, suspects, decoder, tz, config, context, chunk_fn):
             if outcome is None:  # no worker process can run here: parse what is left
                 usable = False
                 for j in suspects:
@@ -338,12 +469,12 @@ def _parse_all(
             done.add(i)
             yield i, outcome
         if usable:
-            yield from _parse_all(items, rest, decoder, tz, config, workers)
+            yield from _parse_all(items, rest, decoder, tz, config, workers, chunk_fn)
         else:
             for i in rest:
                 yield i, process_item(items[i], decoder, tz, config)
     finally:
-        if pool is not None:
+        if pool is not None and not borrowed:
             # Every result is in (or the caller stopped early): let the workers wind down
             # while the report is built instead of waiting ~0.1 s for them to exit here.
             pool.shutdown(wait=False, cancel_futures=True)
@@ -359,6 +490,7 @@ def _isolate(
     tz: str | None,
     config: Config,
     context: multiprocessing.context.BaseContext,
+    chunk_fn: ChunkFn = process_chunk,
 ) -> Iterator[tuple[int, FileOutcome | None]]:
     """Parse each suspect alone in a worker; the one whose worker dies is an error.
 
@@ -373,7 +505,7 @@ def _isolate(
             try:
                 yield (
                     i,
-                    pool.submit(process_chunk, [(i, items[i])], decoder, tz, config).result()[0][1],
+                    pool.submit(chunk_fn, [(i, items[i])], decoder, tz, config).result()[0][1],
                 )
                 continue
             except BrokenProcessPool:
