@@ -169,6 +169,10 @@ for _i in range(1, 28):  # exact: 5**27 < 2**64
     _POW10_LD[_i] = _POW10_LD[_i - 1] * _LD(10)
 _POW10_LD[28:] = _POW10_LD[27] * _POW10_LD[1:22]  # one rounding each: correctly rounded
 """Powers of ten in long double: exact up to 1e27, correctly rounded beyond."""
+_EXACT_INT = np.uint64(2**53)
+"""Integers up to this are exact as doubles (Clinger's fast path)."""
+_POW10_F = np.array([float(10**i) for i in range(23)])
+"""10**0 .. 10**22 as doubles: every one exact."""
 _MARGIN_ULPS = 16
 """The extended result is within 4 of its ulps of the true value; a decimal whose extended
 value lies within this many ulps of a double midpoint is parsed by Python instead."""
@@ -179,10 +183,12 @@ def parse_decimal_columns(columns: list[tuple[np.ndarray, np.ndarray]]) -> list[
     cadence, elevation) in one call and long ones (positions) in another, since each call
     costs a fixed few dozen numpy steps whatever its size."""
     out: list[np.ndarray] = [np.empty(0)] * len(columns)
-    for group in (
-        [c for c, (buf, _) in enumerate(columns) if buf.shape[1] <= 20],
-        [c for c, (buf, _) in enumerate(columns) if buf.shape[1] > 20],
-    ):
+    # Long columns (positions) are parsed one by one: each then has its decimal point in
+    # one place on every row (Garmin's "47.37..." and "8.55..."), which lets
+    # :func:`_parse_block` take its slice path instead of a per-row gather; stacking them
+    # saved nothing anyway (blocks of :data:`_BLOCK_ROWS` rows either way).
+    groups = [[c] for c in range(len(columns))]
+    for group in groups:
         if not group:
             continue
         width = max(columns[c][0].shape[1] for c in group)
@@ -229,7 +235,13 @@ def _parse_block(buf: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     rounding that to double is the correctly rounded result unless the extended value sits
     within a few of its ulps of a midpoint between two doubles. Those rare values (about 1
     in 60) are parsed by Python's ``float`` (numpy's string cast), so every value equals
-    ``float(text)``; Clinger's classic fast path is the special case ``L = 0``.
+    ``float(text)``.
+
+    Two cheaper routes give the very same digits and values (why: they were ~40% of the
+    scan of a Garmin GPX): when every row has its decimal point in one column (a position
+    column), the alignment is two slices instead of a per-row gather; and a row of at most
+    19 digits whose own integer is below 2**53 takes Clinger's fast path in plain doubles
+    (one exact-operand IEEE division), skipping the extended arithmetic.
     """
     n, width = buf.shape
     if n == 0:
@@ -250,10 +262,21 @@ def _parse_block(buf: np.ndarray, lengths: np.ndarray) -> np.ndarray:
             raise ScanDeclined("a value that is not a plain decimal")
         return np.ascontiguousarray(buf).view(f"S{width}").ravel().astype(np.float64)
     offsets = np.concatenate([np.arange(-width_int, 0), np.arange(1, width_frac + 1)])
-    idx = (dot_at[:, None] + offsets).astype(np.int32)
-    inside = (idx >= signed[:, None]) & (idx < lengths[:, None])
-    flat = (rows * width).astype(np.int32)[:, None] + np.clip(idx, 0, width - 1)
-    raw = np.take(np.ascontiguousarray(buf).ravel(), flat)  # 1-D take: ~3x a 2-D gather
+    d0 = int(dot_at[0])
+    if d0 == width_int and not signed.any() and bool((dot_at == d0).all()):
+        # One decimal point column for every row, no sign (a position column, most
+        # elevations): the alignment below is the identity but for dropping that column,
+        # so the digits are two slices, not a per-row gather (same digits, same result).
+        cols = d0 + offsets
+        raw = np.concatenate([buf[:, :d0], buf[:, d0 + 1 : d0 + 1 + width_frac]], axis=1)
+        if raw.shape[1] < cols.size:  # a row's fraction runs to the buffer's edge
+            raw = np.pad(raw, ((0, 0), (0, cols.size - raw.shape[1])))
+        inside = cols < lengths[:, None]
+    else:
+        idx = (dot_at[:, None] + offsets).astype(np.int32)
+        inside = (idx >= signed[:, None]) & (idx < lengths[:, None])
+        flat = (rows * width).astype(np.int32)[:, None] + np.clip(idx, 0, width - 1)
+        raw = np.take(np.ascontiguousarray(buf).ravel(), flat)  # 1-D take: ~3x a 2-D gather
     digits = np.where(inside, raw - np.uint8(48), np.uint8(0))
     if (digits > 9).any():
         raise ScanDeclined("a value that is not a plain decimal")
@@ -261,20 +284,33 @@ def _parse_block(buf: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     n_low = max(total - 19, 0)
     high = digits[:, : total - n_low].astype(np.uint64) @ _POW10_U[total - n_low - 1 :: -1]
     negative = first == 45
-    if _EXTENDED:
-        x = high.astype(_LD)
+    out = np.zeros(n)
+    unsafe = np.ones(n, dtype=bool)
+    if not n_low and width_frac <= 22:
+        # Clinger's fast path in plain doubles, row by row: a row's own digits (the
+        # alignment's padding zeros divided away, exactly) form an integer; below 2**53 it
+        # is exact as a double, and so is 10**n_frac <= 1e22, so the one IEEE division is
+        # the correctly rounded quotient, i.e. float(text). Heart rates, cadences and most
+        # elevations end here; the other rows go on to the extended path.
+        own = high // _POW10_U[width_frac - n_frac]
+        unsafe = own > _EXACT_INT
+        out = own.astype(np.float64) / _POW10_F[n_frac]
+    rest = np.flatnonzero(unsafe)
+    if rest.size and _EXTENDED:
+        every = rest.size == n  # (no copies when every row is left)
+        x = (high if every else high[rest]).astype(_LD)
         if n_low:
-            low = digits[:, total - n_low :].astype(np.uint64) @ _POW10_U[n_low - 1 :: -1]
+            part = digits[:, total - n_low :] if every else digits[rest, total - n_low :]
+            low = part.astype(np.uint64) @ _POW10_U[n_low - 1 :: -1]
             x = x * _POW10_LD[n_low] + low.astype(_LD)
         x = x / _POW10_LD[width_frac]
-        out = x.astype(np.float64)
-        toward = np.nextafter(out, np.where(x > out.astype(_LD), np.inf, -np.inf))
-        mid = (out.astype(_LD) + toward.astype(_LD)) / 2
-        unsafe = np.abs(x - mid) <= _MARGIN_ULPS * np.spacing(x)
-        unsafe |= ~np.isfinite(out)
-    else:
-        out = np.zeros(n)
-        unsafe = np.ones(n, dtype=bool)
+        near = x.astype(np.float64)
+        toward = np.nextafter(near, np.where(x > near.astype(_LD), np.inf, -np.inf))
+        mid = (near.astype(_LD) + toward.astype(_LD)) / 2
+        risky = np.abs(x - mid) <= _MARGIN_ULPS * np.spacing(x)
+        risky |= ~np.isfinite(near)
+        out[rest] = near
+        unsafe[rest] = risky
     out = np.where(negative, -out, out)
     slow = np.flatnonzero(unsafe)
     if slow.size:
