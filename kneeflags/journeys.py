@@ -61,6 +61,7 @@ _WEEK_LABEL = re.compile(r"^(\d{4})-?W(\d{1,2})$", re.IGNORECASE)
 if TYPE_CHECKING:
     from kneeflags.pipeline import PipelineResult
 
+
 class UsageProblem(ValueError):
     """A user-supplied value is wrong (exit code 2); the message is one line."""
 
@@ -280,6 +281,20 @@ def _athlete_report(
     )
 
 
+def _journal_absent(path: str | os.PathLike[str] | None) -> bool:
+    """True when the journal a read-only report would open does not exist.
+
+    Such a journal reads as empty (:func:`~kneeflags.journal.store.open_journal` opens an
+    in-memory database then); answering that here skips importing ``sqlite_utils`` and the
+    journal modules, ~30 ms of every report's start-up for a runner who never logged
+    anything. A path that exists (a file or not) goes the regular way and its checks.
+    """
+    from kneeflags.journal.store import default_journal_path
+
+    target = Path(path).expanduser() if path is not None else default_journal_path()
+    return not os.path.lexists(target)
+
+
 def read_journal(
     journal: str | os.PathLike[str] | bool | None = None,
 ) -> dict[str, list[Any]]:
@@ -293,10 +308,12 @@ def read_journal(
     """
     if journal is False:
         return {}
+    path = None if journal is None or journal is True else journal
+    if _journal_absent(path):
+        return {}
     from kneeflags.journal import open_journal
     from kneeflags.journal.symptoms import athlete_key, list_entries
 
-    path = None if journal is None or journal is True else journal
     with open_journal(path, readonly=True) as j:
         entries = list_entries(j)
     out: dict[str, list[Any]] = {}
@@ -316,10 +333,12 @@ def read_corrections(
     """
     if journal is False:
         return None
+    path = None if journal is None or journal is True else journal
+    if _journal_absent(path):
+        return {}
     from kneeflags import corrections
     from kneeflags.journal import open_journal
 
-    path = None if journal is None or journal is True else journal
     with open_journal(path, readonly=True) as j:
         return corrections.read(j)
 
