@@ -66,3 +66,92 @@ def test_forward_fill_nan_equals_polars(values: list[float]) -> None:
     got = forward_fill_nan(arr)
     assert np.array_equal(got, np.asarray(want, dtype=np.float64), equal_nan=True)
     assert (np.signbit(got) == np.signbit(np.asarray(want, dtype=np.float64))).all()
+
+
+def _screen_reference(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
+    """screen_samples as it was, all in polars (the numpy steps must agree with it)."""
+    from kneeflags.parsers.common import MAX_SAMPLE_SPREAD, REPEATED_TIMESTAMP_SHARE
+
+    notes: list[str] = []
+    if frame.height == 0:
+        return frame, notes
+    lat, lon = pl.col("lat"), pl.col("lon")
+    has = lat.is_not_null() | lon.is_not_null()
+    ok = (
+        lat.is_not_null()
+        & lon.is_not_null()
+        & lat.is_finite()
+        & lon.is_finite()
+        & (lat.abs() <= 90.0)
+        & (lon.abs() <= 180.0)
+    )
+    bad = frame.select((has & ~ok).sum()).item()
+    if bad:
+        frame = frame.with_columns(
+            pl.when(ok).then(lat).otherwise(None).alias("lat"),
+            pl.when(ok).then(lon).otherwise(None).alias("lon"),
+        )
+        notes.append(f"{bad:,} GPS position(s) outside latitude ±90° / longitude ±180° ignored")
+    ts = frame["timestamp"].drop_nulls()
+    if ts.len() == 1:
+        notes.append("a single timed sample: no distance, pace or cadence to analyse")
+    elif ts.len() > 1:
+        step = ts.diff().drop_nulls().dt.total_microseconds()
+        back = int((step < 0).sum())
+        same = int((step == 0).sum())
+        if back:
+            notes.append(f"timestamps go backwards {back:,} time(s): samples put in time order")
+        if same > max(1, REPEATED_TIMESTAMP_SHARE * ts.len()):
+            notes.append(f"{same:,} of {ts.len():,} samples repeat the previous timestamp")
+    if ts.len() > 2:
+        off = (pl.col("timestamp") - pl.col("timestamp").median()).abs()
+        far = pl.col("timestamp").is_not_null() & (off > MAX_SAMPLE_SPREAD)
+        n_far = frame.select(far.sum()).item()
+        if n_far:
+            frame = frame.filter(~far)
+            days = MAX_SAMPLE_SPREAD.days
+            notes.append(f"{n_far:,} point(s) dated over {days} days from the others ignored")
+    return frame, notes
+
+
+_COORD = st.one_of(
+    st.floats(-200.0, 200.0, allow_nan=False),
+    st.sampled_from([math.nan, math.inf, -math.inf, 90.0, -180.0, 180.0000001]),
+)
+_STEP_US = st.one_of(
+    st.integers(-3_000_000, 3_000_000),
+    st.just(0),
+    st.sampled_from([8 * 86_400_000_000, -8 * 86_400_000_000, 7 * 86_400_000_000]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.tuples(_STEP_US, _COORD, _COORD), min_size=0, max_size=12),
+    st.booleans(),
+    st.booleans(),
+)
+def test_screen_samples_equals_the_polars_steps(
+    rows: list[tuple[int, float, float]], null_time: bool, null_position: bool
+) -> None:
+    from kneeflags.parsers.common import screen_samples
+
+    times: list[int | None] = list(
+        np.cumsum([s for s, _, _ in rows], dtype=np.int64) + 1_750_000_000_000_000
+    )
+    lats: list[float | None] = [r[1] for r in rows]
+    if rows and null_time:
+        times[len(rows) // 2] = None
+    if rows and null_position:
+        lats[0] = None
+    frame = pl.DataFrame(
+        {
+            "timestamp": pl.Series(times, dtype=pl.Int64).cast(pl.Datetime("us", "UTC")),
+            "lat": pl.Series(lats, dtype=pl.Float64),
+            "lon": pl.Series([r[2] for r in rows], dtype=pl.Float64),
+        }
+    )
+    got, got_notes = screen_samples(frame)
+    want, want_notes = _screen_reference(frame)
+    assert got_notes == want_notes
+    assert got.equals(want)
