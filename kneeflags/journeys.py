@@ -352,6 +352,8 @@ def corrections_for(corrections: dict[str, Any] | None, athlete: str) -> Any:
 
 
 def entries_for(entries: dict[str, list[Any]], athlete: str) -> list[Any]:
+    if not entries:  # no journal: nothing to match (and no journal module to import)
+        return []
     from kneeflags.journal.symptoms import athlete_key
 
     return entries.get(athlete_key(athlete), [])
