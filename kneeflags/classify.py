@@ -43,7 +43,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from kneeflags.model import Activity, Sport
+from kneeflags.model import Activity, Sport, epoch_seconds
 
 CLASSIFY_VERSION = "1"
 """Part of the summaries' cache key: bump when a decision below changes."""
@@ -132,6 +132,14 @@ def descent_m(altitude: np.ndarray, hysteresis: float = DESCENT_HYSTERESIS_M) ->
     return total
 
 
+def _floats(col: pl.Series) -> np.ndarray:
+    """``col.cast(pl.Float64).fill_null(np.nan).to_numpy()``; a Float64 column (the
+    canonical schema) without the two polars queries: its nulls come out as NaN."""
+    if col.dtype == pl.Float64:
+        return col.to_numpy()
+    return col.cast(pl.Float64).fill_null(np.nan).to_numpy()
+
+
 def features(act: Activity) -> Features:
     """Pace, cadence (steps/min), duration, distance and descent of one session."""
     s = act.samples
@@ -145,18 +153,18 @@ def features(act: Activity) -> Features:
     if s.height < 2:
         speed = (distance / duration) if distance and duration > 0 else None
         return Features(speed, None, None, duration, distance, 0.0, s.height)
-    ts = s["timestamp"].dt.epoch("us").cast(pl.Float64).to_numpy() / 1e6
+    ts = epoch_seconds(s["timestamp"])
     w = np.concatenate(([0.0], np.clip(np.diff(ts), 0.0, 10.0)))
-    v = s["speed_mps"].cast(pl.Float64).fill_null(np.nan).to_numpy()
+    v = _floats(s["speed_mps"])
     moving = np.isfinite(v) & (v >= MOVING_MPS)
     mv = _weighted_median(v[moving], w[moving]) if moving.any() else None
     p95 = float(np.percentile(v[moving], 95)) if moving.any() else None
-    cad = s["cadence_spm"].cast(pl.Float64).fill_null(np.nan).to_numpy()
+    cad = _floats(s["cadence_spm"])
     if act.provenance.cadence_unit in ("none", "unknown") and act.format == "fit":
         cad = cad * 2.0  # FIT keeps raw strides/min for a sport it does not know
     cm = moving & np.isfinite(cad) & (cad > 0)
     cadence = _weighted_median(cad[cm], w[cm]) if cm.sum() >= 10 else None
-    alt = s["altitude_m"].cast(pl.Float64).fill_null(np.nan).to_numpy()
+    alt = _floats(s["altitude_m"])
     return Features(mv, p95, cadence, duration, distance, descent_m(alt), s.height)
 
 

@@ -155,3 +155,19 @@ def test_screen_samples_equals_the_polars_steps(
     want, want_notes = _screen_reference(frame)
     assert got_notes == want_notes
     assert got.equals(want)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.one_of(st.none(), st.integers(-(2**62), 2**62)),
+        max_size=10,
+    ),
+    st.sampled_from(["us", "ns", "ms"]),
+)
+def test_epoch_seconds_equals_the_polars_expression(values: list[int | None], unit: str) -> None:
+    from kneeflags.model import epoch_seconds
+
+    ts = pl.Series(values, dtype=pl.Int64).cast(pl.Datetime(unit, "UTC"))  # type: ignore[arg-type]
+    want = ts.dt.epoch("us").cast(pl.Float64).to_numpy() / 1e6
+    assert np.array_equal(epoch_seconds(ts), want, equal_nan=True)
