@@ -140,8 +140,8 @@ def _floats(col: pl.Series) -> np.ndarray:
     return col.cast(pl.Float64).fill_null(np.nan).to_numpy()
 
 
-def features(act: Activity) -> Features:
-    """Pace, cadence (steps/min), duration, distance and descent of one session."""
+def _extent(act: Activity) -> tuple[float, float | None]:
+    """Duration and distance of one session (what :func:`tiny_run` reads)."""
     s = act.samples
     duration = float(act.duration_s or act.elapsed_s or 0.0)
     if s.height and not duration:
@@ -150,6 +150,13 @@ def features(act: Activity) -> Features:
     if distance is None and s.height:
         d = s["distance_m"].drop_nulls()
         distance = float(d.max() - d.min()) if d.len() else None  # type: ignore[operator]
+    return duration, distance
+
+
+def features(act: Activity) -> Features:
+    """Pace, cadence (steps/min), duration, distance and descent of one session."""
+    s = act.samples
+    duration, distance = _extent(act)
     if s.height < 2:
         speed = (distance / duration) if distance and duration > 0 else None
         return Features(speed, None, None, duration, distance, 0.0, s.height)
@@ -225,11 +232,15 @@ def classify(act: Activity) -> Activity:
     unlabelled = _is_unlabelled(act)
     if not unlabelled and not act.sport.is_running:
         return act
-    f = features(act)
     if unlabelled:
-        verdict = decide(act, f)
+        verdict = decide(act, features(act))
     else:
-        why = tiny_run(act, f)
+        # A labelled run is only checked for being too small, which needs its duration and
+        # distance alone: the medians, percentiles and descent of features() went unused
+        # (a fifth of each FIT file's cost).
+        duration, distance = _extent(act)
+        extent = Features(None, None, None, duration, distance, 0.0, act.samples.height)
+        why = tiny_run(act, extent)
         verdict = (Sport.OTHER, why) if why else None
     if verdict is None:
         return act
