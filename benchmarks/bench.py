@@ -564,7 +564,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{platform.system()} {platform.release()}.",
         "",
         "kneeflags' modules are compiled to bytecode before the runs (`compileall`), as a "
-        "pip install leaves them; runs before 2026-12-06 14:00 UTC compiled them at every "
+        "pip install leaves them; results before kf-15c (2026-12-06) compiled them at every "
         "start (the shell had PYTHONDONTWRITEBYTECODE=1), ~35 ms per process.",
         "",
         "Targets (issue 5): cold ≥ 50× and warm ≥ 100× the baseline; < 500 MB for 3,000 files.",
