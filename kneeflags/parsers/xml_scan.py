@@ -130,6 +130,21 @@ def _values(a: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarra
     return win * inside
 
 
+def _all_columns(m: np.ndarray) -> np.ndarray:
+    """``m.all(axis=1)`` of a narrow 2-D bool array, as one AND per column.
+
+    Why: numpy reduces each row's few contiguous columns with a per-row set-up, ~13x
+    slower on (72,000 x 2) than ANDing whole columns (0.87 ms against 0.07 ms): that
+    reduction was a sixth of a TCX scan.
+    """
+    if m.shape[1] == 0:
+        return np.ones(m.shape[0], dtype=bool)
+    out = m[:, 0].copy()
+    for j in range(1, m.shape[1]):
+        out &= m[:, j]
+    return out
+
+
 def _nonspace(buf: np.ndarray) -> int:
     """Non-whitespace, non-padding bytes in a values buffer (control bytes are refused
     before this is asked)."""
@@ -254,8 +269,9 @@ def _parse_block(buf: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     first = buf[:, 0]
     signed = (first == 45) | (first == 43)
     dot = buf == 46
-    has_dot = dot.any(axis=1)
-    dot_at = np.where(has_dot, dot.argmax(axis=1), lengths)
+    first_dot = dot.argmax(axis=1)
+    has_dot = dot[rows, first_dot]  # (a gather: any(axis=1) over a few columns is slow)
+    dot_at = np.where(has_dot, first_dot, lengths)
     n_int = dot_at - signed
     n_frac = np.where(has_dot, lengths - dot_at - 1, 0)
     if (n_int + n_frac < 1).any() or (lengths < 1).any():
@@ -344,7 +360,7 @@ def is_utc_time(buf: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     ok &= ~frac | (buf[:, 19] == 46)
     col = np.arange(width)
     frac_cols = (col >= 20) & (col < lengths[:, None] - 1)
-    ok &= (digit | ~frac_cols).all(axis=1)
+    ok &= _all_columns(digit | ~frac_cols)
     d = buf.astype(np.int64) - 48
     hour, minute, second = (
         d[:, 11] * 10 + d[:, 12],
@@ -462,7 +478,7 @@ def _rows_equal(a: np.ndarray, starts: np.ndarray, literal: bytes) -> np.ndarray
     mask = np.frombuffer((b"\xff" * len(literal)).ljust(size, b"\0"), dtype=np.uint64)
     words = np.ascontiguousarray(_windows(a, starts, size)).view(np.uint64)
     same = (words & mask) == want
-    return same[:, 0] if same.shape[1] == 1 else same.all(axis=1)
+    return _all_columns(same)
 
 
 def _ws_count(text: bytes) -> int:
@@ -502,7 +518,10 @@ def _scan_segment(
         starts_point &= _IS_WS[a[np.minimum(lt + 6, a.size - 1)]]
     else:  # TCX: <Trackpoint> has no attributes
         quotes = np.empty(0, dtype=np.int32)
-        starts_point = _rows_equal(a, lt, b"<Trackpoint>")
+        # '<Trackpo' as one word per tag, then 'int>' for those alone (a tenth of them)
+        starts_point = _rows_equal(a, lt, b"<Trackpo")
+        maybe = np.flatnonzero(starts_point)
+        starts_point[maybe] = _rows_equal(a, lt[maybe] + 8, b"int>")
     first = np.flatnonzero(starts_point).astype(np.int32)
     if first.size == 0 or first[0] != 0:
         raise ScanDeclined("a segment that does not start with a point")
@@ -561,7 +580,7 @@ def _read_shape(
     cols = first[cand][:, None] + np.arange(k, dtype=np.int32)
     lt2, gt2 = lt[cols], gt[cols]
     length = gt2 - lt2
-    ok = (length[:, 1:] == length[0, 1:]).all(axis=1)
+    ok = _all_columns(length[:, 1:] == length[0, 1:])
     tag_ws = 0
     for j0, j1 in _runs(tags, lt2, gt2, 1 if kind == "gpx" else 0):
         literal = data[int(lt2[0, j0]) : int(gt2[0, j1]) + 1]
