@@ -416,6 +416,23 @@ def run_cli(args: list[str], env: dict[str, str]) -> tuple[float, int]:
     return elapsed, peak
 
 
+def compile_bytecode() -> None:
+    """Compile kneeflags' modules to bytecode first, as a ``pip install`` leaves them.
+
+    Why: an editable install writes no bytecode until a module is first imported, and not
+    even then under ``PYTHONDONTWRITEBYTECODE=1`` (set in some shells and CI images): every
+    ``kneeflags`` start, and every worker process, then compiled all of kneeflags' modules
+    from source (~35 ms a process here), a cost no installed user pays. ``compileall``
+    writes the bytecode whatever that variable says; a stale file is never used (Python
+    checks each source's size and time).
+    """
+    import compileall
+
+    import kneeflags
+
+    compileall.compile_dir(str(Path(kneeflags.__file__).parent), quiet=1)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--files", type=int, default=300, help="one-hour FIT runs")
@@ -432,6 +449,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-fit", action="store_true", help="only (e)-(g)")
     args = parser.parse_args(argv)
     env = dict(os.environ)
+    compile_bytecode()
 
     print(f"per-format sets in {args.corpus} ...", flush=True)
     format_lines = format_section(args, env)
@@ -544,6 +562,10 @@ def main(argv: list[str] | None = None) -> int:
         "Machine: "
         f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"{platform.system()} {platform.release()}.",
+        "",
+        "kneeflags' modules are compiled to bytecode before the runs (`compileall`), as a "
+        "pip install leaves them; results before kf-15c (2026-12-06) compiled them at every "
+        "start (the shell had PYTHONDONTWRITEBYTECODE=1), ~35 ms per process.",
         "",
         "Targets (issue 5): cold ≥ 50× and warm ≥ 100× the baseline; < 500 MB for 3,000 files.",
         "Targets (issue 15): FIT cold ≥ 100× and warm ≥ 300×; GPX in process ≥ 20× gpxpy and "

@@ -43,7 +43,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from kneeflags.model import Activity, Sport
+from kneeflags.model import Activity, Sport, epoch_seconds
 
 CLASSIFY_VERSION = "1"
 """Part of the summaries' cache key: bump when a decision below changes."""
@@ -132,8 +132,16 @@ def descent_m(altitude: np.ndarray, hysteresis: float = DESCENT_HYSTERESIS_M) ->
     return total
 
 
-def features(act: Activity) -> Features:
-    """Pace, cadence (steps/min), duration, distance and descent of one session."""
+def _floats(col: pl.Series) -> np.ndarray:
+    """``col.cast(pl.Float64).fill_null(np.nan).to_numpy()``; a Float64 column (the
+    canonical schema) without the two polars queries: its nulls come out as NaN."""
+    if col.dtype == pl.Float64:
+        return col.to_numpy()
+    return col.cast(pl.Float64).fill_null(np.nan).to_numpy()
+
+
+def _extent(act: Activity) -> tuple[float, float | None]:
+    """Duration and distance of one session (what :func:`tiny_run` reads)."""
     s = act.samples
     duration = float(act.duration_s or act.elapsed_s or 0.0)
     if s.height and not duration:
@@ -142,21 +150,28 @@ def features(act: Activity) -> Features:
     if distance is None and s.height:
         d = s["distance_m"].drop_nulls()
         distance = float(d.max() - d.min()) if d.len() else None  # type: ignore[operator]
+    return duration, distance
+
+
+def features(act: Activity) -> Features:
+    """Pace, cadence (steps/min), duration, distance and descent of one session."""
+    s = act.samples
+    duration, distance = _extent(act)
     if s.height < 2:
         speed = (distance / duration) if distance and duration > 0 else None
         return Features(speed, None, None, duration, distance, 0.0, s.height)
-    ts = s["timestamp"].dt.epoch("us").cast(pl.Float64).to_numpy() / 1e6
+    ts = epoch_seconds(s["timestamp"])
     w = np.concatenate(([0.0], np.clip(np.diff(ts), 0.0, 10.0)))
-    v = s["speed_mps"].cast(pl.Float64).fill_null(np.nan).to_numpy()
+    v = _floats(s["speed_mps"])
     moving = np.isfinite(v) & (v >= MOVING_MPS)
     mv = _weighted_median(v[moving], w[moving]) if moving.any() else None
     p95 = float(np.percentile(v[moving], 95)) if moving.any() else None
-    cad = s["cadence_spm"].cast(pl.Float64).fill_null(np.nan).to_numpy()
+    cad = _floats(s["cadence_spm"])
     if act.provenance.cadence_unit in ("none", "unknown") and act.format == "fit":
         cad = cad * 2.0  # FIT keeps raw strides/min for a sport it does not know
     cm = moving & np.isfinite(cad) & (cad > 0)
     cadence = _weighted_median(cad[cm], w[cm]) if cm.sum() >= 10 else None
-    alt = s["altitude_m"].cast(pl.Float64).fill_null(np.nan).to_numpy()
+    alt = _floats(s["altitude_m"])
     return Features(mv, p95, cadence, duration, distance, descent_m(alt), s.height)
 
 
@@ -217,11 +232,15 @@ def classify(act: Activity) -> Activity:
     unlabelled = _is_unlabelled(act)
     if not unlabelled and not act.sport.is_running:
         return act
-    f = features(act)
     if unlabelled:
-        verdict = decide(act, f)
+        verdict = decide(act, features(act))
     else:
-        why = tiny_run(act, f)
+        # A labelled run is only checked for being too small, which needs its duration and
+        # distance alone: the medians, percentiles and descent of features() went unused
+        # (a fifth of each FIT file's cost).
+        duration, distance = _extent(act)
+        extent = Features(None, None, None, duration, distance, 0.0, act.samples.height)
+        why = tiny_run(act, extent)
         verdict = (Sport.OTHER, why) if why else None
     if verdict is None:
         return act

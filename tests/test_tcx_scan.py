@@ -110,6 +110,32 @@ def test_what_the_tcx_scan_cannot_prove_it_declines(inner: str, why: str) -> Non
         assert any("fast TCX scan not used" in n for n in fast.activities[0].provenance.notes)
 
 
+@pytest.mark.parametrize(
+    "where", ["name", "element", "inside"], ids=["in-text", "an-element", "in-a-track"]
+)
+def test_the_marker_name_in_the_document_is_declined_or_harmless(where: str) -> None:
+    """The scan's marker name outside the tracks makes it decline (checked on the skeleton);
+    inside a scanned track it never reaches the reader, and the result is the reference's."""
+    track = "<Track>" + "".join(_tp(i) for i in range(4)) + "</Track>"
+    data = _doc([track])
+    if where == "name":
+        data = data.replace(b"<Name>W</Name>", b"<Name>kneeflags-scan-marker</Name>")
+    elif where == "element":
+        data = data.replace(b"<Name>W</Name>", b'<Name>W</Name><kneeflags-scan-marker n="0"/>')
+    else:
+        data = data.replace(
+            b"</Position></Trackpoint>",
+            b"</Position><kneeflags-scan-marker>1</kneeflags-scan-marker></Trackpoint>",
+        )
+    if where == "inside":
+        scan_tcx(data)
+    else:
+        with pytest.raises(ScanDeclined, match="marker name"):
+            scan_tcx(data)
+    fast, reference = both_ways(data)
+    assert_same(fast, reference)
+
+
 def test_last_of_a_name_wins_and_non_leaves_are_null() -> None:
     inner = (
         "<Cadence>70</Cadence><Extensions><ns3:TPX><ns3:Speed>3.5</ns3:Speed>"

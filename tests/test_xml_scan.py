@@ -77,8 +77,24 @@ def _garmin_degrees(k: int) -> str:
         # just around midpoints between doubles: the cases a naive parser rounds wrongly
         [repr(1 + k * 2.0**-52)[:-1] + "5" + "0" * z + "1" for k in range(50) for z in (0, 9)],
         ["9007199254740993", "9007199254740992.5", "2.2250738585072011e-308"[:18]],
+        # Clinger's fast path at its edges: 2**53 and 2**53 + 1 as digits, 1e-22, 22 digits
+        ["9007199254740992", "900719925474099.3", "90071992547409.93", "9007199254740.993"],
+        ["0.0000000000000000000001", "1.000000000000000000001", "123", "-45", "0.1", "7"],
+        # one decimal point column for every row (the slice path), short and long rows
+        ["47.1", "47.370024025440216064453125", "47.5", "47.", "47.0000000000000000001"],
     ],
-    ids=["garmin", "repr", "float32", "fixed7", "edge", "midpoints", "big"],
+    ids=[
+        "garmin",
+        "repr",
+        "float32",
+        "fixed7",
+        "edge",
+        "midpoints",
+        "big",
+        "clinger",
+        "tiny",
+        "dots",
+    ],
 )
 def test_decimals_equal_python_float(values: list[str]) -> None:
     buf, lengths = _rows(values)
@@ -95,6 +111,21 @@ def test_decimals_equal_python_float(values: list[str]) -> None:
     )
 )
 def test_random_decimals_equal_python_float(values: list[str]) -> None:
+    buf, lengths = _rows(values)
+    assert parse_decimals(buf, lengths).tolist() == [float(v) for v in values]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(1, 3),
+    st.lists(st.from_regex(r"[0-9]{0,30}", fullmatch=True), min_size=1, max_size=40),
+    st.integers(0, 999),
+)
+def test_decimals_with_one_point_column_equal_python_float(
+    width: int, fractions: list[str], whole: int
+) -> None:
+    """Positions and elevations: the decimal point at one place on every row."""
+    values = [f"{(whole + i) % 10**width:0{width}d}.{f}" for i, f in enumerate(fractions)]
     buf, lengths = _rows(values)
     assert parse_decimals(buf, lengths).tolist() == [float(v) for v in values]
 

@@ -87,7 +87,7 @@ from kneeflags.metrics.cadence import (
 )
 from kneeflags.metrics.grade import compute_grade
 from kneeflags.metrics.speed_work import detect_speed_work
-from kneeflags.model import Activity, Sport, safe_text
+from kneeflags.model import Activity, Sport, epoch_seconds, safe_text
 
 METRICS_VERSION = f"4.{CLASSIFY_VERSION}"
 """Part of every cache key for summaries: bump when summarize() output changes.
@@ -192,11 +192,7 @@ def summarize(activity: Activity, config: Config | None = None) -> ActivitySumma
     sport = activity.sport
     n = samples.height
 
-    ts = (
-        samples.get_column("timestamp").dt.epoch("us").cast(pl.Float64).to_numpy() / 1e6
-        if n
-        else np.zeros(0)
-    )
+    ts = epoch_seconds(samples.get_column("timestamp")) if n else np.zeros(0)
     dist = _column(samples, "distance_m") if n else np.zeros(0)
     alt = _column(samples, "altitude_m") if n else np.zeros(0)
     speed = _column(samples, "speed_mps") if n else np.zeros(0)

@@ -249,14 +249,19 @@ def build_gpx(
             out.warnings.append(Problem(path, f"{reason}: not used", "warning"))
         return out
     for part, trk in enumerate(timed):
-        pts = trk.points.filter(pl.col("time").is_not_null())
-        frame = pts.select(
-            pl.col("time").alias("timestamp"),
-            pl.col("lat"),
-            pl.col("lon"),
-            pl.col("ele").alias("altitude_m"),
-            pl.col("cad").alias("cadence_spm"),
-            pl.col("hr").alias("heart_rate"),
+        pts = trk.points
+        if pts["time"].null_count():
+            pts = pts.filter(pl.col("time").is_not_null())
+        # the columns renamed as Series (a DataFrame of them is no polars query)
+        frame = pl.DataFrame(
+            [
+                pts.get_column("time").alias("timestamp"),
+                pts.get_column("lat"),
+                pts.get_column("lon"),
+                pts.get_column("ele").alias("altitude_m"),
+                pts.get_column("cad").alias("cadence_spm"),
+                pts.get_column("hr").alias("heart_rate"),
+            ]
         )
         frame, screen_notes = screen_samples(frame)
         out.warnings.extend(Problem(path, note, "warning") for note in screen_notes)
