@@ -40,6 +40,7 @@ def is_advisory(flag: Flag) -> bool:
     """True for the athlete-level habit line of a :data:`FAIL_ON_OPT_IN_RULES` rule."""
     return flag.week_start is None and flag.rule in FAIL_ON_OPT_IN_RULES
 
+
 CLINICIAN_REMINDER = (
     "This is educational guidance, not a diagnosis. Knee pain that persists, gets worse "
     "or is severe should be assessed by a GP, physiotherapist or sports medicine physician "

@@ -358,9 +358,7 @@ def fail_on_hits(
     for f in athlete.current_flags:
         by_rule = f.rule in asked
         by_severity = (
-            floor is not None
-            and not is_advisory(f)
-            and SEVERITY_RANK.get(f.severity, 0) >= floor
+            floor is not None and not is_advisory(f) and SEVERITY_RANK.get(f.severity, 0) >= floor
         )
         if by_rule or by_severity:
             hits.append(f)

@@ -354,9 +354,7 @@ def problems_part(
         parts.append(Text(f"Not used ({len(errors)}):", style="bold red"))
         parts.extend(problem_bullet(p) for p in errors)
     if warnings and not verbose and max_warnings == 0:
-        parts.append(
-            Text(f"{fmt.plural(len(warnings), 'file')} used with caveats ({everything}).")
-        )
+        parts.append(Text(f"{fmt.plural(len(warnings), 'file')} used with caveats ({everything})."))
     elif warnings:
         parts.append(Text(f"Used with caveats ({len(warnings)}):", style="bold yellow"))
         shown = warnings if verbose else warnings[:max_warnings]
@@ -370,9 +368,7 @@ def problems_part(
             )
     if skipped:
         parts.append(
-            Text(
-                f"{fmt.plural(skipped, 'file')} skipped: not activities (CSV, images, settings)."
-            )
+            Text(f"{fmt.plural(skipped, 'file')} skipped: not activities (CSV, images, settings).")
         )
     return Group(*parts)
 

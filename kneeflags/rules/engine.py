@@ -318,9 +318,9 @@ def _low_cadence(rule: Rule, inp: Inputs) -> list[Flag]:
     c = inp.config.rules.low_cadence
     m = pl.col("cadence_spm_median")
     ok = m.is_not_null() & (pl.col("cadence_minutes") >= c.min_minutes)
-    w = inp.weekly.with_columns(
-        _grade(ok & (m < c.high_below_spm), pl.lit(False))
-    ).filter(pl.col("severity").is_not_null())
+    w = inp.weekly.with_columns(_grade(ok & (m < c.high_below_spm), pl.lit(False))).filter(
+        pl.col("severity").is_not_null()
+    )
     out = _usual_cadence(rule, inp, ok)
     for r in w.iter_rows(named=True):
         thr = c.high_below_spm if r["severity"] == "high" else c.watch_below_spm
