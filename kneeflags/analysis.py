@@ -33,6 +33,7 @@ from kneeflags.metrics.summary import (
 )
 from kneeflags.metrics.weekly import weekly_table
 from kneeflags.model import Activity
+from kneeflags.report.fmt import plural  # stdlib-only text helpers, no renderer
 from kneeflags.rules.engine import evaluate
 from kneeflags.sanity import check_summaries
 
@@ -183,10 +184,6 @@ OFFSET_SOURCE_WORDS: dict[str, str] = {
 }
 
 
-def _plural(n: int, word: str, many: str | None = None) -> str:
-    return f"{n} {word if n == 1 else (many or word + 's')}"
-
-
 def _named(runs: pl.DataFrame) -> str:
     """``Tue 3 Nov 2026, 5.0 km (run.gpx); ... and 4 more``: which runs a note means."""
     from kneeflags.rules.engine import run_label
@@ -223,14 +220,14 @@ def athlete_notes(acts: pl.DataFrame) -> list[str]:
     elif no_cad.height:
         verb = "has" if no_cad.height == 1 else "have"
         notes.append(
-            f"{no_cad.height} of {_plural(n, 'run')} {verb} no cadence data "
+            f"{no_cad.height} of {plural(n, 'run')} {verb} no cadence data "
             f"({_named(no_cad)}); cadence figures use the other runs."
         )
     unknown_unit = runs.filter(pl.col("has_cadence") & (pl.col("cadence_unit") == "unknown"))
     if unknown_unit.height:
         verb = "has" if unknown_unit.height == 1 else "have"
         notes.append(
-            f"{_plural(unknown_unit.height, 'run')} {verb} cadence in an undetermined unit "
+            f"{plural(unknown_unit.height, 'run')} {verb} cadence in an undetermined unit "
             f"(strides or steps): {_named(unknown_unit)}."
         )
     indoor = runs.filter(~pl.col("has_terrain")).height
@@ -249,14 +246,14 @@ def athlete_notes(acts: pl.DataFrame) -> list[str]:
         )
     elif no_ele.height:
         notes.append(
-            f"{_plural(no_ele.height, 'outdoor run')} without usable elevation data "
+            f"{plural(no_ele.height, 'outdoor run')} without usable elevation data "
             f"({_named(no_ele)}): downhill share is unknown for "
             f"{'it' if no_ele.height == 1 else 'them'}, not zero."
         )
     partial = int(acts["partial"].sum())
     if partial:
         notes.append(
-            f"{_plural(partial, 'activity', 'activities')} came from truncated files; "
+            f"{plural(partial, 'activity', 'activities')} came from truncated files; "
             "the records before the break were used."
         )
     for source, words in OFFSET_SOURCE_WORDS.items():
@@ -264,7 +261,7 @@ def athlete_notes(acts: pl.DataFrame) -> list[str]:
         if guessed:
             verb = "carries" if guessed == 1 else "carry"
             notes.append(
-                f"{_plural(guessed, 'activity', 'activities')} {verb} no UTC offset in the "
+                f"{plural(guessed, 'activity', 'activities')} {verb} no UTC offset in the "
                 f"file; {'its' if guessed == 1 else 'their'} local week comes from {words}."
             )
     return notes

@@ -580,7 +580,6 @@ def build_report(
     generated_at: datetime | None = None,
     extra_errors: Sequence[Problem] = (),
     extra_warnings: Sequence[Problem] = (),
-    extra_skipped: int = 0,
 ) -> Report:
     """Combine athlete reports; top-level problems are all athletes' plus ``extra_*``."""
     athletes = tuple(athletes)
@@ -589,7 +588,7 @@ def build_report(
         generated_at=generated_at or generated_at_now(),
         errors=tuple(p for a in athletes for p in a.errors) + _sorted_problems(extra_errors),
         warnings=tuple(p for a in athletes for p in a.warnings) + _sorted_problems(extra_warnings),
-        skipped=sum(a.skipped for a in athletes) + extra_skipped,
+        skipped=sum(a.skipped for a in athletes),
     )
 
 

@@ -161,7 +161,7 @@ def _numbers(a: AthleteReport) -> tuple[tuple[str, str], ...]:
     w = next((w for w in a.weeks if w.week_start == a.window.last_week), None)
     if w is None:
         return ()
-    runs = f"{w.runs} run{'s' if w.runs != 1 else ''}"
+    runs = fmt.plural(w.runs, "run")
     out = [
         ("Running", f"{fmt.km(w.run_km)} km in {runs}"),
         ("Change on the previous week", fmt.pct(w.change_pct, signed=True)),
