@@ -32,9 +32,8 @@ from kneeflags.metrics.summary import (
     summarize,
 )
 from kneeflags.metrics.weekly import weekly_table
-from kneeflags.model import Activity
-from kneeflags.report.fmt import plural  # stdlib-only text helpers, no renderer
-from kneeflags.rules.engine import evaluate
+from kneeflags.model import Activity, plural
+from kneeflags.rules.engine import evaluate, run_label
 from kneeflags.sanity import check_summaries
 
 
@@ -67,7 +66,9 @@ def analyze(
     analysis = analyze_frames(
         checked.acts, checked.hist, config, athlete=athlete, timezone=timezone
     )
-    analysis.notes.extend(f"{p.path}: {p.message}" for p in checked.errors + checked.warnings)
+    said = [f"{p.path}: {p.message}" for p in checked.errors + checked.warnings]
+    analysis.notes.extend(said)
+    analysis.run_notes.extend(said)  # kept when a report cuts the analysis to its window
     return analysis
 
 
@@ -186,8 +187,6 @@ OFFSET_SOURCE_WORDS: dict[str, str] = {
 
 def _named(runs: pl.DataFrame) -> str:
     """``Tue 3 Nov 2026, 5.0 km (run.gpx); ... and 4 more``: which runs a note means."""
-    from kneeflags.rules.engine import run_label
-
     rows = runs.sort("start_utc", "activity_id").head(NAMED_RUNS)
     names = [
         f"{run_label(r['local_start'], r['distance_km'] or 0.0)} "

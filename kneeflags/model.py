@@ -163,6 +163,14 @@ def _escape_invisible(match: re.Match[str]) -> str:
     return f"\\u{ord(match.group()):04x}"
 
 
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """``1 run``, ``2 runs`` (``many`` for irregular plurals: ``activity``/``activities``).
+
+    Here, beside :func:`safe_text`, because notes (analysis) and reports both say counts,
+    and the analysis stage must not depend on the report package."""
+    return f"{n} {word if n == 1 else (many or word + 's')}"
+
+
 def safe_text(text: str) -> str:
     """``text`` made encodable as UTF-8 and unable to forge a line, for every report,
     log line and table cell.

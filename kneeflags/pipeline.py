@@ -456,7 +456,8 @@ def _parse_all(
         # that worker too is named. Never re-parsed here, where it would kill the run.
         log.debug("a worker process died (%s)", exc)
         suspects = [i for ids in in_flight.values() for i in ids if i not in done]
-        rest = [i for i in indices if i not in done and i not in set(suspects)]
+        suspect_set = set(suspects)
+        rest = [i for i in indices if i not in done and i not in suspect_set]
         usable = bool(suspects)  # nothing in flight: the pool never took a file
         for i, outcome in _isolate(items, suspects, decoder, tz, config, context, chunk_fn):
             if outcome is None:  # no worker process can run here: parse what is left

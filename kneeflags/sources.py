@@ -577,14 +577,11 @@ def _dir_items(root: str, skip: frozenset[str] = frozenset()) -> Iterator[Source
         dirnames.sort()
         if skip:  # one realpath per folder, only when something is excluded
             dirnames[:] = [d for d in dirnames if not _excluded(os.path.join(dirpath, d), skip)]
-        if dirpath != root and (
-            REPORT_FOLDER_MARK in filenames
-            or BATCH_PARTS_DIR in dirnames
-            or any(os.path.isfile(os.path.join(dirpath, d, REPORT_FOLDER_MARK)) for d in dirnames)
-        ):
+        if dirpath != root and (REPORT_FOLDER_MARK in filenames or BATCH_PARTS_DIR in dirnames):
             # kneeflags' own output: an athlete report folder (it holds the mark) or a
-            # report root (a batch --out-dir with its index, tables and part files, or a
-            # cron --out-dir): reports are never input
+            # batch --out-dir (it holds the Parquet part files, beside its index and
+            # tables): reports are never input. A folder that merely contains a report
+            # folder is read as usual; only the report folder below it is passed over.
             dirnames[:] = []
             continue
         filenames.sort()

@@ -327,3 +327,16 @@ def test_strava_csv_type_fills_a_fit_sport_lost_with_its_session(make_fit) -> No
     assert act.provenance.partial
     assert act.samples["cadence_spm"].unique().to_list() == [163.0]
     assert act.provenance.cadence_unit == "strides"
+
+
+def test_a_folder_holding_a_report_folder_is_still_read(tmp_path: Path) -> None:
+    """Only kneeflags' own report folders are passed over, never the folder around them:
+    a year folder holding runs and an old report folder keeps its runs."""
+    year = tmp_path / "data" / "2024"
+    (year / "rep").mkdir(parents=True)
+    (year / "rep" / sources.REPORT_FOLDER_MARK).write_text("ann\n")
+    (year / "rep" / "2024-W10.json").write_text("{}")
+    (year / "run.gpx").write_text("<gpx/>")
+    (tmp_path / "data" / "top.gpx").write_text("<gpx/>")
+    read = sorted(os.path.basename(i.ref.path) for i in sources.iter_sources([tmp_path / "data"]))
+    assert read == ["run.gpx", "top.gpx"]

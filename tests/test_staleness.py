@@ -162,3 +162,4 @@ def test_batch_json_and_text_carry_rank_status_and_last_run(coach: Path, tmp_pat
     assert "Last run" in text
     gus = next(line for line in text.splitlines() if "gus" in line)
     assert "stale" in gus and "2017" in gus
+    assert " 0.0 " not in gus  # the week after the data stopped is unknown, not 0 km

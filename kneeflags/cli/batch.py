@@ -16,7 +16,6 @@ from kneeflags.cli.cluster import (
     SchedulerOpt,
     batch_executor,
     report_batch_state,
-    usage_error,
 )
 from kneeflags.cli.common import (
     EXIT_CODES_HELP,
@@ -130,39 +129,35 @@ def batch(
 ) -> None:
     """``kneeflags batch``: see :data:`BATCH_HELP`."""
     setup_logging(debug, quiet)
-    from kneeflags.journeys import UsageProblem, run_batch
+    from kneeflags.journeys import run_batch
 
     if not dirs and manifest is None:
         raise typer.BadParameter("give at least one DIR, or --manifest", param_hint="'DIR...'")
     fmt_value = resolve_format(format, output, BatchFormat)
     cfg = cli_config(config)
-    try:
-        with (
-            journal_errors(),
-            batch_executor(scheduler, workers, retries, debug) as executor,
-            progress_bar(not quiet, "Athletes") as progress,
-        ):
-            result = run_batch(
-                dirs or [],
-                manifest=manifest,
-                executor=executor,
-                retries=retries,
-                out_dir=out_dir,
-                tz=tz,
-                config=cfg,  # type: ignore[arg-type]
-                weeks=weeks,
-                until=until.date() if until else None,
-                decoder=decoder.value,
-                cache_dir=cache_dir,
-                use_cache=not no_cache,
-                workers=workers,
-                progress=progress,  # type: ignore[arg-type]
-                journal=journal,
-            )
-    except UsageProblem as exc:
-        if manifest is not None and str(exc).startswith("--manifest"):
-            usage_error(str(exc))
-        raise typer.BadParameter(str(exc), param_hint="'DIR...'") from None
+    # a UsageProblem (no athlete, a bad manifest) is one line and exit 2: journal_errors
+    with (
+        journal_errors(),
+        batch_executor(scheduler, workers, retries, debug) as executor,
+        progress_bar(not quiet, "Athletes") as progress,
+    ):
+        result = run_batch(
+            dirs or [],
+            manifest=manifest,
+            executor=executor,
+            retries=retries,
+            out_dir=out_dir,
+            tz=tz,
+            config=cfg,  # type: ignore[arg-type]
+            weeks=weeks,
+            until=until.date() if until else None,
+            decoder=decoder.value,
+            cache_dir=cache_dir,
+            use_cache=not no_cache,
+            workers=workers,
+            progress=progress,  # type: ignore[arg-type]
+            journal=journal,
+        )
     rep = result.report
     from kneeflags.report import fmt
 

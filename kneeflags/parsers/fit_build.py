@@ -237,7 +237,8 @@ def _session_laps(
     lo = starts[index] if index < len(starts) else None
     if lo is None and len(starts) > 1:
         return ()
-    hi = next((s for s in starts[index + 1 :] if s is not None), None)
+    # the next session that has a start (no slice copy: sessions are up to 1,000 a file)
+    hi = next((starts[j] for j in range(index + 1, len(starts)) if starts[j] is not None), None)
     a = 0 if lo is None else bisect.bisect_left(times, lo)
     b = len(times) if hi is None else bisect.bisect_left(times, hi)
     origin = start_utc.timestamp()

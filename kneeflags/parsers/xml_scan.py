@@ -54,7 +54,7 @@ import polars as pl
 from numpy.lib.stride_tricks import sliding_window_view
 
 from kneeflags.parsers.fit_fast import FastPathUnsupported
-from kneeflags.parsers.gpx import GpxDocument, GpxTrack
+from kneeflags.parsers.gpx import GpxDocument, GpxTrack, _strip_bom
 
 DECODER_NAME = "scan"
 
@@ -108,14 +108,6 @@ def _windows(a: np.ndarray, starts: np.ndarray, width: int) -> np.ndarray:
         starts = np.minimum(starts, a.size)
         a = np.concatenate([a, np.zeros(width, dtype=np.uint8)])
     return sliding_window_view(a, width)[starts]
-
-
-def _equal_at(a: np.ndarray, starts: np.ndarray, literal: bytes) -> bool:
-    """True when ``literal`` sits at every start."""
-    if not literal or not starts.size:
-        return True
-    want = np.frombuffer(literal, dtype=np.uint8)
-    return bool((_windows(a, starts, len(want)) == want).all())
 
 
 def _values(a: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -729,13 +721,6 @@ def _marker(data: bytes, seg: _Shape) -> bytes:
 # --------------------------------------------------------------------------------------------
 
 
-def _strip_lead(data: bytes) -> bytes:
-    data = data.lstrip(b"\x00")
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    return data.lstrip()
-
-
 def _slot_of(value: object, kind: str, shape: _Shape) -> np.ndarray | None:
     """The column a marker's value names (None: no such value in the file)."""
     if value is None:
@@ -811,7 +796,7 @@ def scan_gpx(data: bytes) -> GpxDocument:
     """
     from kneeflags.parsers.xml_fast import parse_gpx_fast
 
-    data = _strip_lead(data)
+    data = _strip_bom(data)
     a = np.frombuffer(data, dtype=np.uint8)
     # Segment bodies are found by their literal tags: this is only sound where no comment,
     # CDATA section or DTD can hide a '<trkseg>' (after the last '-->', none may appear).

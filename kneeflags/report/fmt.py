@@ -11,6 +11,8 @@ import math
 import re
 from datetime import date, datetime
 
+from kneeflags.model import plural  # noqa: F401  (re-exported: fmt.plural in every renderer)
+
 DASH = "–"
 """Shown for an unknown value (null), never a zero."""
 
@@ -172,8 +174,3 @@ def occurrence_prefix(card: object, flag: object) -> str:
     if getattr(card, "mixed", False):
         return f"{getattr(flag, 'severity', '')}: "
     return ""
-
-
-def plural(n: int, word: str, many: str | None = None) -> str:
-    """``1 run``, ``2 runs`` (``many`` for irregular plurals: ``activity``/``activities``)."""
-    return f"{n} {word if n == 1 else (many or word + 's')}"

@@ -23,7 +23,13 @@ from kneeflags.report.charts import NATURAL_WIDTH_PX, TIME_CHARTS
 from kneeflags.report.journal_lines import journal_block, return_marker
 from kneeflags.report.model import AthleteReport, Report, RuleFlags
 from kneeflags.report.plan_lines import plan_lines, plan_title
-from kneeflags.report.this_week import last_run_cell, status_reason, this_week, week_name
+from kneeflags.report.this_week import (
+    last_run_cell,
+    status_reason,
+    this_week,
+    week_km_cell,
+    week_name,
+)
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
@@ -522,7 +528,7 @@ def render_index_html(report: Report, ranked: Sequence[int], links: dict[int, st
             f'<td class="l name">{esc(status_reason(a))}</td>'
             f'<td class="l">{esc(last_run_cell(a))}</td>'
             f"<td>{s.flags_this_week} / {s.flags_in_window}</td>"
-            f"<td>{esc(fmt.km(s.run_km))}</td><td>{esc(fmt.pct(s.change_pct, signed=True))}</td>"
+            f"<td>{esc(week_km_cell(a))}</td><td>{esc(fmt.pct(s.change_pct, signed=True))}</td>"
             f"<td>{esc(fmt.spm(s.cadence_spm_median))}</td>"
             f"<td>{esc(fmt.share(s.downhill_share))}</td><td>{len(a.errors)}</td></tr>\n"
         )

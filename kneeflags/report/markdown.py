@@ -18,7 +18,7 @@ from kneeflags.report.fmt import md_escape as esc
 from kneeflags.report.journal_lines import athlete_label, journal_block
 from kneeflags.report.model import AthleteReport, Report, RuleFlags
 from kneeflags.report.plan_lines import plan_lines, plan_title
-from kneeflags.report.this_week import last_run_cell, status_reason, this_week
+from kneeflags.report.this_week import last_run_cell, status_reason, this_week, week_km_cell
 
 SEVERITY_LABEL = {"high": "HIGH", "watch": "WATCH"}
 
@@ -226,7 +226,7 @@ def render_summary_markdown(
         lines.append(
             f"| {rank} | {name} | {a.status} | {esc(status_reason(a))} | {last_run_cell(a)} "
             f"| {s.flags_this_week}/{s.flags_in_window} "
-            f"| {fmt.km(s.run_km)} | {fmt.pct(s.change_pct, signed=True)} "
+            f"| {week_km_cell(a)} | {fmt.pct(s.change_pct, signed=True)} "
             f"| {fmt.spm(s.cadence_spm_median)} | {fmt.share(s.downhill_share)} "
             f"| {len(a.errors) or 'ok'} |"
         )

@@ -25,7 +25,7 @@ from kneeflags.report import fmt
 from kneeflags.report.journal_lines import athlete_label, journal_block
 from kneeflags.report.model import AthleteReport, Report, RuleFlags
 from kneeflags.report.plan_lines import plan_lines, plan_title
-from kneeflags.report.this_week import last_run_cell, status_reason, this_week
+from kneeflags.report.this_week import last_run_cell, status_reason, this_week, week_km_cell
 
 ASCII_RULES = box.Box(
     "    \n"  # top
@@ -415,7 +415,7 @@ def summary_table(report: Report, ranked: Sequence[int], *, plain: bool) -> Tabl
             Text(status, style=style),
             last_run_cell(a),
             f"{s.flags_this_week}/{s.flags_in_window}",
-            fmt.km(s.run_km),
+            week_km_cell(a),
             fmt.pct(s.change_pct, signed=True).replace(" %", "%"),
             fmt.spm(s.cadence_spm_median),
             fmt.share(s.downhill_share).replace(" %", "%"),

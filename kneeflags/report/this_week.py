@@ -181,6 +181,12 @@ def status_reason(a: AthleteReport) -> str:
     return this_week(a).cause_line()
 
 
+def week_km_cell(a: AthleteReport) -> str:
+    """The batch's "week km" column: a dash for a stale athlete, whose reported week lies
+    after the data stopped (unknown, never a calm ``0.0``)."""
+    return fmt.DASH if a.stale else fmt.km(a.summary.run_km)
+
+
 def last_run_cell(a: AthleteReport) -> str:
     """The batch's "last run" column: ``22 Nov`` in the reported week's year, ``29 Nov 2024``
     in an earlier one (an old date must look old), ``–`` without any run."""

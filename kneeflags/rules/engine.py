@@ -20,7 +20,7 @@ import polars as pl
 
 from kneeflags.config import Config
 from kneeflags.findings import SEVERITY_RANK, Flag
-from kneeflags.metrics.cadence import weighted_median
+from kneeflags.metrics.cadence import weighted_median, weighted_median_np
 from kneeflags.metrics.weekly import week_start_expr
 from kneeflags.rules.advice import advice_lines
 from kneeflags.rules.catalogue import RULES, Rule
@@ -323,7 +323,7 @@ def _low_cadence(rule: Rule, inp: Inputs) -> list[Flag]:
     )
     out = _usual_cadence(rule, inp, ok)
     for r in w.iter_rows(named=True):
-        thr = c.high_below_spm if r["severity"] == "high" else c.watch_below_spm
+        thr = c.high_below_spm  # weekly flags are high only; watch is the habit line
         lo, hi = c.band_low_spm, c.band_high_spm
         ev = (
             f"Week of {day_label(r['week_start'])}: median running cadence "
@@ -347,10 +347,8 @@ def _usual_cadence(rule: Rule, inp: Inputs, ok: pl.Expr) -> list[Flag]:
         return []
     minutes = judged["cadence_minutes"].to_numpy()
     spm = judged["cadence_spm_median"].to_numpy()
-    order = spm.argsort()
-    cum = minutes[order].cumsum()
-    usual = float(spm[order][int((cum >= cum[-1] / 2).argmax())])
-    if usual >= c.watch_below_spm or usual < c.high_below_spm:
+    usual = weighted_median_np(spm, minutes)
+    if usual is None or usual >= c.watch_below_spm or usual < c.high_below_spm:
         return []  # in the band, or below the high level: the weekly flags say it
     below = int((judged["cadence_spm_median"] < c.watch_below_spm).sum())
     first, last = w["week_start"][0], w["week_start"][-1]
@@ -360,9 +358,7 @@ def _usual_cadence(rule: Rule, inp: Inputs, ok: pl.Expr) -> list[Flag]:
     def share(col: str) -> float:
         return float((judged[col].fill_null(0.0).to_numpy() * minutes).sum() / total * 100.0)
 
-    speeds = judged["cadence_speed_mps"].to_numpy()
-    by_speed = speeds.argsort()
-    speed = float(speeds[by_speed][int((minutes[by_speed].cumsum() >= total / 2).argmax())])
+    speed = weighted_median_np(judged["cadence_speed_mps"].to_numpy(), minutes) or 0.0
     ev = (
         f"Your usual running cadence is {usual:.0f} spm ({share('cadence_below_share'):.0f} % "
         f"of running time below {lo:g}, {share('cadence_in_share'):.0f} % within "
