@@ -189,11 +189,12 @@ def read_document(
         return DefusedET.fromstring(body, forbid_dtd=True), {}, "defusedxml", [], None
     note = None
     if USE_SCAN:
+        notes: list[str] = []
         try:
-            skeleton, tracks = scan_tcx(body)
-            return StdET.fromstring(skeleton), {}, "scan", tracks, None
+            skeleton, tracks = scan_tcx(body, notes)
+            return StdET.fromstring(skeleton), {}, "scan", tracks, "; ".join(notes) or None
         except ScanDeclined as exc:
-            note = f"fast TCX scan not used ({exc}): streamed instead"
+            note = "; ".join([f"fast TCX scan not used ({exc}): streamed instead", *notes])
         except StdET.ParseError:
             pass  # the whole document names the error (and its real line) below
     parser = StdET.XMLPullParser(events=("end",))

@@ -453,10 +453,11 @@ def parse_gpx_auto(data: bytes) -> tuple[GpxDocument, str | None]:
     from kneeflags.parsers.xml_scan import ScanDeclined, scan_gpx
 
     note = None
+    notes: list[str] = []
     try:
-        return scan_gpx(data), None
+        return scan_gpx(data, notes), "; ".join(notes) or None
     except ScanDeclined as exc:
-        note = f"fast GPX scan not used ({exc}): streamed instead"
+        note = "; ".join([f"fast GPX scan not used ({exc}): streamed instead", *notes])
     except (FastPathUnsupported, GpxRefused):
         pass  # the whole document decides (and names its own line numbers) below
     try:

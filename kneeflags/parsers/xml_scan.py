@@ -47,7 +47,9 @@ and their screening unchanged, and a body can hold no ``<!``, ``<?`` or ``&`` (s
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import polars as pl
@@ -57,6 +59,7 @@ from kneeflags.parsers.fit_fast import FastPathUnsupported
 from kneeflags.parsers.gpx import GpxDocument, GpxTrack, _strip_bom
 
 DECODER_NAME = "scan"
+_T = TypeVar("_T")
 
 MAX_TEMPLATE_TAGS = 64
 """Tags per point beyond which a file is not scanned (real points have 4-16)."""
@@ -787,17 +790,46 @@ def _track_points(
     return pl.DataFrame(list(series.values()))
 
 
-def scan_gpx(data: bytes) -> GpxDocument:
+SegmentReader = Callable[[bytes, int, int, int, str], tuple[int, list[_Shape]]]
+"""(data, lo, hi, first marker id, kind) -> (points, shapes) of one body."""
+
+
+def _numpy_reader(data: bytes) -> SegmentReader:
+    a = np.frombuffer(data, dtype=np.uint8)
+    return lambda d, lo, hi, first_id, kind: _scan_segment(d, a, lo, hi, first_id, kind)
+
+
+def _with_reader(
+    scan: Callable[[bytes, SegmentReader], _T], data: bytes, notes: list[str] | None
+) -> _T:
+    """``scan`` with the C accelerator's segment reader (:mod:`.scan_accel`) when it is
+    built and enabled, else (or when it cannot prove a body) with the numpy one; a C
+    decline is noted in ``notes`` (shown under ``--debug``)."""
+    from kneeflags.parsers import scan_accel
+
+    if scan_accel.ENABLED:
+        try:
+            return scan(data, scan_accel.scan_segment)
+        except scan_accel.AccelDeclined as exc:
+            if notes is not None:
+                notes.append(f"C scan not used ({exc}): numpy scan instead")
+    return scan(data, _numpy_reader(data))
+
+
+def scan_gpx(data: bytes, notes: list[str] | None = None) -> GpxDocument:
     """GPX bytes -> :class:`GpxDocument` by the vectorised scan (module docstring).
 
     Raises :class:`ScanDeclined` when it cannot prove the result equal to the streaming
     extractor's (and so gpxpy's); ``GpxRefused`` or ``FastPathUnsupported`` from the
-    extractor pass through unchanged.
+    extractor pass through unchanged. Why the C accelerator stepped aside, if it did, is
+    appended to ``notes``.
     """
+    return _with_reader(_scan_gpx, _strip_bom(data), notes)
+
+
+def _scan_gpx(data: bytes, read_segment: SegmentReader) -> GpxDocument:
     from kneeflags.parsers.xml_fast import parse_gpx_fast
 
-    data = _strip_bom(data)
-    a = np.frombuffer(data, dtype=np.uint8)
     # Segment bodies are found by their literal tags: this is only sound where no comment,
     # CDATA section or DTD can hide a '<trkseg>' (after the last '-->', none may appear).
     # (single-byte finds are memchr: a document without any '!' costs almost nothing here)
@@ -826,7 +858,7 @@ def scan_gpx(data: bytes) -> GpxDocument:
         cursor = hi
         if data.find(b"<", lo, hi) < 0:  # empty segment
             continue
-        n, seg_shapes = _scan_segment(data, a, lo, hi, len(shapes))
+        n, seg_shapes = read_segment(data, lo, hi, len(shapes), "gpx")
         pieces.append(data[pos:lo])
         pieces.extend(_marker(data, shape) for shape in seg_shapes)
         shapes.extend((len(sizes), shape) for shape in seg_shapes)
@@ -885,16 +917,20 @@ def _prolog_end(data: bytes) -> int:
     return search_from
 
 
-def scan_tcx(body: bytes) -> tuple[bytes, list[pl.DataFrame]]:
+def scan_tcx(body: bytes, notes: list[str] | None = None) -> tuple[bytes, list[pl.DataFrame]]:
     """A screened TCX document (ASCII-compatible, no DTD) -> (skeleton, one frame per track).
 
     Every ``<Track>`` body is proved and read like a GPX segment (module docstring), with
     the TCX reader's meaning: fields by local name at any depth, the last of a name wins.
     The skeleton is the document with each scanned body replaced by
     ``<kneeflags-scan-marker n="i"/>``; the TCX reader parses it (Activities, Laps, Id,
-    Creator...) and takes track ``i``'s frame where it meets the marker.
+    Creator...) and takes track ``i``'s frame where it meets the marker. Why the C
+    accelerator stepped aside, if it did, is appended to ``notes``.
     """
-    a = np.frombuffer(body, dtype=np.uint8)
+    return _with_reader(_scan_tcx, body, notes)
+
+
+def _scan_tcx(body: bytes, read_segment: SegmentReader) -> tuple[bytes, list[pl.DataFrame]]:
     search_from = _prolog_end(body)
     pieces: list[bytes] = []
     frames: list[pl.DataFrame] = []
@@ -911,7 +947,7 @@ def scan_tcx(body: bytes) -> tuple[bytes, list[pl.DataFrame]]:
         cursor = hi
         if body.find(b"<", lo, hi) < 0:
             continue
-        n, shapes = _scan_segment(body, a, lo, hi, 0, kind="tcx")
+        n, shapes = read_segment(body, lo, hi, 0, "tcx")
         full = {name: np.full(n, np.nan) for name in _TCX_COLUMNS}
         for shape in shapes:
             for name, values in (shape.fields or {}).items():
