@@ -8,8 +8,10 @@
  * against those templates, proving every byte, and converts the values.
  *
  * Contract (see SECURITY.md, "The C accelerator"):
- *   match_points(data, lo, hi, templates) ->
- *       ("ok", shape_of_each_point: bytes, values: list[bytes])   every point matched
+ *   match_points(data, lo, hi, templates[, stop]) ->
+ *       ("ok", shape_of_each_point: bytes, values: list[bytes], end)   every point matched
+ *                                        (up to ``stop``, a closing tag, if given: end is
+ *                                        where it starts; otherwise end is hi)
  *       ("template", pos)                the point at pos matches no template: build one
  *       ("decline", reason)              cannot prove the body: use the numpy path
  *   templates: list of tuples of operations (code, literal: bytes, column: int);
@@ -129,7 +131,9 @@ static int parse_decimal(const unsigned char *s, Py_ssize_t len, double *out) {
         if (isfinite(near) && x > 0.0L) {
             double toward = nextafter(near, x > (long double)near ? INFINITY : -INFINITY);
             long double mid = ((long double)near + (long double)toward) / 2.0L;
-            long double ulp = nextafterl(x, INFINITY) - x;
+            /* x * 2**-63 is at least one extended ulp of x (64-bit significand): a bound
+             * without a libm call, on the safe side */
+            long double ulp = x * 0x1p-63L;
             long double gap = x - mid;
             if (gap < 0) gap = -gap;
             if (gap > 16.0L * ulp) {
@@ -330,7 +334,12 @@ static PyObject *match_points(PyObject *self, PyObject *args) {
     Py_ssize_t lo, hi;
     PyObject *templates;
     (void)self;
-    if (!PyArg_ParseTuple(args, "y*nnO!", &buf, &lo, &hi, &PyList_Type, &templates)) return NULL;
+    const char *stop = NULL;
+    Py_ssize_t stop_len = 0;
+    if (!PyArg_ParseTuple(args, "y*nnO!|y#", &buf, &lo, &hi, &PyList_Type, &templates, &stop,
+                          &stop_len))
+        return NULL;
+    Py_ssize_t end = -1;
     PyObject *result = NULL;
     unsigned char *shape = NULL;
     Py_ssize_t n = 0, shape_cap = 0, ntpl = 0;
@@ -349,6 +358,10 @@ static PyObject *match_points(PyObject *self, PyObject *args) {
     Py_ssize_t pos = lo;
     while (pos < hi && is_ws(d[pos])) pos++;
     while (pos < hi) {
+        if (stop_len && hi - pos >= stop_len && memcmp(d + pos, stop, (size_t)stop_len) == 0) {
+            end = pos; /* the body's closing tag: the walk ends here */
+            break;
+        }
         if (d[pos] != '<') {
             result = Py_BuildValue("(ss)", "decline", "text other than whitespace between the points");
             goto done;
@@ -387,6 +400,11 @@ static PyObject *match_points(PyObject *self, PyObject *args) {
         pos = at;
         while (pos < hi && is_ws(d[pos])) pos++;
     }
+    if (stop_len && end < 0) {
+        result = Py_BuildValue("(ss)", "decline", "a body without its closing tag");
+        goto done;
+    }
+    if (!stop_len) end = pos;
     {
         PyObject *values = PyList_New(ntpl);
         if (!values) goto done;
@@ -405,7 +423,7 @@ static PyObject *match_points(PyObject *self, PyObject *args) {
             Py_DECREF(values);
             goto done;
         }
-        result = Py_BuildValue("(sNN)", "ok", shapes, values);
+        result = Py_BuildValue("(sNNn)", "ok", shapes, values, end);
     }
 done:
     if (tpls)

@@ -790,13 +790,26 @@ def _track_points(
     return pl.DataFrame(list(series.values()))
 
 
-SegmentReader = Callable[[bytes, int, int, int, str], tuple[int, list[_Shape]]]
-"""(data, lo, hi, first marker id, kind) -> (points, shapes) of one body."""
+SegmentReader = Callable[[bytes, int, int, str], tuple[int, int, list[_Shape]] | None]
+"""(data, body start, first marker id, kind) -> (body end, points, shapes) of the body
+that starts there and ends at the first closing tag (``</trkseg>``, ``</Track>``) after
+it; None when there is no closing tag."""
+
+_CLOSING = {"gpx": b"</trkseg>", "tcx": b"</Track>"}
 
 
 def _numpy_reader(data: bytes) -> SegmentReader:
     a = np.frombuffer(data, dtype=np.uint8)
-    return lambda d, lo, hi, first_id, kind: _scan_segment(d, a, lo, hi, first_id, kind)
+
+    def read(d: bytes, lo: int, first_id: int, kind: str) -> tuple[int, int, list[_Shape]] | None:
+        hi = d.find(_CLOSING[kind], lo)
+        if hi < 0:
+            return None
+        if d.find(b"<", lo, hi) < 0:  # an empty body
+            return hi, 0, []
+        return hi, *_scan_segment(d, a, lo, hi, first_id, kind)
+
+    return read
 
 
 def _with_reader(
@@ -852,13 +865,13 @@ def _scan_gpx(data: bytes, read_segment: SegmentReader) -> GpxDocument:
         if open_at < 0:
             break
         lo = open_at + len(b"<trkseg>")
-        hi = data.find(b"</trkseg>", lo)
-        if hi < 0:
+        found = read_segment(data, lo, len(shapes), "gpx")
+        if found is None:
             break
+        hi, n, seg_shapes = found
         cursor = hi
-        if data.find(b"<", lo, hi) < 0:  # empty segment
+        if not n:  # empty segment
             continue
-        n, seg_shapes = read_segment(data, lo, hi, len(shapes), "gpx")
         pieces.append(data[pos:lo])
         pieces.extend(_marker(data, shape) for shape in seg_shapes)
         shapes.extend((len(sizes), shape) for shape in seg_shapes)
@@ -941,13 +954,13 @@ def _scan_tcx(body: bytes, read_segment: SegmentReader) -> tuple[bytes, list[pl.
         if open_at < 0:
             break
         lo = open_at + len(b"<Track>")
-        hi = body.find(b"</Track>", lo)
-        if hi < 0:
+        found = read_segment(body, lo, 0, "tcx")
+        if found is None:
             break
+        hi, n, shapes = found
         cursor = hi
-        if body.find(b"<", lo, hi) < 0:
+        if not n:
             continue
-        n, shapes = read_segment(body, lo, hi, 0, "tcx")
         full = {name: np.full(n, np.nan) for name in _TCX_COLUMNS}
         for shape in shapes:
             for name, values in (shape.fields or {}).items():
