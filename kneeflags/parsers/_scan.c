@@ -88,40 +88,37 @@ static int parse_decimal(const unsigned char *s, Py_ssize_t len, double *out) {
         negative = s[0] == '-';
         i = 1;
     }
-    int digits[MAX_VALUE];
-    int nd = 0, n_frac = 0, seen_dot = 0;
+    /* one pass: the first 19 significant digits (leading zeros change no value) in high,
+     * the next 19 in low */
+    uint64_t high = 0, low = 0;
+    int nd = 0, sig = 0, n_frac = 0, seen_dot = 0;
     for (; i < len; i++) {
-        unsigned char c = s[i];
-        if (c >= '0' && c <= '9') {
-            digits[nd++] = c - '0';
+        unsigned d = (unsigned)s[i] - '0';
+        if (d <= 9) {
+            nd++;
             n_frac += seen_dot;
-        } else if (c == '.' && !seen_dot) {
+            if (sig == 0 && d == 0) continue;
+            sig++;
+            if (sig <= 19)
+                high = high * 10u + d;
+            else if (sig <= 38)
+                low = low * 10u + d;
+        } else if (s[i] == '.' && !seen_dot) {
             seen_dot = 1;
         } else {
             return 0;
         }
     }
     if (nd < 1) return 0;
-    /* significant digits: leading zeros dropped (they change no value) */
-    int first = 0;
-    while (first < nd - 1 && digits[first] == 0) first++;
-    int sig = nd - first;
     double v;
-    if (sig <= 19 && n_frac <= 22) {
-        uint64_t m = 0;
-        for (int k = first; k < nd; k++) m = m * 10u + (uint64_t)digits[k];
-        if (m <= (UINT64_C(1) << 53)) {
-            /* Clinger's fast path: two exact doubles, one correctly rounded division */
-            v = (double)m / POW10_D[n_frac];
-            *out = negative ? -v : v;
-            return 1;
-        }
+    if (sig <= 19 && n_frac <= 22 && high <= (UINT64_C(1) << 53)) {
+        /* Clinger's fast path: two exact doubles, one correctly rounded division */
+        v = (double)high / POW10_D[n_frac];
+        *out = negative ? -v : v;
+        return 1;
     }
     if (extended_ok && sig <= 38 && n_frac <= 48) {
         int n_low = sig > 19 ? sig - 19 : 0;
-        uint64_t high = 0, low = 0;
-        for (int k = first; k < nd - n_low; k++) high = high * 10u + (uint64_t)digits[k];
-        for (int k = nd - n_low; k < nd; k++) low = low * 10u + (uint64_t)digits[k];
         long double x = (long double)high;
         if (n_low) x = x * POW10_LD[n_low] + (long double)low;
         x = x / POW10_LD[n_frac];
@@ -218,7 +215,8 @@ static int match_one(const unsigned char *d, Py_ssize_t *pos, Py_ssize_t hi, con
         const Op *op = &t->ops[i];
         switch (op->code) {
         case OP_LIT:
-            if (op->len > hi - p || memcmp(d + p, op->lit, (size_t)op->len) != 0)
+            if (op->len > hi - p || d[p] != op->lit[0] ||
+                memcmp(d + p, op->lit, (size_t)op->len) != 0)
                 return MISMATCH;
             p += op->len;
             break;
@@ -370,7 +368,7 @@ static PyObject *match_points(PyObject *self, PyObject *args) {
         int r = MISMATCH;
         for (t = 0; t < ntpl; t++) {
             at = pos;
-            for (int c = 0; c < MAX_COLS; c++) row[c] = NAN;
+            for (int c = 0; c < tpls[t].ncols; c++) row[c] = NAN;
             r = match_one(d, &at, hi, &tpls[t], row);
             if (r != MISMATCH) break;
         }
