@@ -32,7 +32,7 @@
 
 enum {
     OP_LIT = 0,       /* these bytes exactly */
-    OP_WS = 1,        /* zero or more of space, tab, CR, LF */
+    OP_WS = 1,        /* zero or more of space, tab, CR, LF (literal: the usual gap, a hint) */
     OP_NUM_TEXT = 2,  /* a plain decimal up to the next '<' -> column */
     OP_NUM_ATTR = 3,  /* a plain decimal up to the next '"' -> column */
     OP_TIME_TEXT = 4, /* a plain UTC time up to the next '<' -> column (microseconds) */
@@ -125,8 +125,14 @@ static int parse_decimal(const unsigned char *s, Py_ssize_t len, double *out) {
         /* within ~4 extended ulps of the true value; round to double unless that value lies
          * within 16 extended ulps of a midpoint between two doubles (xml_scan._MARGIN_ULPS) */
         double near = (double)x;
-        if (isfinite(near) && x > 0.0L) {
-            double toward = nextafter(near, x > (long double)near ? INFINITY : -INFINITY);
+        if (isfinite(near) && near > 0.0 && x > 0.0L) {
+            /* the neighbouring double on x's side of near (positive, finite: one step of
+             * its bit pattern; no libm call) */
+            uint64_t bits;
+            memcpy(&bits, &near, sizeof bits);
+            bits = x > (long double)near ? bits + 1 : bits - 1;
+            double toward;
+            memcpy(&toward, &bits, sizeof toward);
             long double mid = ((long double)near + (long double)toward) / 2.0L;
             /* x * 2**-63 is at least one extended ulp of x (64-bit significand): a bound
              * without a libm call, on the safe side */
@@ -221,6 +227,10 @@ static int match_one(const unsigned char *d, Py_ssize_t *pos, Py_ssize_t hi, con
             p += op->len;
             break;
         case OP_WS:
+            /* the template's own gap first (machine-written indentation repeats): one
+             * comparison instead of a loop over the bytes; then any further whitespace */
+            if (op->len && op->len <= hi - p && memcmp(d + p, op->lit, (size_t)op->len) == 0)
+                p += op->len;
             while (p < hi && is_ws(d[p])) p++;
             break;
         case OP_NUM_TEXT:
@@ -294,6 +304,12 @@ static int parse_templates(PyObject *list, Tpl *tpls, Py_ssize_t *n) {
                 PyErr_SetString(PyExc_ValueError, "a malformed template operation");
                 return -1;
             }
+            for (Py_ssize_t k = 0; code == OP_WS && k < len; k++) {
+                if (!is_ws((unsigned char)lit[k])) { /* a gap hint proves whitespace only */
+                    PyErr_SetString(PyExc_ValueError, "a whitespace hint that is not whitespace");
+                    return -1;
+                }
+            }
             if (code >= OP_NUM_TEXT && code <= OP_TIME_TEXT && col + 1 > tp->ncols)
                 tp->ncols = col + 1;
             tp->ops[i].code = code;
@@ -353,7 +369,7 @@ static PyObject *match_points(PyObject *self, PyObject *args) {
     if (parse_templates(templates, tpls, &ntpl) < 0) goto done;
     const unsigned char *d = buf.buf;
     double row[MAX_COLS];
-    Py_ssize_t pos = lo;
+    Py_ssize_t pos = lo, gap_from = lo, gap_len = 0;
     while (pos < hi && is_ws(d[pos])) pos++;
     while (pos < hi) {
         if (stop_len && hi - pos >= stop_len && memcmp(d + pos, stop, (size_t)stop_len) == 0) {
@@ -396,6 +412,16 @@ static PyObject *match_points(PyObject *self, PyObject *args) {
             goto done;
         }
         pos = at;
+        /* the gap to the next point: first as the previous gap's bytes (whitespace, proved
+         * when first met), else byte by byte */
+        Py_ssize_t g0 = pos;
+        if (gap_len && gap_len <= hi - pos && memcmp(d + pos, d + gap_from, (size_t)gap_len) == 0) {
+            pos += gap_len;
+        } else {
+            while (pos < hi && is_ws(d[pos])) pos++;
+            gap_from = g0;
+            gap_len = pos - g0;
+        }
         while (pos < hi && is_ws(d[pos])) pos++;
     }
     if (stop_len && end < 0) {

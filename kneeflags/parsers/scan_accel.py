@@ -107,6 +107,14 @@ class _Template:
         self.first_point = (0, 0)
 
 
+def _gap(data: bytes, start: int, end: int) -> bytes:
+    """The whitespace between two tags of a template point, as a hint for the C walk (which
+    then compares it at once); empty if it is not all whitespace (the walk then finds what
+    is wrong with it byte by byte)."""
+    gap = data[start:end]
+    return gap if not gap.strip(b" \t\r\n") else _NO_BYTES
+
+
 def _value_kind(value: bytes) -> int | None:
     """How the numpy path reads a slot's first value: a time, a decimal, or neither."""
     assert _scan is not None
@@ -149,7 +157,7 @@ def _gpx_template(data: bytes, p: int, hi: int, marker_id: int) -> _Template:
     for j in range(1, k):
         s = slot_of.get(j)
         if s is None:
-            tpl.ops.append((_WS, _NO_BYTES, 0))
+            tpl.ops.append((_WS, _gap(data, gt[j - 1] + 1, lt[j]), 0))
         else:
             start, end = gt[j - 1] + 1, lt[j]
             if end > start:  # <x></x>: no text (None in both parsers), nothing to read
@@ -190,7 +198,7 @@ def _tcx_template(data: bytes, p: int, hi: int) -> _Template:
     tpl.ops.append((_LIT, data[lt[0] : gt[0] + 1], 0))
     for j in range(1, k):
         if j - 1 not in slots:
-            tpl.ops.append((_WS, _NO_BYTES, 0))
+            tpl.ops.append((_WS, _gap(data, gt[j - 1] + 1, lt[j]), 0))
         else:
             field = wanted.get(j - 1)
             start, end = gt[j - 1] + 1, lt[j]
