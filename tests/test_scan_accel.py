@@ -317,3 +317,27 @@ def test_the_walk_stops_at_the_closing_tag_and_reads_no_further() -> None:
     # no closing tag given: '</s>' is a point no template fits, for Python to look at
     assert _scan.match_points(data, 2, len(data), [tpl]) == ("template", data.index(b"</s>"))
     assert _scan.match_points(data, data.index(b"<p>oops"), len(data), [tpl])[0] == "decline"
+
+
+@needs_c
+def test_long_and_changing_indentation_is_read_by_c() -> None:
+    """Gaps longer than any column number and indentation that changes from point to point
+    (the walk's gap hints miss and it falls back to reading the whitespace) stay on the C
+    path and equal gpxpy."""
+    from test_xml_fast import gpx, trkpt
+
+    points = "".join(
+        f"{' ' * (i * 37 % 150)}\r\n"
+        + trkpt(47 + i / 7, 8 + i / 9, f"{' ' * (i * 53 % 90)}<ele>{i}.5</ele>\t" * (i > 0))
+        for i in range(12)
+    )
+    data = gpx(f"<trk><trkseg>{points}\n</trkseg></trk>")
+    notes: list[str] = []
+    saved = scan_accel.ENABLED
+    scan_accel.ENABLED = True
+    try:
+        doc = scan_gpx(data, notes)
+    finally:
+        scan_accel.ENABLED = saved
+    assert notes == []
+    assert_same_document(doc, parse_gpx(data))

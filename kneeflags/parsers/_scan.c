@@ -37,6 +37,9 @@ enum {
     OP_NUM_ATTR = 3,  /* a plain decimal up to the next '"' -> column */
     OP_TIME_TEXT = 4, /* a plain UTC time up to the next '<' -> column (microseconds) */
     OP_TEXT = 5,      /* any text up to the next '<' (no '&', '>', control bytes but WS) */
+    OP_WS_LIT = 6,    /* OP_WS then OP_LIT in one: literal = the usual gap (its length in
+                       * the column field) + the tag; compared at once when the gap is the
+                       * usual one (machine-written indentation), else as the two */
 };
 
 #define MAX_OPS 512
@@ -233,6 +236,20 @@ static int match_one(const unsigned char *d, Py_ssize_t *pos, Py_ssize_t hi, con
                 p += op->len;
             while (p < hi && is_ws(d[p])) p++;
             break;
+        case OP_WS_LIT: {
+            if (op->len <= hi - p && d[p] == op->lit[0] &&
+                memcmp(d + p, op->lit, (size_t)op->len) == 0) {
+                p += op->len;
+                break;
+            }
+            while (p < hi && is_ws(d[p])) p++;
+            const unsigned char *tag = op->lit + op->col;
+            Py_ssize_t n = op->len - op->col;
+            if (n > hi - p || d[p] != tag[0] || memcmp(d + p, tag, (size_t)n) != 0)
+                return MISMATCH;
+            p += n;
+            break;
+        }
         case OP_NUM_TEXT:
         case OP_NUM_ATTR:
         case OP_TIME_TEXT: {
@@ -299,12 +316,14 @@ static int parse_templates(PyObject *list, Tpl *tpls, Py_ssize_t *n) {
             Py_ssize_t len;
             if (!PyTuple_Check(op) || !PyArg_ParseTuple(op, "iy#i", &code, &lit, &len, &col))
                 return -1;
-            if (code < OP_LIT || code > OP_TEXT || col < 0 || col >= MAX_COLS ||
-                (code == OP_LIT && len < 1)) {
+            if (code < OP_LIT || code > OP_WS_LIT || col < 0 ||
+                (code != OP_WS_LIT && col >= MAX_COLS) ||
+                (code == OP_LIT && len < 1) || (code == OP_WS_LIT && col >= len)) {
                 PyErr_SetString(PyExc_ValueError, "a malformed template operation");
                 return -1;
             }
-            for (Py_ssize_t k = 0; code == OP_WS && k < len; k++) {
+            Py_ssize_t gap = code == OP_WS ? len : code == OP_WS_LIT ? col : 0;
+            for (Py_ssize_t k = 0; k < gap; k++) {
                 if (!is_ws((unsigned char)lit[k])) { /* a gap hint proves whitespace only */
                     PyErr_SetString(PyExc_ValueError, "a whitespace hint that is not whitespace");
                     return -1;
@@ -319,7 +338,8 @@ static int parse_templates(PyObject *list, Tpl *tpls, Py_ssize_t *n) {
         }
         /* a template must consume at least one byte, so every point advances */
         int has_lit = 0;
-        for (Py_ssize_t i = 0; i < tp->nops; i++) has_lit |= tp->ops[i].code == OP_LIT;
+        for (Py_ssize_t i = 0; i < tp->nops; i++)
+            has_lit |= tp->ops[i].code == OP_LIT || tp->ops[i].code == OP_WS_LIT;
         if (!has_lit) {
             PyErr_SetString(PyExc_ValueError, "a template without literal bytes");
             return -1;

@@ -50,7 +50,7 @@ AVAILABLE = _scan is not None
 ENABLED = AVAILABLE and os.environ.get("KNEEFLAGS_NO_C", "") not in ("1", "true", "yes")
 """Whether the scan uses it (tests flip this to run the numpy path)."""
 
-_LIT, _WS, _NUM_TEXT, _NUM_ATTR, _TIME_TEXT, _TEXT = range(6)
+_LIT, _WS, _NUM_TEXT, _NUM_ATTR, _TIME_TEXT, _TEXT, _WS_LIT = range(7)
 _NO_BYTES = b""
 
 _PLAIN_TAG = re.compile(rb"<[^<>&\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\xff]*>")
@@ -115,6 +115,13 @@ def _gap(data: bytes, start: int, end: int) -> bytes:
     return gap if not gap.strip(b" \t\r\n") else _NO_BYTES
 
 
+def _ws_then_tag(data: bytes, start: int, lt: int, end: int) -> tuple[int, bytes, int]:
+    """Whitespace then the tag at ``lt``: one operation comparing the template's own gap
+    and the tag at once (:func:`_gap`)."""
+    gap = _gap(data, start, lt)
+    return (_WS_LIT, gap + data[lt:end], len(gap))
+
+
 def _value_kind(value: bytes) -> int | None:
     """How the numpy path reads a slot's first value: a time, a decimal, or neither."""
     assert _scan is not None
@@ -157,21 +164,21 @@ def _gpx_template(data: bytes, p: int, hi: int, marker_id: int) -> _Template:
     for j in range(1, k):
         s = slot_of.get(j)
         if s is None:
-            tpl.ops.append((_WS, _gap(data, gt[j - 1] + 1, lt[j]), 0))
-        else:
-            start, end = gt[j - 1] + 1, lt[j]
-            if end > start:  # <x></x>: no text (None in both parsers), nothing to read
-                kind = _value_kind(data[start:end])
-                if kind is None:
-                    raise AccelDeclined("a point value that is neither a number nor a UTC time")
-                tpl.ops.append((kind, _NO_BYTES, 2 + s))
-                if kind == _TIME_TEXT:
-                    tpl.times[s] = 2 + s
-                    marker = f"2000-01-01T00:00:{s:02d}Z".encode()
-                else:
-                    tpl.numbers[s] = 2 + s
-                    marker = str(s).encode()
-                tpl.edits.append((start, end, marker))
+            tpl.ops.append(_ws_then_tag(data, gt[j - 1] + 1, lt[j], gt[j] + 1))
+            continue
+        start, end = gt[j - 1] + 1, lt[j]
+        if end > start:  # <x></x>: no text (None in both parsers), nothing to read
+            kind = _value_kind(data[start:end])
+            if kind is None:
+                raise AccelDeclined("a point value that is neither a number nor a UTC time")
+            tpl.ops.append((kind, _NO_BYTES, 2 + s))
+            if kind == _TIME_TEXT:
+                tpl.times[s] = 2 + s
+                marker = f"2000-01-01T00:00:{s:02d}Z".encode()
+            else:
+                tpl.numbers[s] = 2 + s
+                marker = str(s).encode()
+            tpl.edits.append((start, end, marker))
         tpl.ops.append((_LIT, data[lt[j] : gt[j] + 1], 0))
     tpl.edits.sort()
     tpl.first_point = (lt[0], gt[k - 1] + 1)
@@ -198,24 +205,24 @@ def _tcx_template(data: bytes, p: int, hi: int) -> _Template:
     tpl.ops.append((_LIT, data[lt[0] : gt[0] + 1], 0))
     for j in range(1, k):
         if j - 1 not in slots:
-            tpl.ops.append((_WS, _gap(data, gt[j - 1] + 1, lt[j]), 0))
-        else:
-            field = wanted.get(j - 1)
-            start, end = gt[j - 1] + 1, lt[j]
-            if field is None:
-                tpl.ops.append((_TEXT, _NO_BYTES, 0))
-            elif end > start:  # empty: null, as in the reader (and no op: must stay empty)
-                value = data[start:end]
-                col = len([f for f in tpl.fields.values() if f is not None])
-                if field == "timestamp":
-                    if _scan.parse_time(value) is None:  # type: ignore[union-attr]
-                        raise AccelDeclined("a <Time> that is not a plain UTC time")
-                    tpl.ops.append((_TIME_TEXT, _NO_BYTES, col))
-                else:
-                    if _scan.parse_decimal(value) is None:  # type: ignore[union-attr]
-                        raise AccelDeclined("a value that is not a plain decimal")
-                    tpl.ops.append((_NUM_TEXT, _NO_BYTES, col))
-                tpl.fields[field] = col
+            tpl.ops.append(_ws_then_tag(data, gt[j - 1] + 1, lt[j], gt[j] + 1))
+            continue
+        field = wanted.get(j - 1)
+        start, end = gt[j - 1] + 1, lt[j]
+        if field is None:
+            tpl.ops.append((_TEXT, _NO_BYTES, 0))
+        elif end > start:  # empty: null, as in the reader (and no op: must stay empty)
+            value = data[start:end]
+            col = len([f for f in tpl.fields.values() if f is not None])
+            if field == "timestamp":
+                if _scan.parse_time(value) is None:  # type: ignore[union-attr]
+                    raise AccelDeclined("a <Time> that is not a plain UTC time")
+                tpl.ops.append((_TIME_TEXT, _NO_BYTES, col))
+            else:
+                if _scan.parse_decimal(value) is None:  # type: ignore[union-attr]
+                    raise AccelDeclined("a value that is not a plain decimal")
+                tpl.ops.append((_NUM_TEXT, _NO_BYTES, col))
+            tpl.fields[field] = col
         tpl.ops.append((_LIT, data[lt[j] : gt[j] + 1], 0))
     return tpl
 
@@ -238,9 +245,12 @@ def scan_segment(
     closing = _CLOSING[kind]
     templates: list[_Template] = []
     while True:
-        status, *rest = _scan.match_points(
-            data, lo, len(data), [tuple(t.ops) for t in templates] or [_EMPTY], closing
-        )
+        try:
+            status, *rest = _scan.match_points(
+                data, lo, len(data), [tuple(t.ops) for t in templates] or [_EMPTY], closing
+            )
+        except ValueError as exc:  # a template C does not take (never seen): numpy reads it
+            raise AccelDeclined(f"a template the C scan refused ({exc})") from None
         if status == "ok":
             break
         if status == "decline":
@@ -258,7 +268,7 @@ def scan_segment(
                 tpl.first_point = (pos, pos)
         except ScanDeclined as exc:  # (the numpy scan decides the file, and says why)
             raise AccelDeclined(str(exc)) from None
-        if any(code == _LIT and closing in lit for code, lit, _ in tpl.ops):
+        if any(code in (_LIT, _WS_LIT) and closing in lit for code, lit, _ in tpl.ops):
             raise AccelDeclined("a point holding its body's closing tag")
         templates.append(tpl)
     shape_of, values, end = rest
