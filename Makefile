@@ -6,7 +6,8 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: run test lint bench bench-batch bench-batch-skewed sample-data clean
 
-$(STAMP): pyproject.toml
+# setup.py and the C accelerator's source too: `pip install -e .` rebuilds the extension in place
+$(STAMP): pyproject.toml setup.py kneeflags/parsers/_scan.c
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev,dask]"

@@ -341,3 +341,24 @@ def test_long_and_changing_indentation_is_read_by_c() -> None:
         scan_accel.ENABLED = saved
     assert notes == []
     assert_same_document(doc, parse_gpx(data))
+
+
+@needs_c
+def test_a_c_decline_falls_back_to_numpy_and_says_so() -> None:
+    """A byte the C walk does not take (DEL, which the numpy scan accepts in a tag) sends
+    the file to the numpy scan; the result is gpxpy's and ``--debug`` shows why."""
+    from test_xml_fast import gpx, trkpt
+
+    from kneeflags.parsers.xml_fast import parse_gpx_auto
+
+    inner = '<ele>1.5</ele><extensions><t v="a\x7fb"/></extensions>'
+    data = gpx(f"<trk><trkseg>{trkpt(inner=inner)}{trkpt(48, 9, inner)}</trkseg></trk>")
+    saved = scan_accel.ENABLED
+    scan_accel.ENABLED = True
+    try:
+        doc, note = parse_gpx_auto(data)
+    finally:
+        scan_accel.ENABLED = saved
+    assert doc.decoder == "scan"
+    assert note is not None and note.startswith("C scan not used (a tag the C scan does not")
+    assert_same_document(doc, parse_gpx(data))
