@@ -28,7 +28,12 @@
 #include <stdint.h>
 #include <string.h>
 
+/* No fused multiply-adds (setup.py passes -ffp-contract=off to GCC/Clang, which ignore
+ * the standard pragma): the error bound of the decimal conversion assumes each operation
+ * rounds on its own. */
+#if !defined(__GNUC__)
 #pragma STDC FP_CONTRACT OFF
+#endif
 
 enum {
     OP_LIT = 0,       /* these bytes exactly */
@@ -508,8 +513,10 @@ static PyMethodDef methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
-static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_scan",
-                                    "C accelerator of kneeflags.parsers.xml_scan.", -1, methods};
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_scan", "C accelerator of kneeflags.parsers.xml_scan.", -1, methods,
+    NULL, NULL, NULL, NULL,
+};
 
 PyMODINIT_FUNC PyInit__scan(void) {
     init_pow10();

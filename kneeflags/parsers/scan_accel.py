@@ -276,8 +276,9 @@ def scan_segment(
     n = idx.size
     shapes = []
     for t, tpl in enumerate(templates):
-        width = max([c for c in (*tpl.numbers.values(), *tpl.times.values()) if c is not None]
-                    + [c for c in tpl.fields.values() if c is not None] + [-1]) + 1  # fmt: skip
+        cols = [*tpl.numbers.values(), *tpl.times.values()]
+        cols += [c for c in tpl.fields.values() if c is not None]
+        width = max(cols, default=-1) + 1  # = the C side's columns of this template
         rows = np.arange(n) if len(templates) == 1 else np.flatnonzero(idx == t)
         table = np.frombuffer(values[t], dtype=np.float64)
         table = table.reshape(rows.size, width) if width else table.reshape(rows.size, 0)
