@@ -30,7 +30,7 @@ from pathlib import Path
 
 import polars as pl
 
-from kneeflags import __version__
+from kneeflags import __version__, prestart, statindex
 from kneeflags.analysis import analyze_frames
 from kneeflags.cache import (
     CacheHits,
@@ -58,6 +58,7 @@ from kneeflags.parsers import DECODERS
 from kneeflags.parsers.common import one_line
 from kneeflags.sanity import check_summaries
 from kneeflags.sources import SourceItem, iter_sources, release_archives
+from kneeflags.statindex import StatIndex, item_key, signature
 from kneeflags.timezones import validate_tz
 from kneeflags.worker import FileOutcome, FileTimeLimit, process_chunk, process_item, time_limit
 
@@ -114,6 +115,7 @@ def run_pipeline(
     listing: bool = False,
     exclude: Iterable[str | os.PathLike[str]] = (),
     cache_shard: str | None = None,
+    rehash: bool = False,
 ) -> PipelineResult:
     """Read ``paths``, analyse them as one athlete, and report per-file problems.
 
@@ -127,6 +129,8 @@ def run_pipeline(
     applied to the summaries after parsing and caching; ``None`` when no journal was read.
     ``listing``: also build :attr:`PipelineResult.listing` (``kneeflags activities``).
     ``exclude``: folders never read, even inside ``paths`` (the report's own output).
+    ``rehash``: read and hash every input for the cache look-up, even one whose ``stat``
+    is unchanged since it was last hashed (:mod:`kneeflags.statindex`).
 
     ``tz`` (IANA name) places activities whose files carry no UTC offset; it
     overrides ``config.timezone``. ``workers``: processes for parsing
@@ -145,6 +149,7 @@ def run_pipeline(
         listing=listing,
         exclude=exclude,
         cache_shard=cache_shard,
+        rehash=rehash,
     )
     return finish_pipeline(prepared, parse_prepared(prepared, workers), progress=progress)
 
@@ -191,6 +196,7 @@ def prepare_pipeline(
     listing: bool = False,
     exclude: Iterable[str | os.PathLike[str]] = (),
     cache_shard: str | None = None,
+    rehash: bool = False,
 ) -> Prepared:
     """Discovery, hashing and the cache look-up of :func:`run_pipeline` (same arguments)."""
     config = config or Config()
@@ -225,8 +231,14 @@ def prepare_pipeline(
             config=config.metrics_fingerprint(),
         )
         folder = key if cache_shard is None else f"{key}-{cache_shard}"
-        cache = ParseCache(cache_dir or default_cache_dir(), folder)
-        shas = _hash_items(items, to_parse)
+        root = cache_dir or default_cache_dir()
+        cache = ParseCache(root, folder)
+        index = StatIndex(root, cache_shard)
+        shas = _hash_items(items, to_parse, index, rehash)
+        try:
+            index.save()
+        except OSError as exc:  # a read-only cache: the store below says so once
+            log.debug("stat index not written (%s)", one_line(exc))
         try:
             hits = cache.lookup(set(shas.values()))
         except Exception as exc:  # the cache only saves time: never fail a run over it
@@ -356,8 +368,17 @@ def _keep_matplotlib_inside(cache_dir: str | Path | None, use_cache: bool) -> No
 
 
 # -- hashing -----------------------------------------------------------------
-def _hash_items(items: Sequence[SourceItem], indices: Sequence[int]) -> dict[int, str]:
+def _hash_items(
+    items: Sequence[SourceItem],
+    indices: Sequence[int],
+    index: StatIndex | None = None,
+    rehash: bool = False,
+) -> dict[int, str]:
     """Cache keys (content + hints) of the items, within :data:`MAX_HASH_SECONDS` in all.
+
+    ``index``: the stat pre-check (:mod:`kneeflags.statindex`): a file whose ``stat`` is
+    what it was when last hashed is not read again; ``rehash`` reads every file anyway
+    (and records what it finds). The caller saves the index.
 
     The cache only saves time, so it must never cost more than it saves: past the cap
     the remaining items are parsed as if the cache missed (each under its own time cap)
@@ -368,9 +389,20 @@ def _hash_items(items: Sequence[SourceItem], indices: Sequence[int]) -> dict[int
     try:
         with time_limit(MAX_HASH_SECONDS):
             for i in indices:
+                item = items[i]
                 try:
-                    content = hashlib.sha256(items[i].read()).hexdigest()
-                    shas[i] = entry_key(content, items[i].hints)  # the hints change the outcome
+                    key, sig, when = "", None, 0.0
+                    content = None
+                    if index is not None:
+                        # stat before reading: a write after it changes the file's ctime
+                        key, when = item_key(item.ref.path, item.chain), statindex.now()
+                        sig = signature(item.ref.path)
+                        content = None if rehash else index.known(key, sig)
+                    if content is None:
+                        content = hashlib.sha256(item.read()).hexdigest()
+                        if index is not None:
+                            index.remember(key, sig, content, when)
+                    shas[i] = entry_key(content, item.hints)  # the hints change the outcome
                 except Exception:  # unreadable: the parse step reports it properly
                     continue
     except FileTimeLimit:
@@ -430,8 +462,10 @@ def _parse_all(
     context = multiprocessing.get_context("spawn")
     in_flight: dict[Future[list[tuple[int, FileOutcome]]], list[int]] = {}
     try:
-        if pool is None:
-            pool = ProcessPoolExecutor(max_workers=processes, mp_context=context)
+        if pool is None:  # the command line's prestarted pool, else a new one
+            pool = prestart.take(processes) or ProcessPoolExecutor(
+                max_workers=processes, mp_context=context
+            )
         while chunks or in_flight:
             while chunks and len(in_flight) < 2 * processes:
                 chunk = chunks.popleft()

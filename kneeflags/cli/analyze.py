@@ -24,6 +24,7 @@ from kneeflags.cli.common import (
     OutputOpt,
     PathsArg,
     QuietOpt,
+    RehashOpt,
     TzOpt,
     WeeksOpt,
     WorkersOpt,
@@ -80,6 +81,7 @@ def analyze(
     fail_on: FailOnOpt = None,
     fail_on_rule: FailOnRuleOpt = None,
     no_cache: NoCacheOpt = False,
+    rehash: RehashOpt = False,
     cache_dir: CacheDirOpt = None,
     decoder: DecoderOpt = Decoder.auto,
     workers: WorkersOpt = None,
@@ -88,6 +90,10 @@ def analyze(
 ) -> None:
     """``kneeflags analyze``: see :data:`ANALYZE_HELP`."""
     setup_logging(debug, quiet)
+    from kneeflags import prestart
+
+    if prestart.worth_prestarting(not no_cache, cache_dir):
+        prestart.prestart(workers)
     from kneeflags.journeys import analyze_paths
 
     fmt = resolve_format(format, output, OutputFormat)
@@ -101,6 +107,7 @@ def analyze(
             decoder=decoder.value,
             cache_dir=cache_dir,
             use_cache=not no_cache,
+            rehash=rehash,
             workers=workers,
             weeks=weeks,
             until=until.date() if until else None,

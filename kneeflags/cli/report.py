@@ -23,6 +23,7 @@ from kneeflags.cli.common import (
     NoCacheOpt,
     PathsArg,
     QuietOpt,
+    RehashOpt,
     TzOpt,
     WeeksOpt,
     WorkersOpt,
@@ -77,6 +78,7 @@ def report(
     fail_on: FailOnOpt = None,
     fail_on_rule: FailOnRuleOpt = None,
     no_cache: NoCacheOpt = False,
+    rehash: RehashOpt = False,
     cache_dir: CacheDirOpt = None,
     decoder: DecoderOpt = Decoder.auto,
     workers: WorkersOpt = None,
@@ -101,6 +103,7 @@ def report(
             decoder=decoder.value,
             cache_dir=cache_dir,
             use_cache=not no_cache,
+            rehash=rehash,
             workers=workers,
             progress=progress,  # type: ignore[arg-type]
             journal=journal,
