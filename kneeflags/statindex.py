@@ -85,12 +85,14 @@ class StatIndex:
         self._old: dict[str, list[object]] = {}
         self._new: dict[str, list[object]] = {}
         self._loaded = False
+        self._found = False
 
     def _load(self) -> dict[str, list[object]]:
         if not self._loaded:
             self._loaded = True
             try:
                 raw = json.loads(self.path.read_bytes())
+                self._found = True
                 if isinstance(raw, dict) and raw.get("format") == INDEX_FORMAT:
                     entries = raw.get("entries")
                     if isinstance(entries, dict):
@@ -131,8 +133,8 @@ class StatIndex:
     def save(self) -> None:
         """Write the index if this run learnt anything (atomic; errors are the caller's)."""
         old = self._load()
-        if all(old.get(k) == v for k, v in self._new.items()):
-            return
+        if self._found and all(old.get(k) == v for k, v in self._new.items()):
+            return  # (written even empty the first time: it marks a cache that saw a run)
         merged = {**old, **self._new} if len(old) + len(self._new) <= MAX_ENTRIES else self._new
         from kneeflags.report.atomic import atomic_write_bytes
 
