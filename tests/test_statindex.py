@@ -185,3 +185,35 @@ def test_a_prestarted_pool_is_taken_once_and_an_unused_one_ended() -> None:
     for process in processes:
         process.join(timeout=10)
         assert not process.is_alive()
+
+
+def test_enough_files_looks_only_as_far_as_it_must(tmp_path: Path) -> None:
+    folder = tmp_path / "runs"
+    (folder / "deep" / "er").mkdir(parents=True)
+    for name in ("a.fit", "b.GPX", "notes.txt", "deep/c.tcx.gz"):
+        (folder / name).write_bytes(b"x")
+    assert not prestart.enough_files([str(folder)])  # three activity files, one note
+    (folder / "deep" / "er" / "d.fit").write_bytes(b"x")
+    assert prestart.enough_files([str(folder)])
+    assert not prestart.enough_files([str(folder / "a.fit"), str(tmp_path / "missing")])
+    assert prestart.enough_files([str(tmp_path / "export.zip")])  # an archive may hold many
+    assert prestart.enough_files([str(folder / "*.fit")])  # so may a quoted glob
+
+
+def test_early_workers_end_a_pool_nobody_took(tmp_path: Path, runs: Path) -> None:
+    with prestart.early_workers(2, use_cache=False, cache_dir=None, paths=[str(runs)]):
+        assert prestart._pool is None  # two files: parsed in this process, no pool
+    many = tmp_path / "many"
+    many.mkdir()
+    for i in range(4):
+        (many / f"{i}.fit").write_bytes(b"x")
+    with prestart.early_workers(2, use_cache=False, cache_dir=None, paths=[str(many)]):
+        pool = prestart._pool
+        if pool is None:  # pragma: no cover - no process creation here
+            pytest.skip("cannot start worker processes here")
+        processes = list(pool._processes.values())  # type: ignore[union-attr]
+    assert prestart._pool is None
+    assert processes
+    for process in processes:
+        process.join(timeout=10)
+        assert not process.is_alive()

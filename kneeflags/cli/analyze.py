@@ -92,28 +92,28 @@ def analyze(
     setup_logging(debug, quiet)
     from kneeflags import prestart
 
-    if prestart.worth_prestarting(not no_cache, cache_dir):
-        prestart.prestart(workers)
-    from kneeflags.journeys import analyze_paths
+    # Worker processes start importing now, beside this process's own imports (below).
+    with prestart.early_workers(workers, use_cache=not no_cache, cache_dir=cache_dir, paths=paths):
+        from kneeflags.journeys import analyze_paths
 
-    fmt = resolve_format(format, output, OutputFormat)
-    cfg = cli_config(config)
-    with journal_errors(), progress_bar(not quiet, "Reading files") as progress:
-        report = analyze_paths(
-            paths,
-            tz=tz,
-            config=cfg,  # type: ignore[arg-type]
-            athlete=athlete,
-            decoder=decoder.value,
-            cache_dir=cache_dir,
-            use_cache=not no_cache,
-            rehash=rehash,
-            workers=workers,
-            weeks=weeks,
-            until=until.date() if until else None,
-            progress=progress,  # type: ignore[arg-type]
-            journal=journal,
-        )
+        fmt = resolve_format(format, output, OutputFormat)
+        cfg = cli_config(config)
+        with journal_errors(), progress_bar(not quiet, "Reading files") as progress:
+            report = analyze_paths(
+                paths,
+                tz=tz,
+                config=cfg,  # type: ignore[arg-type]
+                athlete=athlete,
+                decoder=decoder.value,
+                cache_dir=cache_dir,
+                use_cache=not no_cache,
+                rehash=rehash,
+                workers=workers,
+                weeks=weeks,
+                until=until.date() if until else None,
+                progress=progress,  # type: ignore[arg-type]
+                journal=journal,
+            )
     write_report(report, fmt, output)
     code = exit_code(report, fail_on, fail_on_rule)
     if report.errors and (fmt != "text" or output is not None):
