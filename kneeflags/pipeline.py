@@ -19,14 +19,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import multiprocessing
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
@@ -61,6 +59,10 @@ from kneeflags.sources import SourceItem, iter_sources, release_archives
 from kneeflags.statindex import StatIndex, item_key, signature
 from kneeflags.timezones import validate_tz
 from kneeflags.worker import FileOutcome, FileTimeLimit, process_chunk, process_item, time_limit
+
+if TYPE_CHECKING:  # imported where a pool is made: a run served from the cache needs none
+    import multiprocessing.context
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 ProgressCallback = Callable[[int, int], None]
 ChunkFn = Callable[
@@ -450,6 +452,10 @@ def _parse_all(
         for i in indices:
             yield i, process_item(items[i], decoder, tz, config)
         return
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
+
     # Small chunks: the run ends when the slowest process ends, at most a chunk after the
     # other; 4 one-hour FIT files are ~12 ms, a few hundred microseconds of it hand-over.
     size = max(1, min(chunk_files, len(indices) // (n_workers * 4)))
@@ -532,6 +538,9 @@ def _isolate(
     Yields ``(index, None)`` once if worker processes cannot run at all (a probe with no
     file fails too): the caller then parses the rest itself, as before any pool existed.
     """
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
     pool: ProcessPoolExecutor | None = None
     try:
         for i in suspects:
@@ -557,6 +566,8 @@ def _isolate(
 
 def _workers_run(context: multiprocessing.context.BaseContext) -> bool:
     """Whether a worker process can run anything at all here (a probe without a file)."""
+    from concurrent.futures import ProcessPoolExecutor
+
     try:
         with ProcessPoolExecutor(max_workers=1, mp_context=context) as probe:
             return probe.submit(os.getpid).result(timeout=60) > 0
