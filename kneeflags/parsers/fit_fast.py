@@ -422,12 +422,20 @@ def _record_plan(d: _Def) -> dict[str, tuple[int, prof.Component | None]]:
 
 
 def _scaled(values: np.ndarray, scale: float | None, offset: float | None) -> np.ndarray:
-    out = values.astype(np.float64)
+    """``values / scale - offset`` as a new float64 array, worked on in place (the same
+    IEEE operations; one array per column instead of three at once)."""
+    out = values.astype(np.float64)  # a copy, always
     if scale:
-        out = out / scale
+        out /= scale
     if offset:
-        out = out - offset
+        out -= offset
     return out
+
+
+def _invalid_to_nan(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """``np.where(valid, values, nan)`` in place (``values`` is a fresh array of ours)."""
+    values[~valid] = np.nan
+    return values
 
 
 def _numeric(d: _Def, i: int, what: str) -> prof.BaseType:
@@ -471,7 +479,7 @@ def _decode_records(
                         acc_jobs.append((len(groups), name, offs, bits, valid))
                         cols[name] = np.full(offs.size, np.nan)
                     else:
-                        cols[name] = np.where(valid, _scaled(bits, comp.scale, comp.offset), np.nan)
+                        cols[name] = _invalid_to_nan(_scaled(bits, comp.scale, comp.offset), valid)
                     continue
                 bt = _numeric(d, i, name)
                 if name in INT_COLUMNS and bt.dtype.startswith("f"):
@@ -488,7 +496,8 @@ def _decode_records(
                     if not bt.dtype.startswith("f"):
                         bits = (raw.astype(np.int64) >> comp.bit_offset) & ((1 << comp.bits) - 1)
                     vals = _scaled(bits, comp.scale, comp.offset)
-                cols[name] = np.where(valid, vals, np.nan)
+                cols[name] = _invalid_to_nan(vals, valid)
+            del rows  # a gathered copy of the messages: not held past its columns
             if comp_flag:
                 if "timestamp" in cols or resolved is None:
                     raise FastPathUnsupported("compressed header on a record with a timestamp")
