@@ -47,9 +47,10 @@ RACY_SECONDS = 2.0
 """A file changed this recently before it was hashed is hashed again next run [eng]:
 longer than any file system's timestamp tick (FAT's 2 s included)."""
 
-MAX_ENTRIES = 200_000
-"""Past this many remembered files, only the current run's are kept (the index of files
-that were moved or deleted does not grow for ever)."""
+MAX_ENTRIES = 50_000
+"""Past this many remembered files, only the current run's are kept: the entries of files
+that were moved or deleted (or of a batch manifest's remote inputs, staged in a new
+temporary folder each run) must not grow the index, read at every run, for ever."""
 
 Signature = tuple[int, int, int, int, int]
 """(st_dev, st_ino, st_size, st_mtime_ns, st_ctime_ns)."""

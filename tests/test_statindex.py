@@ -217,3 +217,26 @@ def test_early_workers_end_a_pool_nobody_took(tmp_path: Path, runs: Path) -> Non
     for process in processes:
         process.join(timeout=10)
         assert not process.is_alive()
+
+
+def test_the_index_keeps_only_this_runs_files_past_its_cap(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(statindex, "MAX_ENTRIES", 3)
+    files = []
+    for i in range(4):
+        path = tmp_path / f"{i}.fit"
+        path.write_bytes(b"x" * i)
+        files.append(str(path))
+    later = time.time() + 60
+
+    def run(names: list[str]) -> dict[str, object]:
+        index = StatIndex(tmp_path / "cache")
+        for name in names:
+            index.remember(item_key(name, ()), signature(name), f"{len(name):064d}", later)
+        index.save()
+        return json.loads(index.path.read_bytes())["entries"]
+
+    assert len(run(files[:2])) == 2
+    assert len(run(files[2:3])) == 3  # merged: under the cap
+    assert set(run(files[3:])) == {item_key(files[3], ())}  # over it: this run's only
