@@ -139,10 +139,12 @@ def _import_worker() -> None:
 
 
 def take(processes: int) -> ProcessPoolExecutor | None:
-    """The prestarted pool if it has ``processes`` processes (the caller then owns it)."""
+    """The prestarted pool if it has at least ``processes`` processes (the caller then
+    owns it). A parse of fewer files than workers wants fewer processes than were started
+    for ``--workers``: those are running already, a second pool would only add more."""
     global _pool
     pool = _pool
-    if pool is None or processes != _processes:
+    if pool is None or processes > _processes:
         return None
     _pool = None
     return pool
