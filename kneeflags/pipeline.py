@@ -440,6 +440,8 @@ def _parse_all(
     The parent process is one of the ``workers``: it starts on the last chunks at once
     while the worker processes are still starting (a spawned interpreter needs about
     0.3 s of imports before its first file), and the workers take chunks from the front.
+    The command line starts those processes before its own imports
+    (:mod:`kneeflags.prestart`); their pool is taken here when it is big enough.
     Processes are spawned, not forked, because polars' thread pool does not survive
     fork(). If the pool cannot be used at all (a script without a ``__main__`` guard,
     a sandbox without process creation), what is left is parsed in this process. If a
