@@ -839,6 +839,7 @@ def run_batch(
     manifest: str | os.PathLike[str] | None = None,
     executor: AthleteExecutor | None = None,
     retries: int = 1,
+    rehash: bool = False,
 ) -> WrittenReport:
     """Analyse every athlete of ``dirs`` (and ``manifest``) in parallel, rank them, write.
 
@@ -902,6 +903,7 @@ def run_batch(
             until=until,
             as_of=as_of,
             journal=tuple(entries_for(entries, s.name)),
+            rehash=rehash,
             split_min=split,
         )
         for s in sources

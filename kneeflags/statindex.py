@@ -21,8 +21,9 @@ pre-check"):
   any change to the archive is a change to each member.
 * The index holds content hashes only; the hints a file is read with (a Strava
   ``activities.csv`` sport) are mixed in afresh each run, so a changed CSV still misses.
-* ``--rehash`` (``run_pipeline(rehash=True)``) ignores the index and hashes every input,
-  then records the fresh signatures; ``--no-cache`` neither reads nor writes it.
+* ``--rehash`` (``analyze``, ``report``, ``batch``; ``run_pipeline(rehash=True)``)
+  ignores the index and hashes every input, then records the fresh signatures;
+  ``--no-cache`` neither reads nor writes it.
 
 The index is one JSON file per cache shard (``<cache>/vstat-1/<shard>.json``), written
 atomically; an unreadable or foreign index is an empty one (the files are hashed, as

@@ -240,3 +240,36 @@ def test_the_index_keeps_only_this_runs_files_past_its_cap(
     assert len(run(files[:2])) == 2
     assert len(run(files[2:3])) == 3  # merged: under the cap
     assert set(run(files[3:])) == {item_key(files[3], ())}  # over it: this run's only
+
+
+@pytest.mark.parametrize("command", ["analyze", "report", "batch"])
+def test_rehash_on_the_command_line_reads_every_input(
+    command: str, tmp_path: Path, later: None, reads: list[str]
+) -> None:
+    """``--rehash`` reaches the pipeline from each command that reads through the cache
+    (the files are read in this process: one worker, and batch with one athlete)."""
+    from typer.testing import CliRunner
+
+    from kneeflags.cli import app
+
+    team = tmp_path / "team"
+    runs = team / "ann"
+    runs.mkdir(parents=True)
+    for day, n in ((2, 600), (4, 900)):
+        data = write_fit(datetime(2026, 3, day, 7, tzinfo=UTC), n=n)
+        (runs / f"{day}.fit").write_bytes(data)
+    where = [str(team)] if command == "batch" else [str(runs)]
+    out = ["--out-dir", str(tmp_path / "out")] if command != "analyze" else []
+    week = ["--until", "2026-03-08"] if command == "batch" else []
+    if command == "report":
+        week = ["--week", "2026-W10"]
+    args = [command, *where, *out, *week, "--workers", "1", "--tz", "UTC"]
+    args += ["--cache-dir", str(tmp_path / "cache")]
+    runner = CliRunner()
+    for _ in range(2):  # fill the cache and the index
+        assert runner.invoke(app, args).exit_code == 0
+    reads.clear()
+    assert runner.invoke(app, args).exit_code == 0
+    assert reads == []  # unchanged: neither hashed nor parsed
+    assert runner.invoke(app, [*args, "--rehash"]).exit_code == 0
+    assert sorted(reads) == ["2.fit", "4.fit"]  # hashed again (then hits: not parsed)
