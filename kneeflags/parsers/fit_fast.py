@@ -497,7 +497,6 @@ def _decode_records(
                         bits = (raw.astype(np.int64) >> comp.bit_offset) & ((1 << comp.bits) - 1)
                     vals = _scaled(bits, comp.scale, comp.offset)
                 cols[name] = _invalid_to_nan(vals, valid)
-            del rows  # a gathered copy of the messages: not held past its columns
             if comp_flag:
                 if "timestamp" in cols or resolved is None:
                     raise FastPathUnsupported("compressed header on a record with a timestamp")
