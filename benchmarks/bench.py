@@ -32,7 +32,9 @@ Usage: ``python benchmarks/bench.py [--files 300] [--gpx 5] [--reps 3] [--runner
 (``make bench`` runs the defaults; ``--memory-files 3000`` adds a cold run over
 that many files for the memory target only; ``--export-members 20000`` adds a cold and a
 warm run over one Strava-style export zip of that many members, the many-member case
-of issue 10: before archives were kept open per pass it was quadratic).
+of issue 10: before archives were kept open per pass it was quadratic). ``--versus DIR``
+measures only this tree's ``analyze`` cold and warm against another kneeflags tree's
+(``git archive <commit> | tar -x -C DIR``), interleaved, without the fitparse loop.
 """
 
 from __future__ import annotations
@@ -416,6 +418,55 @@ def run_cli(args: list[str], env: dict[str, str]) -> tuple[float, int]:
     return elapsed, peak
 
 
+def versus_section(args: argparse.Namespace, env: dict[str, str]) -> list[str]:
+    """This tree against another kneeflags tree (``--versus``), interleaved, same files.
+
+    Why: on a shared machine a ratio measured an hour earlier says little (the fitparse
+    loop itself drifts from 79 to 126 s); the before/after of a change is best measured
+    side by side. The other tree (``git archive <commit> | tar -x -C DIR``) is put first
+    on ``PYTHONPATH`` for its runs, so the same interpreter and packages run both; the
+    fitparse loop is not run. Cold is ``--no-cache``, warm a cache filled by that tree.
+    """
+    other = Path(args.versus).resolve()
+    if not (other / "kneeflags" / "__init__.py").is_file():
+        raise SystemExit(f"--versus {other}: no kneeflags package there")
+    import compileall
+
+    compileall.compile_dir(str(other / "kneeflags"), quiet=1)
+    target = str(args.corpus / f"n{args.files}")
+    envs = {"this": env, "versus": {**env, "PYTHONPATH": str(other)}}
+    caches = {k: Path(tempfile.mkdtemp(prefix=f"kneeflags-bench-{k}-")) for k in envs}
+    common = ["analyze", target, "--format", "json", "--output", os.devnull, "--tz", "UTC"]
+    times: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for k in envs:  # fill each cache (twice: the stat pre-check learns on a settled run)
+        run_cli([*common, "--cache-dir", str(caches[k])], envs[k])
+        run_cli([*common, "--cache-dir", str(caches[k])], envs[k])
+    for rep in range(args.reps):
+        for k in ("versus", "this"):
+            times[(k, "cold")].append(run_cli([*common, "--no-cache"], envs[k])[0])
+            times[(k, "warm")].append(run_cli([*common, "--cache-dir", str(caches[k])], envs[k])[0])
+        print(f"versus rep {rep + 1}: " + "; ".join(
+            f"{k} {w} {v[-1]:.2f}s" for (k, w), v in times.items()
+        ), flush=True)  # fmt: skip
+    for cache in caches.values():
+        shutil.rmtree(cache, ignore_errors=True)
+    lines = [
+        f"## This tree against {other}, interleaved ({args.files} FIT files, "
+        f"{args.reps} repetitions)",
+        "",
+        "| run | other tree, s (per rep) | this tree, s (per rep) | median ratio |",
+        "|---|---|---|---:|",
+    ]
+    for what in ("cold", "warm"):
+        mine, theirs = times[("this", what)], times[("versus", what)]
+        ratio = statistics.median(t / m for t, m in zip(theirs, mine, strict=True))
+        lines.append(
+            f"| {what} | {' / '.join(f'{t:.2f}' for t in theirs)} | "
+            f"{' / '.join(f'{m:.2f}' for m in mine)} | {ratio:.2f}× |"
+        )
+    return [*lines, ""]
+
+
 def compile_bytecode() -> None:
     """Compile kneeflags' modules to bytecode first, as a ``pip install`` leaves them.
 
@@ -447,9 +498,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runner-gpx", type=int, default=56, help="Garmin GPX files (e)")
     parser.add_argument("--strava", type=int, default=12, help="files per format (f)")
     parser.add_argument("--skip-fit", action="store_true", help="only (e)-(g)")
+    parser.add_argument(
+        "--versus",
+        metavar="DIR",
+        help="only: this tree's analyze cold and warm against the kneeflags tree in DIR",
+    )
     args = parser.parse_args(argv)
     env = dict(os.environ)
     compile_bytecode()
+    if args.versus:
+        generate_corpus(args.corpus / f"n{args.files}", args.files, args.gpx)
+        text = "\n".join(["# kneeflags before/after", "", *versus_section(args, env)])
+        print(text)
+        args.results.write_text(text, encoding="utf-8")
+        return 0
 
     print(f"per-format sets in {args.corpus} ...", flush=True)
     format_lines = format_section(args, env)

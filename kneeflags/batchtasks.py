@@ -45,6 +45,8 @@ class AthleteJob:
     until: date | None = None
     as_of: date | None = None
     journal: tuple[Any, ...] = ()
+    rehash: bool = False
+    """Hash every input for the cache look-up even if its stat is unchanged (--rehash)."""
     split_min: int | None = None
     """From this many files left to parse (after the cache), the task stops after
     preparing the athlete and returns a :class:`Planned`: its files are then parsed in the
@@ -152,6 +154,7 @@ def _job_prepare(job: AthleteJob, paths: list[str]) -> Any:
         use_cache=job.use_cache,
         corrections=job.corrections,
         cache_shard=job.cache_shard,
+        rehash=job.rehash,
     )
 
 
@@ -168,6 +171,7 @@ def _job_pipeline(job: AthleteJob, paths: list[str]) -> Any:
         progress=None,
         corrections=job.corrections,
         cache_shard=job.cache_shard,
+        rehash=job.rehash,
     )
 
 

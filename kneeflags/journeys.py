@@ -239,6 +239,7 @@ def _pipeline(
     listing: bool = False,
     exclude: Sequence[str | os.PathLike[str]] = (),
     cache_shard: str | None = None,
+    rehash: bool = False,
 ) -> Any:
     from kneeflags.pipeline import run_pipeline
 
@@ -256,6 +257,7 @@ def _pipeline(
         use_cache=use_cache,
         workers=workers,
         progress=progress,
+        rehash=rehash,
     )
 
 
@@ -380,10 +382,13 @@ def analyze_paths(
     journal: str | os.PathLike[str] | bool | None = None,
     as_of: date | None = None,
     exclude: Sequence[str | os.PathLike[str]] = (),
+    rehash: bool = False,
 ) -> Report:
     """Analyse one athlete's files and return the report of the window.
 
     ``exclude``: folders never read as input (the report's own ``--out-dir``).
+    ``rehash``: hash every input for the cache look-up even if its ``stat`` is unchanged
+    (:mod:`kneeflags.statindex`).
 
     ``paths`` may be files, folders, ZIP exports or quoted globs (``~`` expanded);
     the window is ``weeks`` weeks ending with the week of ``until`` (default: the
@@ -408,6 +413,7 @@ def analyze_paths(
         use_cache=use_cache,
         workers=workers,
         progress=progress,
+        rehash=rehash,
     )
     check_found(paths, result)
     a = _athlete_report(result, weeks=weeks, until=until, config=cfg, journal=entries, as_of=as_of)
@@ -659,6 +665,7 @@ def write_weekly_report(
     progress: ProgressCallback | None = None,
     today: date | None = None,
     journal: str | os.PathLike[str] | bool | None = None,
+    rehash: bool = False,
 ) -> WrittenReport:
     """The cron job: analyse, then write the week's Markdown, HTML and JSON atomically.
 
@@ -690,6 +697,7 @@ def write_weekly_report(
         journal=journal,
         as_of=last + timedelta(days=7),
         exclude=(out_dir,),  # an --out-dir inside the inputs: never read its own reports
+        rehash=rehash,
     )
     every, changed = write_athlete_files(report, out_dir)
     return WrittenReport(report=report, written=changed, paths=every, ranked=[0])
@@ -831,6 +839,7 @@ def run_batch(
     manifest: str | os.PathLike[str] | None = None,
     executor: AthleteExecutor | None = None,
     retries: int = 1,
+    rehash: bool = False,
 ) -> WrittenReport:
     """Analyse every athlete of ``dirs`` (and ``manifest``) in parallel, rank them, write.
 
@@ -894,6 +903,7 @@ def run_batch(
             until=until,
             as_of=as_of,
             journal=tuple(entries_for(entries, s.name)),
+            rehash=rehash,
             split_min=split,
         )
         for s in sources

@@ -19,18 +19,16 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import multiprocessing
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
-from kneeflags import __version__
+from kneeflags import __version__, prestart, statindex
 from kneeflags.analysis import analyze_frames
 from kneeflags.cache import (
     CacheHits,
@@ -58,8 +56,13 @@ from kneeflags.parsers import DECODERS
 from kneeflags.parsers.common import one_line
 from kneeflags.sanity import check_summaries
 from kneeflags.sources import SourceItem, iter_sources, release_archives
+from kneeflags.statindex import StatIndex, item_key, signature
 from kneeflags.timezones import validate_tz
 from kneeflags.worker import FileOutcome, FileTimeLimit, process_chunk, process_item, time_limit
+
+if TYPE_CHECKING:  # imported where a pool is made: a run served from the cache needs none
+    import multiprocessing.context
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 ProgressCallback = Callable[[int, int], None]
 ChunkFn = Callable[
@@ -114,6 +117,7 @@ def run_pipeline(
     listing: bool = False,
     exclude: Iterable[str | os.PathLike[str]] = (),
     cache_shard: str | None = None,
+    rehash: bool = False,
 ) -> PipelineResult:
     """Read ``paths``, analyse them as one athlete, and report per-file problems.
 
@@ -127,6 +131,8 @@ def run_pipeline(
     applied to the summaries after parsing and caching; ``None`` when no journal was read.
     ``listing``: also build :attr:`PipelineResult.listing` (``kneeflags activities``).
     ``exclude``: folders never read, even inside ``paths`` (the report's own output).
+    ``rehash``: read and hash every input for the cache look-up, even one whose ``stat``
+    is unchanged since it was last hashed (:mod:`kneeflags.statindex`).
 
     ``tz`` (IANA name) places activities whose files carry no UTC offset; it
     overrides ``config.timezone``. ``workers``: processes for parsing
@@ -145,6 +151,7 @@ def run_pipeline(
         listing=listing,
         exclude=exclude,
         cache_shard=cache_shard,
+        rehash=rehash,
     )
     return finish_pipeline(prepared, parse_prepared(prepared, workers), progress=progress)
 
@@ -191,6 +198,7 @@ def prepare_pipeline(
     listing: bool = False,
     exclude: Iterable[str | os.PathLike[str]] = (),
     cache_shard: str | None = None,
+    rehash: bool = False,
 ) -> Prepared:
     """Discovery, hashing and the cache look-up of :func:`run_pipeline` (same arguments)."""
     config = config or Config()
@@ -225,8 +233,14 @@ def prepare_pipeline(
             config=config.metrics_fingerprint(),
         )
         folder = key if cache_shard is None else f"{key}-{cache_shard}"
-        cache = ParseCache(cache_dir or default_cache_dir(), folder)
-        shas = _hash_items(items, to_parse)
+        root = cache_dir or default_cache_dir()
+        cache = ParseCache(root, folder)
+        index = StatIndex(root, cache_shard)
+        shas = _hash_items(items, to_parse, index, rehash)
+        try:
+            index.save()
+        except OSError as exc:  # a read-only cache: the store below says so once
+            log.debug("stat index not written (%s)", one_line(exc))
         try:
             hits = cache.lookup(set(shas.values()))
         except Exception as exc:  # the cache only saves time: never fail a run over it
@@ -356,8 +370,17 @@ def _keep_matplotlib_inside(cache_dir: str | Path | None, use_cache: bool) -> No
 
 
 # -- hashing -----------------------------------------------------------------
-def _hash_items(items: Sequence[SourceItem], indices: Sequence[int]) -> dict[int, str]:
+def _hash_items(
+    items: Sequence[SourceItem],
+    indices: Sequence[int],
+    index: StatIndex | None = None,
+    rehash: bool = False,
+) -> dict[int, str]:
     """Cache keys (content + hints) of the items, within :data:`MAX_HASH_SECONDS` in all.
+
+    ``index``: the stat pre-check (:mod:`kneeflags.statindex`): a file whose ``stat`` is
+    what it was when last hashed is not read again; ``rehash`` reads every file anyway
+    (and records what it finds). The caller saves the index.
 
     The cache only saves time, so it must never cost more than it saves: past the cap
     the remaining items are parsed as if the cache missed (each under its own time cap)
@@ -368,9 +391,20 @@ def _hash_items(items: Sequence[SourceItem], indices: Sequence[int]) -> dict[int
     try:
         with time_limit(MAX_HASH_SECONDS):
             for i in indices:
+                item = items[i]
                 try:
-                    content = hashlib.sha256(items[i].read()).hexdigest()
-                    shas[i] = entry_key(content, items[i].hints)  # the hints change the outcome
+                    key, sig, when = "", None, 0.0
+                    content = None
+                    if index is not None:
+                        # stat before reading: a write after it changes the file's ctime
+                        key, when = item_key(item.ref.path, item.chain), statindex.now()
+                        sig = signature(item.ref.path)
+                        content = None if rehash else index.known(key, sig)
+                    if content is None:
+                        content = hashlib.sha256(item.read()).hexdigest()
+                        if index is not None:
+                            index.remember(key, sig, content, when)
+                    shas[i] = entry_key(content, item.hints)  # the hints change the outcome
                 except Exception:  # unreadable: the parse step reports it properly
                     continue
     except FileTimeLimit:
@@ -406,6 +440,8 @@ def _parse_all(
     The parent process is one of the ``workers``: it starts on the last chunks at once
     while the worker processes are still starting (a spawned interpreter needs about
     0.3 s of imports before its first file), and the workers take chunks from the front.
+    The command line starts those processes before its own imports
+    (:mod:`kneeflags.prestart`); their pool is taken here when it is big enough.
     Processes are spawned, not forked, because polars' thread pool does not survive
     fork(). If the pool cannot be used at all (a script without a ``__main__`` guard,
     a sandbox without process creation), what is left is parsed in this process. If a
@@ -418,6 +454,10 @@ def _parse_all(
         for i in indices:
             yield i, process_item(items[i], decoder, tz, config)
         return
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
+
     # Small chunks: the run ends when the slowest process ends, at most a chunk after the
     # other; 4 one-hour FIT files are ~12 ms, a few hundred microseconds of it hand-over.
     size = max(1, min(chunk_files, len(indices) // (n_workers * 4)))
@@ -430,8 +470,10 @@ def _parse_all(
     context = multiprocessing.get_context("spawn")
     in_flight: dict[Future[list[tuple[int, FileOutcome]]], list[int]] = {}
     try:
-        if pool is None:
-            pool = ProcessPoolExecutor(max_workers=processes, mp_context=context)
+        if pool is None:  # the command line's prestarted pool, else a new one
+            pool = prestart.take(processes) or ProcessPoolExecutor(
+                max_workers=processes, mp_context=context
+            )
         while chunks or in_flight:
             while chunks and len(in_flight) < 2 * processes:
                 chunk = chunks.popleft()
@@ -498,6 +540,9 @@ def _isolate(
     Yields ``(index, None)`` once if worker processes cannot run at all (a probe with no
     file fails too): the caller then parses the rest itself, as before any pool existed.
     """
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
     pool: ProcessPoolExecutor | None = None
     try:
         for i in suspects:
@@ -523,6 +568,8 @@ def _isolate(
 
 def _workers_run(context: multiprocessing.context.BaseContext) -> bool:
     """Whether a worker process can run anything at all here (a probe without a file)."""
+    from concurrent.futures import ProcessPoolExecutor
+
     try:
         with ProcessPoolExecutor(max_workers=1, mp_context=context) as probe:
             return probe.submit(os.getpid).result(timeout=60) > 0

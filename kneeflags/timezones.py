@@ -9,9 +9,11 @@ so a run in July and one in January get their own DST offsets.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from kneeflags.model import OffsetSource
+if TYPE_CHECKING:  # kneeflags.model imports polars: not worth it for a type name (--tz)
+    from kneeflags.model import OffsetSource
 
 OFFSET_ROUNDING_S = 15 * 60
 """Offsets are whole quarter hours (Nepal +5:45, Chatham +12:45 included)."""

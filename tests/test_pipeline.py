@@ -149,9 +149,8 @@ def test_broken_worker_pool_falls_back_to_this_process(
     athlete: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A script without a __main__ guard (spawn re-imports it) must still get its analysis."""
+    import concurrent.futures
     from concurrent.futures.process import BrokenProcessPool
-
-    import kneeflags.pipeline as pipeline
 
     class NoPool:
         def __init__(self, *args: object, **kwargs: object) -> None:
@@ -163,6 +162,7 @@ def test_broken_worker_pool_falls_back_to_this_process(
         def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
             return None
 
-    monkeypatch.setattr(pipeline, "ProcessPoolExecutor", NoPool)
+    # (the pipeline imports it where it makes a pool: a warm run needs none)
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", NoPool)
     result = run_pipeline([athlete], tz="Europe/London", athlete="sam", use_cache=False, workers=2)
     _same_analysis(result.analysis, _reference(athlete))

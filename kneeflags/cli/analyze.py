@@ -24,6 +24,7 @@ from kneeflags.cli.common import (
     OutputOpt,
     PathsArg,
     QuietOpt,
+    RehashOpt,
     TzOpt,
     WeeksOpt,
     WorkersOpt,
@@ -80,6 +81,7 @@ def analyze(
     fail_on: FailOnOpt = None,
     fail_on_rule: FailOnRuleOpt = None,
     no_cache: NoCacheOpt = False,
+    rehash: RehashOpt = False,
     cache_dir: CacheDirOpt = None,
     decoder: DecoderOpt = Decoder.auto,
     workers: WorkersOpt = None,
@@ -88,25 +90,30 @@ def analyze(
 ) -> None:
     """``kneeflags analyze``: see :data:`ANALYZE_HELP`."""
     setup_logging(debug, quiet)
-    from kneeflags.journeys import analyze_paths
+    from kneeflags import prestart
 
-    fmt = resolve_format(format, output, OutputFormat)
-    cfg = cli_config(config)
-    with journal_errors(), progress_bar(not quiet, "Reading files") as progress:
-        report = analyze_paths(
-            paths,
-            tz=tz,
-            config=cfg,  # type: ignore[arg-type]
-            athlete=athlete,
-            decoder=decoder.value,
-            cache_dir=cache_dir,
-            use_cache=not no_cache,
-            workers=workers,
-            weeks=weeks,
-            until=until.date() if until else None,
-            progress=progress,  # type: ignore[arg-type]
-            journal=journal,
-        )
+    # Worker processes start importing now, beside this process's own imports (below).
+    with prestart.early_workers(workers, use_cache=not no_cache, cache_dir=cache_dir, paths=paths):
+        from kneeflags.journeys import analyze_paths
+
+        fmt = resolve_format(format, output, OutputFormat)
+        cfg = cli_config(config)
+        with journal_errors(), progress_bar(not quiet, "Reading files") as progress:
+            report = analyze_paths(
+                paths,
+                tz=tz,
+                config=cfg,  # type: ignore[arg-type]
+                athlete=athlete,
+                decoder=decoder.value,
+                cache_dir=cache_dir,
+                use_cache=not no_cache,
+                rehash=rehash,
+                workers=workers,
+                weeks=weeks,
+                until=until.date() if until else None,
+                progress=progress,  # type: ignore[arg-type]
+                journal=journal,
+            )
     write_report(report, fmt, output)
     code = exit_code(report, fail_on, fail_on_rule)
     if report.errors and (fmt != "text" or output is not None):

@@ -30,6 +30,7 @@ from kneeflags.cli.common import (
     JournalOpt,
     NoCacheOpt,
     QuietOpt,
+    RehashOpt,
     TzOpt,
     WeeksOpt,
     WorkersOpt,
@@ -115,6 +116,7 @@ def batch(
     fail_on: FailOnOpt = None,
     fail_on_rule: FailOnRuleOpt = None,
     no_cache: NoCacheOpt = False,
+    rehash: RehashOpt = False,
     cache_dir: CacheDirOpt = None,
     decoder: DecoderOpt = Decoder.auto,
     workers: WorkersOpt = None,
@@ -154,6 +156,7 @@ def batch(
             decoder=decoder.value,
             cache_dir=cache_dir,
             use_cache=not no_cache,
+            rehash=rehash,
             workers=workers,
             progress=progress,  # type: ignore[arg-type]
             journal=journal,

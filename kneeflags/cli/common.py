@@ -251,6 +251,14 @@ JournalOpt = Annotated[
 NoCacheOpt = Annotated[
     bool, typer.Option("--no-cache", help="Neither read nor write the parse cache.")
 ]
+RehashOpt = Annotated[
+    bool,
+    typer.Option(
+        "--rehash",
+        help="Read and hash every input for the cache look-up, even files whose size, "
+        "times and inode are unchanged since they were last hashed.",
+    ),
+]
 CacheDirOpt = Annotated[
     Path | None,
     typer.Option(
@@ -282,6 +290,8 @@ FailOnOpt = Annotated[
 
 
 def check_rule_ids(value: list[str] | None) -> list[str]:
+    if not value:  # the usual case: no need to import the rules (and polars) to parse options
+        return []
     from kneeflags.rules.catalogue import RULES
 
     known = [r.id for r in RULES]

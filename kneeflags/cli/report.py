@@ -23,6 +23,7 @@ from kneeflags.cli.common import (
     NoCacheOpt,
     PathsArg,
     QuietOpt,
+    RehashOpt,
     TzOpt,
     WeeksOpt,
     WorkersOpt,
@@ -77,6 +78,7 @@ def report(
     fail_on: FailOnOpt = None,
     fail_on_rule: FailOnRuleOpt = None,
     no_cache: NoCacheOpt = False,
+    rehash: RehashOpt = False,
     cache_dir: CacheDirOpt = None,
     decoder: DecoderOpt = Decoder.auto,
     workers: WorkersOpt = None,
@@ -86,25 +88,30 @@ def report(
 ) -> None:
     """``kneeflags report``: see :data:`REPORT_HELP`."""
     setup_logging(debug, quiet)
-    from kneeflags.journeys import write_weekly_report
+    from kneeflags import prestart
 
-    cfg = cli_config(config)
-    with journal_errors(), progress_bar(not quiet, "Reading files") as progress:
-        result = write_weekly_report(
-            paths,
-            out_dir,
-            week=week,
-            athlete=athlete,
-            tz=tz,
-            config=cfg,  # type: ignore[arg-type]
-            weeks=weeks,
-            decoder=decoder.value,
-            cache_dir=cache_dir,
-            use_cache=not no_cache,
-            workers=workers,
-            progress=progress,  # type: ignore[arg-type]
-            journal=journal,
-        )
+    # Worker processes start importing now, beside this process's own imports (below).
+    with prestart.early_workers(workers, use_cache=not no_cache, cache_dir=cache_dir, paths=paths):
+        from kneeflags.journeys import write_weekly_report
+
+        cfg = cli_config(config)
+        with journal_errors(), progress_bar(not quiet, "Reading files") as progress:
+            result = write_weekly_report(
+                paths,
+                out_dir,
+                week=week,
+                athlete=athlete,
+                tz=tz,
+                config=cfg,  # type: ignore[arg-type]
+                weeks=weeks,
+                decoder=decoder.value,
+                cache_dir=cache_dir,
+                use_cache=not no_cache,
+                rehash=rehash,
+                workers=workers,
+                progress=progress,  # type: ignore[arg-type]
+                journal=journal,
+            )
     rep = result.report
     if verbose:
         from kneeflags.report import fmt

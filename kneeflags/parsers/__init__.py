@@ -97,8 +97,13 @@ def gunzip_capped(data: bytes, cap: int | None = None) -> tuple[bytes, str | Non
     size = 0
     d = zlib.decompressobj(wbits=31)
     buf = data
+    # A gzip member ends with its inflated size (mod 2**32): asked for exactly that much,
+    # zlib fills one buffer instead of growing blocks of 32, 64 and 256 KiB (whose peak
+    # was five times a 100 kB FIT file). Only a hint: a wrong one costs another step.
+    hint = int.from_bytes(data[-4:], "little") + 1 if len(data) >= 18 else GUNZIP_CHUNK_BYTES
     while True:
-        limit = min(GUNZIP_CHUNK_BYTES, cap + 1 - size)
+        limit = min(GUNZIP_CHUNK_BYTES, cap + 1 - size, hint)
+        hint = GUNZIP_CHUNK_BYTES
         chunk = d.decompress(buf, limit)
         pieces.append(chunk)
         size += len(chunk)

@@ -259,34 +259,66 @@ def _is_absolute(raw: object) -> bool:
     return isinstance(raw, int | np.integer) and int(raw) >= FIT_MIN_ABSOLUTE
 
 
-def _samples_frame(records: dict[str, np.ndarray], on_foot: bool) -> pl.DataFrame:
+def _samples_frame(
+    records: dict[str, np.ndarray], on_foot: bool, *, owned: bool = False
+) -> pl.DataFrame:
     """Raw record columns -> canonical columns (units converted, enhanced preferred).
 
     Plain numpy on the decoder's arrays and one frame at the end: this runs once per
     activity on the cold path, where a polars expression graph costs more to set up than
     the arithmetic.
+
+    ``owned``: the caller gives ``records`` away (:func:`build_fit`): each decoded column
+    is taken out of the dict and, where the canonical column is a function of it alone,
+    converted in place (the same IEEE operations, so the same values) instead of copied.
+    The decoded columns and the canonical ones then share their memory rather than both
+    being held, a third of the peak memory of reading a FIT file.
     """
     n = len(records["timestamp"])
     missing = np.full(n, np.nan)
+    take = records.pop if owned else records.get
 
     def c(name: str) -> np.ndarray:
-        return records.get(name, missing)
+        value = take(name, None)
+        return missing if value is None else value
+
+    def mine(values: np.ndarray) -> bool:
+        return owned and values is not missing
 
     def first_valid(preferred: np.ndarray, other: np.ndarray) -> np.ndarray:
+        if mine(preferred):
+            gaps = np.isnan(preferred)
+            if gaps.any():
+                preferred[gaps] = other[gaps]
+            return preferred
         return np.where(np.isnan(preferred), other, preferred)
 
-    cadence = c("cadence") + np.nan_to_num(c("fractional_cadence"), nan=0.0)
-    if on_foot:
-        cadence = cadence * 2.0
-    stamps = (records["timestamp"].astype(np.int64) + FIT_EPOCH_UNIX) * 1_000_000
+    def scaled(values: np.ndarray, factor: float) -> np.ndarray:
+        if mine(values):
+            values *= factor
+            return values
+        return values * factor
+
+    cadence, fractional = c("cadence"), c("fractional_cadence")
+    if mine(cadence):
+        cadence += np.nan_to_num(fractional, nan=0.0)
+        if on_foot:
+            cadence *= 2.0
+    else:
+        cadence = cadence + np.nan_to_num(fractional, nan=0.0)
+        if on_foot:
+            cadence = cadence * 2.0
+    stamps = take("timestamp").astype(np.int64)  # type: ignore[union-attr]
+    stamps += FIT_EPOCH_UNIX
+    stamps *= 1_000_000
     columns = {
         "distance_m": c("distance"),
         "altitude_m": first_valid(c("enhanced_altitude"), c("altitude")),
         "speed_mps": first_valid(c("enhanced_speed"), c("speed")),
         "cadence_spm": cadence,
         "heart_rate": c("heart_rate"),
-        "lat": c("position_lat") * SEMICIRCLE_TO_DEG,
-        "lon": c("position_long") * SEMICIRCLE_TO_DEG,
+        "lat": scaled(c("position_lat"), SEMICIRCLE_TO_DEG),
+        "lon": scaled(c("position_long"), SEMICIRCLE_TO_DEG),
     }
     return pl.DataFrame(
         [
@@ -325,7 +357,12 @@ def build_fit(
     *,
     tz_source: str = "option",
 ) -> LoadResult:
-    """Build activities and per-file problems from all decoded parts of one file."""
+    """Build activities and per-file problems from all decoded parts of one file.
+
+    Consumes ``decoded``: each part's record columns become the activities' sample
+    columns (converted in place, not copied), so a part's ``record_columns`` must not be
+    read afterwards.
+    """
     out = LoadResult()
     path = str(ref)
     part_index = 0
@@ -428,7 +465,13 @@ def build_fit(
             on_foot = sport in ON_FOOT_SPORTS
             start_us = int(start_utc.timestamp() * 1_000_000)
             if rec_n:
-                samples, dist_source = finish_samples(_samples_frame(rec, on_foot), start_us)
+                # Split by session: each session's columns are its own copies; one session:
+                # the decoded columns themselves are given away (see build_fit). Several
+                # sessions sharing all records (no usable start times) keep them intact.
+                owned = session_of is not None or len(sessions) == 1
+                frame = _samples_frame(rec, on_foot, owned=owned)
+                samples, dist_source = finish_samples(frame, start_us)
+                del frame
             else:
                 samples, dist_source = finish_samples(pl.DataFrame(), start_us)
             total_distance = _number(sess.get("total_distance"))

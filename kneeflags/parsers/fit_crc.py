@@ -32,22 +32,60 @@ _CRC_ADVANCE: list[np.ndarray] = [_CRC_WORD]
 """_CRC_ADVANCE[k][c]: state c advanced over 2**k zero words (k=0: one word)."""
 
 
+CRC_CHUNK_WORDS = 1 << 16
+"""Words (128 KiB) per vectorised step: bounds the CRC's own memory to a few times this,
+whatever the file's size, at a handful of numpy calls per step."""
+
+
 def fit_crc(data: bytes | bytearray | memoryview) -> int:
-    """FIT CRC-16 of ``data`` (the value stored after a FIT file's data)."""
-    raw = bytes(data)
-    if not raw:
+    """FIT CRC-16 of ``data`` (the value stored after a FIT file's data).
+
+    Reads ``data`` in place (a ``memoryview`` slice of the file is not copied) and
+    :data:`CRC_CHUNK_WORDS` at a time, each chunk's CRC folded into the running one:
+    the CRC is linear, so CRC(A + B) is CRC(A) advanced over B's length, xor CRC(B).
+    """
+    view = memoryview(data).cast("B")
+    n = len(view)
+    if not n:
         return 0
-    if len(raw) % 2:
-        raw = b"\x00" + raw  # leading zeros never change a CRC that starts at 0
-    seg = _CRC_WORD[np.frombuffer(raw, dtype="<u2")]
+    state = 0
+    start = n % 2
+    if start:  # an odd first byte alone: from the zero state, its CRC is the table entry
+        state = int(_CRC_T8[view[0]])
+    words = np.frombuffer(view, dtype="<u2", offset=start)
+    for first in range(0, words.size, CRC_CHUNK_WORDS):
+        chunk = words[first : first + CRC_CHUNK_WORDS]
+        state = _advance(state, chunk.size) ^ _crc_words(chunk)
+    return state
+
+
+def _table(level: int) -> np.ndarray:
+    """_CRC_ADVANCE[level], built on first use."""
+    while len(_CRC_ADVANCE) <= level:
+        prev = _CRC_ADVANCE[-1]
+        _CRC_ADVANCE.append(prev[prev])
+    return _CRC_ADVANCE[level]
+
+
+def _advance(state: int, words: int) -> int:
+    """A CRC state advanced over ``words`` zero words (one table step per bit set)."""
+    level = 0
+    while state and words:
+        if words & 1:
+            state = int(_table(level)[state])
+        words >>= 1
+        level += 1
+    return state
+
+
+def _crc_words(words: np.ndarray) -> int:
+    """CRC (from the zero state) of little-endian 16-bit words, pairs combined level by level."""
+    seg = _CRC_WORD[words]
     level = 0
     while seg.size > 1:
-        if seg.size % 2:
+        if seg.size % 2:  # a leading zero word never changes a CRC that starts at 0
             seg = np.concatenate((np.zeros(1, np.uint16), seg))
-        while len(_CRC_ADVANCE) <= level:
-            prev = _CRC_ADVANCE[-1]
-            _CRC_ADVANCE.append(prev[prev])
-        seg = _CRC_ADVANCE[level][seg[0::2]] ^ seg[1::2]
+        seg = _table(level)[seg[0::2]] ^ seg[1::2]
         level += 1
     return int(seg[0])
 

@@ -42,7 +42,6 @@ state.
 from __future__ import annotations
 
 import math
-import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -396,6 +395,10 @@ def follow(
     week_cap: dict[date, tuple[float | None, str]] = {}
 
     def onset() -> float | None:
+        # imported here: ``statistics`` (and the fractions and decimal it brings) was ~5 ms
+        # of every start, for the few runs that follow an open knee episode
+        import statistics
+
         if onsets:
             return statistics.median(onsets)
         if painful_run_km:
