@@ -19,6 +19,18 @@ from typing import Any
 
 import polars as pl
 
+try:
+    # Intel ISA-L's inflate (python-isal, the pycompression project's binding that xopen and
+    # cutadapt use): the same gzip semantics and decompressobj API as zlib, ~3x faster (a
+    # Strava 2.4 MB .tcx.gz: 0.66 ms against zlib's 2.1 ms, where gunzip was half of
+    # parse_source). Without a wheel for the platform, zlib does the same work.
+    from isal import isal_zlib as _inflate
+
+    INFLATE_ERRORS: tuple[type[Exception], ...] = (zlib.error, _inflate.error)
+except ImportError:  # pragma: no cover - every supported platform has a wheel
+    _inflate = zlib  # type: ignore[assignment]
+    INFLATE_ERRORS = (zlib.error,)
+
 from kneeflags.model import Activity, LoadResult, OffsetSource, Problem, Skipped, SourceRef
 from kneeflags.parsers.common import (
     ON_FOOT_SPORTS,
@@ -83,7 +95,7 @@ def gunzip_capped(data: bytes, cap: int | None = None) -> tuple[bytes, str | Non
 
     Returns the data and a one-line warning when the stream was cut short
     (the bytes before the cut are returned: a truncated .fit.gz can still
-    give a partial run). Corrupt streams raise ``zlib.error``; a stream that
+    give a partial run). Corrupt streams raise one of :data:`INFLATE_ERRORS`; a stream that
     would pass ``cap`` or expand more than :data:`MAX_EXPANSION_RATIO`-fold
     raises :class:`DecompressionLimit` as soon as it shows (inflated in
     :data:`GUNZIP_CHUNK_BYTES` steps, so a bomb costs milliseconds, not the cap).
@@ -95,7 +107,7 @@ def gunzip_capped(data: bytes, cap: int | None = None) -> tuple[bytes, str | Non
     # bytearray, the last piece and the copy at once.
     pieces: list[bytes] = []
     size = 0
-    d = zlib.decompressobj(wbits=31)
+    d = _inflate.decompressobj(wbits=31)
     buf = data
     # A gzip member ends with its inflated size (mod 2**32): asked for exactly that much,
     # zlib fills one buffer instead of growing blocks of 32, 64 and 256 KiB (whose peak
@@ -121,7 +133,7 @@ def gunzip_capped(data: bytes, cap: int | None = None) -> tuple[bytes, str | Non
         if d.eof:
             rest = d.unused_data
             if rest[:2] == b"\x1f\x8b":
-                d = zlib.decompressobj(wbits=31)
+                d = _inflate.decompressobj(wbits=31)
                 buf = rest
                 continue
             return _joined(pieces), None
@@ -306,7 +318,7 @@ def _parse(
             return res
         try:
             inner, warn = gunzip_capped(data)
-        except zlib.error as exc:
+        except INFLATE_ERRORS as exc:
             res.errors.append(Problem(path, f"corrupt gzip data: {one_line(exc)}"))
             return res
         except DecompressionLimit as exc:
