@@ -184,30 +184,54 @@ def part_path(out_dir: str | os.PathLike[str], slug: str) -> Path:
     return Path(out_dir) / PARTS_DIR / f"{slug}.parquet"
 
 
-def write_part(out_dir: str | os.PathLike[str], slug: str, frames: dict[str, pl.DataFrame]) -> bool:
+def done_path(out_dir: str | os.PathLike[str], slug: str) -> Path:
+    """The athlete's commit mark: the fingerprint of its last run whose reports are on disk."""
+    return Path(out_dir) / PARTS_DIR / f"{slug}.done"
+
+
+REPORT_ROW = "report"
+"""The part's row holding the athlete's whole report (:mod:`kneeflags.report.stored`)."""
+
+
+def write_part(
+    out_dir: str | os.PathLike[str],
+    slug: str,
+    frames: dict[str, pl.DataFrame],
+    report: bytes | None = None,
+) -> bool:
     """One athlete's part file (its three tables stacked with a ``table`` tag), atomically.
 
-    Stored as one Parquet of JSON-encoded rows per table so one rename commits the whole
-    athlete; returns False when the part already held these bytes.
+    Stored as one Parquet of Parquet-encoded rows per table so one rename commits the
+    whole athlete; ``report`` (:func:`kneeflags.report.stored.encode_report`) lets a rerun
+    rebuild the athlete without analysing it. Written by the athlete's task, wherever it
+    runs (temporary sibling, then rename). Returns False when the part already held
+    these bytes.
     """
     from kneeflags.report.atomic import atomic_write_bytes
 
+    names = list(frames)
+    blobs = [_parquet_bytes(frames[t]) for t in frames]
+    if report is not None:
+        names.append(REPORT_ROW)
+        blobs.append(report)
     record = pl.DataFrame(
-        {
-            "table": list(frames),
-            "rows": [_parquet_bytes(frames[t]) for t in frames],
-        },
+        {"table": names, "rows": blobs},
         schema={"table": pl.String(), "rows": pl.Binary()},
     )
     return atomic_write_bytes(part_path(out_dir, slug), _parquet_bytes(record))
 
 
-def read_part(out_dir: str | os.PathLike[str], slug: str) -> dict[str, pl.DataFrame] | None:
-    """An athlete's part, or ``None`` when missing, unreadable or of another layout."""
+def _read_record(
+    out_dir: str | os.PathLike[str], slug: str
+) -> tuple[dict[str, pl.DataFrame], bytes | None] | None:
     try:
         record = pl.read_parquet(part_path(out_dir, slug))
         out: dict[str, pl.DataFrame] = {}
+        report: bytes | None = None
         for table, rows in record.iter_rows():
+            if table == REPORT_ROW:
+                report = rows
+                continue
             schema = _PART_TABLES.get(table)
             if schema is None:
                 return None
@@ -217,15 +241,98 @@ def read_part(out_dir: str | os.PathLike[str], slug: str) -> dict[str, pl.DataFr
             out[table] = frame
     except Exception:  # a damaged or foreign part is only a missed skip
         return None
-    return out if set(out) == set(_PART_TABLES) else None
+    if set(out) != set(_PART_TABLES) or out["athletes"].height != 1:
+        return None
+    return out, report
+
+
+def read_part(out_dir: str | os.PathLike[str], slug: str) -> dict[str, pl.DataFrame] | None:
+    """An athlete's part, or ``None`` when missing, unreadable or of another layout."""
+    got = _read_record(out_dir, slug)
+    return None if got is None else got[0]
 
 
 def stored_fingerprint(out_dir: str | os.PathLike[str], slug: str) -> str | None:
-    """The fingerprint of the athlete's last completed outputs, if any."""
+    """The fingerprint of the athlete's last part written, if any."""
     part = read_part(out_dir, slug)
-    if part is None or part["athletes"].height != 1:
+    if part is None:
         return None
     return part["athletes"].item(0, "fingerprint") or None
+
+
+def mark_done(out_dir: str | os.PathLike[str], slug: str, fingerprint: str) -> bool:
+    """Record that the athlete's reports of ``fingerprint`` are all on disk (after them).
+
+    The task writes the part *before* the client writes the reports; a run killed in
+    between leaves a part whose fingerprint is not marked done, and the next run
+    analyses that athlete again rather than trusting reports of an earlier run.
+    """
+    from kneeflags.report.atomic import atomic_write_text
+
+    return atomic_write_text(done_path(out_dir, slug), f"{fingerprint}\n")
+
+
+def committed(out_dir: str | os.PathLike[str], slug: str, fingerprint: str) -> bool:
+    """Whether the athlete's last *completed* run had ``fingerprint`` (part and mark agree).
+
+    Cheap on purpose (a task asks it before opening the parse cache): the mark, then the
+    part's one-row athletes table.
+    """
+    if not fingerprint:
+        return False
+    try:
+        mark = done_path(out_dir, slug).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return False
+    return mark == fingerprint and stored_fingerprint(out_dir, slug) == fingerprint
+
+
+def stored_athlete(
+    out_dir: str | os.PathLike[str], slug: str, fingerprint: str
+) -> tuple[dict[str, pl.DataFrame], Any] | None:
+    """An unchanged athlete's rows and report, rebuilt from its part without analysis.
+
+    ``None`` when anything is off (no mark, another fingerprint, a damaged part or report):
+    the batch then analyses the athlete again.
+    """
+    from kneeflags.report.stored import StoredReportError, decode_report
+
+    if not committed(out_dir, slug, fingerprint):
+        return None
+    got = _read_record(out_dir, slug)
+    if got is None or got[1] is None:
+        return None
+    frames, blob = got
+    if frames["athletes"].item(0, "fingerprint") != fingerprint:
+        return None
+    try:
+        return frames, decode_report(blob)
+    except StoredReportError:
+        return None
+
+
+def clean_temporaries(out_dir: str | os.PathLike[str], before: float) -> int:
+    """Remove temporary parts (``.<name>.<random>.tmp``) older than ``before`` (a time).
+
+    A task killed mid-write leaves one; it is never read (only ``<slug>.parquet`` is),
+    and a run removes those that predate it (not a concurrent task's). Returns how many.
+    """
+    folder = Path(out_dir) / PARTS_DIR
+    removed = 0
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return 0
+    for entry in entries:
+        if not (entry.name.startswith(".") and entry.name.endswith(".tmp")):
+            continue
+        try:
+            if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime < before:
+                os.unlink(entry.path)
+                removed += 1
+        except OSError:
+            continue
+    return removed
 
 
 def consolidate(
@@ -265,9 +372,14 @@ __all__ = [
     "TABLE_FILES",
     "WEEKS_SCHEMA",
     "athlete_frames",
+    "clean_temporaries",
+    "committed",
     "consolidate",
+    "done_path",
     "fingerprint",
+    "mark_done",
     "read_part",
+    "stored_athlete",
     "stored_fingerprint",
     "write_part",
 ]

@@ -560,7 +560,7 @@ def test_rerun_skips_unchanged_athletes_and_resumes_after_a_crash(
     assert second.unchanged == 4 and second.written == []
     assert _tree(out) == before and _mtimes(out) == stamps  # not a byte rewritten
 
-    # A crash after athlete-0002's reports but before its part: it is redone, alone.
+    # athlete-0002's part lost (a crash, a clean-up): it is analysed again, alone.
     (out / ".kneeflags-parts" / "athlete-0002.parquet").unlink()
     # A report file lost: that athlete is rendered again.
     next((out / "athlete-0003").glob("*.html")).unlink()
@@ -578,13 +578,17 @@ def test_rerun_skips_unchanged_athletes_and_resumes_after_a_crash(
     assert {"athlete-0001", ".kneeflags-parts"} <= tops
     assert not tops & {"athlete-0000", "athlete-0002", "athlete-0003"}
     parts = {p.name for p in fourth.written if p.parent.name == ".kneeflags-parts"}
-    assert parts == {"athlete-0001.parquet"}
+    assert parts == {"athlete-0001.parquet", "athlete-0001.done"}
 
 
 def test_a_run_killed_while_writing_reports_keeps_what_it_finished(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Each athlete's part is written right after its reports: a rerun redoes the rest."""
+    """Each athlete's done mark is written right after its reports: a rerun redoes the rest.
+
+    The tasks wrote every athlete's part before the client drew the first chart; only the
+    two athletes whose reports were written are marked done, and only they are skipped.
+    """
     monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
     team = tmp_path / "team"
     write_team(team, athletes=4, files=2)
@@ -605,7 +609,8 @@ def test_a_run_killed_while_writing_reports_keeps_what_it_finished(
     with pytest.raises(KeyboardInterrupt):
         batch()
     parts = sorted(p.name for p in (tmp_path / "out" / ".kneeflags-parts").iterdir())
-    assert len(parts) == 2  # the two athletes whose reports were written
+    assert sum(p.endswith(".parquet") for p in parts) == 4  # written by the tasks
+    assert sum(p.endswith(".done") for p in parts) == 2  # the two whose reports were written
     monkeypatch.setattr(journeys, "_render_one", real)
     assert batch().unchanged == 2
     assert batch().unchanged == 4
