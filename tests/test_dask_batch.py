@@ -233,6 +233,43 @@ def test_local_cluster_gives_the_local_pools_bytes(
 
 
 @needs_dask
+def test_scheduler_rerun_parses_nothing_and_a_change_reruns_one_athlete(
+    team: Path, cluster: Cluster, tmp_path: Path
+) -> None:
+    """The true skip on a real cluster: the workers hash, find the athlete unchanged and
+    parse nothing (an empty cache stays empty); the client rebuilds the athletes from
+    their parts, byte for byte; one changed file reruns its athlete alone."""
+    from kneeflags.cache import cache_info
+
+    def files_cached(cache: Path) -> int:
+        return sum(k["files"] for k in cache_info(cache)["keys"])  # type: ignore
+
+    mine = tmp_path / "coach"
+    shutil.copytree(team, mine)
+    out, summary = tmp_path / "out", tmp_path / "out.json"
+    first = _batch(mine, out, tmp_path / "c1", "--scheduler", cluster.address)
+    assert first.returncode == 0, first.stderr
+    before, first_summary = _tree(out), summary.read_bytes()
+
+    again = _batch(mine, out, tmp_path / "c2", "--scheduler", cluster.address)
+    assert again.returncode == 0, again.stderr
+    assert "6 athlete(s) unchanged since the last run" in again.stderr
+    assert files_cached(tmp_path / "c2") == 0  # no worker parsed (or stored) a file
+    assert _tree(out) == before and summary.read_bytes() == first_summary
+
+    write_athlete(tmp_path / "other", 7, 1)
+    shutil.copyfile(tmp_path / "other" / "run_000.fit", mine / "athlete-0001" / "run_000.fit")
+    third = _batch(mine, out, tmp_path / "c3", "--scheduler", cluster.address)
+    assert third.returncode == 0, third.stderr
+    assert "5 athlete(s) unchanged since the last run" in third.stderr
+    assert files_cached(tmp_path / "c3") == 4  # athlete-0001's four files, no other
+    fresh = _batch(mine, tmp_path / "fresh", tmp_path / "c4", "--workers", "2")
+    assert fresh.returncode == 0, fresh.stderr
+    _same_tree(tmp_path / "fresh", out)
+    assert (tmp_path / "fresh.json").read_bytes() == summary.read_bytes()
+
+
+@needs_dask
 def test_killing_a_worker_mid_batch_loses_nothing(cluster: Cluster, tmp_path: Path) -> None:
     """SIGKILL a worker while it runs an athlete: Dask reruns its task on the others."""
     from distributed import Client
