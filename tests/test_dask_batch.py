@@ -712,3 +712,73 @@ def test_small_athletes_share_tasks_only_when_there_are_many() -> None:
     assert batchtasks.task_size(50, 2) == 1
     assert batchtasks.task_size(1000, 2) == 15
     assert batchtasks.task_size(100_000, 8) == batchtasks.MAX_ATHLETES_PER_TASK
+
+
+# ---------------------------------------------------------------------------------------
+# the time cap per file in a Dask worker's threads (no SIGALRM there)
+
+
+def _in_a_thread(fn):  # type: ignore[no-untyped-def]
+    """``fn()``'s result, or the exception it raised, from a thread other than the main."""
+    import threading
+
+    out: list[object] = []
+
+    def run() -> None:
+        try:
+            out.append(fn())
+        except BaseException as exc:
+            out.append(exc)
+
+    t = threading.Thread(target=run)
+    t.start()
+    t.join(timeout=BOUND_S)
+    assert not t.is_alive(), "the cap did not stop the thread"
+    return out[0]
+
+
+def test_a_file_over_the_cap_in_a_worker_thread_is_an_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from kneeflags import worker
+
+    def spins(*args: object) -> object:
+        while True:  # Python code that never ends: what the cap is for
+            pass
+
+    monkeypatch.setattr(worker, "MAX_SECONDS_PER_FILE", 0.3)
+    monkeypatch.setattr(worker, "_process_item", spins)
+    started = time.monotonic()
+    outcome = _in_a_thread(lambda: worker.process_item(None, "auto", None, None))  # type: ignore[arg-type]
+    assert isinstance(outcome, worker.FileOutcome), outcome
+    assert outcome.status == "error" and not outcome.cacheable
+    assert "gave up after 0.3 s" in outcome.problems[0][1]
+    assert time.monotonic() - started < BOUND_S
+
+
+def test_the_thread_cap_never_fires_outside_its_block() -> None:
+    """Blocks ending just as the timer fires: the exception is raised inside or withdrawn."""
+    from kneeflags.worker import FileTimeLimit, time_limit
+
+    def many() -> tuple[int, int]:
+        inside = 0
+        for k in range(120):
+            # blocks from half the cap to three times it: the timer (10 ms, then up to
+            # the interpreter's 5 ms switch interval to run) fires around many ends
+            work = 0.005 + (k % 25) * 0.001
+            try:
+                with time_limit(0.01):
+                    end = time.monotonic() + work
+                    while time.monotonic() < end:
+                        pass
+            except FileTimeLimit:
+                inside += 1
+            for _ in range(20_000):  # a leaked exception would surface here
+                pass
+        with time_limit(60):  # and a later cap in the same thread still works
+            pass
+        return inside, 120
+
+    got = _in_a_thread(many)
+    assert isinstance(got, tuple), got  # not an exception escaping the blocks
+    assert got[0] > 0  # the cap does fire in a thread
