@@ -8,14 +8,23 @@ run, severity, and the reason when the athlete could not be analysed).
 How they are written, and why:
 
 * **Part files** ``<out>/.kneeflags-parts/<slug>.parquet``, one per athlete, each with the
-  athlete's rows of the three tables and its *fingerprint* (kneeflags version, the content
-  hashes of its inputs, the options, its journal entries and the report stamp). A part is
-  written only after the athlete's reports, so a part on disk means those reports are
-  complete: a rerun after a crash, or a nightly rerun, renders and writes nothing for an
-  athlete whose fingerprint is unchanged.
-* **Consolidation**: the three tables are rebuilt from the current athletes' rows in rank
-  order, written to temporary siblings and renamed together (one lock): a reader sees the
-  previous set or the new one, never a mix, and an unchanged rerun rewrites no byte.
+  athlete's rows of the three tables, its *fingerprint* (kneeflags version, the content
+  hashes of its inputs, the options, the report week, its journal entries and
+  corrections, the report stamp) and its whole report (:mod:`kneeflags.report.stored`).
+  The athlete's *task* writes it, wherever it runs (temporary sibling, then rename), one
+  part per athlete even when a task carries several small athletes (skipping and
+  resuming are per athlete). ``<slug>.done`` holds the fingerprint whose reports are all
+  on disk, written by the client after the reports. A rerun's task finds the athlete
+  unchanged (same fingerprint in part and mark) right after hashing its inputs, parses
+  and analyses nothing, and the client rebuilds the athlete from the part: summary row,
+  rank, index, every summary format, byte for byte. Anything off (no mark, another
+  fingerprint, a damaged part or report) and the athlete is analysed again. Temporary
+  parts left by a killed task are never read, and removed by the next run.
+* **Consolidation**: at the end the client reads the current athletes' parts back (it
+  writes a part itself only for an athlete whose task failed, or could not write to the
+  folder) and rebuilds the three tables in rank order, written to temporary siblings and
+  renamed together (one lock): a reader sees the previous set or the new one, never a
+  mix, and an unchanged rerun rewrites no byte.
 
 Columns are fixed schemas (no inference from the first athlete), so an empty table and a
 full one have the same layout, and the files are byte-identical whichever executor ran.
