@@ -189,6 +189,14 @@ def _parquet_bytes(frame: pl.DataFrame) -> bytes:
     return buffer.getvalue()
 
 
+def _ipc_bytes(frame: pl.DataFrame) -> bytes:
+    """A part's inner table: an Arrow IPC stream reads in ~0.02 ms, Parquet in ~0.3 ms
+    (a rerun reads every unchanged athlete's part on the client, one after another)."""
+    buffer = io.BytesIO()
+    frame.write_ipc_stream(buffer)
+    return buffer.getvalue()
+
+
 def part_path(out_dir: str | os.PathLike[str], slug: str) -> Path:
     return Path(out_dir) / PARTS_DIR / f"{slug}.parquet"
 
@@ -210,8 +218,8 @@ def write_part(
 ) -> bool:
     """One athlete's part file (its three tables stacked with a ``table`` tag), atomically.
 
-    Stored as one Parquet of Parquet-encoded rows per table so one rename commits the
-    whole athlete; ``report`` (:func:`kneeflags.report.stored.encode_report`) lets a rerun
+    Stored as one Parquet of rows per table (Arrow IPC streams) so one rename commits
+    the whole athlete; ``report`` (:func:`kneeflags.report.stored.encode_report`) lets a rerun
     rebuild the athlete without analysing it. Written by the athlete's task, wherever it
     runs (temporary sibling, then rename). Returns False when the part already held
     these bytes.
@@ -219,7 +227,7 @@ def write_part(
     from kneeflags.report.atomic import atomic_write_bytes
 
     names = list(frames)
-    blobs = [_parquet_bytes(frames[t]) for t in frames]
+    blobs = [_ipc_bytes(frames[t]) for t in frames]
     if report is not None:
         names.append(REPORT_ROW)
         blobs.append(report)
@@ -244,7 +252,7 @@ def _read_record(
             schema = _PART_TABLES.get(table)
             if schema is None:
                 return None
-            frame = pl.read_parquet(io.BytesIO(rows))
+            frame = pl.read_ipc_stream(io.BytesIO(rows))
             if dict(frame.schema) != schema:
                 return None
             out[table] = frame
@@ -282,10 +290,12 @@ def mark_done(out_dir: str | os.PathLike[str], slug: str, fingerprint: str) -> b
 
 
 def committed(out_dir: str | os.PathLike[str], slug: str, fingerprint: str) -> bool:
-    """Whether the athlete's last *completed* run had ``fingerprint`` (part and mark agree).
+    """Whether the athlete's last *completed* run had ``fingerprint``, by its done mark.
 
-    Cheap on purpose (a task asks it before opening the parse cache): the mark, then the
-    part's one-row athletes table.
+    Cheap on purpose (each task asks it before opening the parse cache): the mark's few
+    bytes and the part's existence. The part itself is read, and its own fingerprint
+    checked, by :func:`stored_athlete` on the client; a part that fails there (damaged,
+    or rewritten by a later run killed before its reports) means one more analysis.
     """
     if not fingerprint:
         return False
@@ -293,7 +303,7 @@ def committed(out_dir: str | os.PathLike[str], slug: str, fingerprint: str) -> b
         mark = done_path(out_dir, slug).read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError):
         return False
-    return mark == fingerprint and stored_fingerprint(out_dir, slug) == fingerprint
+    return mark == fingerprint and part_path(out_dir, slug).is_file()
 
 
 def stored_athlete(
@@ -308,7 +318,7 @@ def stored_athlete(
 
     if not committed(out_dir, slug, fingerprint):
         return None
-    got = _read_record(out_dir, slug)
+    got = _read_record(out_dir, slug)  # read once: rows, fingerprint and report
     if got is None or got[1] is None:
         return None
     frames, blob = got

@@ -8,8 +8,9 @@ which holds every athlete's whole report) from the stored report, and they come 
 byte-identical to a full run's.
 
 Why not ``pickle``: a part file lives in the output folder, and unpickling runs whatever
-the file says. This codec only ever builds kneeflags' own dataclasses and enums (looked
-up by name and checked to be one), dates, datetimes and plain JSON values; anything else
+the file says. This codec only ever builds kneeflags' own dataclasses and enums of the
+report's modules (:data:`MODULES`, :data:`PACKAGES`; looked up by name and checked to be
+one), dates, datetimes and plain JSON values; anything else
 in a stored document is refused (:class:`StoredReportError`), and the batch then analyses
 the athlete again. The layout is versioned by :data:`FORMAT`; any other is refused too.
 """
@@ -26,7 +27,21 @@ from typing import Any
 FORMAT = 1
 """Bumped whenever the encoding changes: a report stored in another layout is refused."""
 
-_PACKAGE = "kneeflags."
+MODULES = (
+    "kneeflags.config",
+    "kneeflags.corrections",
+    "kneeflags.findings",
+    "kneeflags.model",
+    "kneeflags.report.model",
+)
+"""Where a report's classes live; with :data:`PACKAGES`, the only modules a stored report
+may name (nothing else is ever imported to read one)."""
+
+PACKAGES = ("kneeflags.journal.", "kneeflags.plan.")
+
+
+def _allowed(module: str) -> bool:
+    return module in MODULES or module.startswith(PACKAGES)
 
 
 class StoredReportError(ValueError):
@@ -39,6 +54,8 @@ def _name(cls: type) -> str:
 
 def _encode(value: Any) -> Any:
     if isinstance(value, enum.Enum):  # first: a StrEnum is a str too
+        if not _allowed(type(value).__module__):
+            raise StoredReportError(f"cannot store a {_name(type(value))}")
         return {"$enum": _name(type(value)), "v": _encode(value.value)}
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
@@ -57,7 +74,7 @@ def _encode(value: Any) -> Any:
         return {"$date": value.isoformat()}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         cls = type(value)
-        if not cls.__module__.startswith(_PACKAGE):
+        if not _allowed(cls.__module__):  # a new home for a report class: add it above
             raise StoredReportError(f"cannot store a {_name(cls)}")
         fields = {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
         return {"$obj": _name(cls), "f": fields}
@@ -76,7 +93,7 @@ def _kneeflags_class(name: Any, kind: str) -> type:
     if not isinstance(name, str) or ":" not in name:
         raise StoredReportError(f"bad {kind} name")
     module, _, qualname = name.partition(":")
-    if not module.startswith(_PACKAGE) or "." in qualname or not qualname.isidentifier():
+    if not _allowed(module) or "." in qualname or not qualname.isidentifier():
         raise StoredReportError(f"refused {kind} {name!r}")
     try:
         cls = getattr(importlib.import_module(module), qualname)
@@ -147,4 +164,4 @@ def decode_report(blob: bytes) -> Any:
     return report
 
 
-__all__ = ["FORMAT", "StoredReportError", "decode_report", "encode_report"]
+__all__ = ["FORMAT", "MODULES", "PACKAGES", "StoredReportError", "decode_report", "encode_report"]
