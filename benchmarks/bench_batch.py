@@ -241,6 +241,35 @@ def skewed(args: argparse.Namespace) -> int:
 
 RERUN_HEADING = "## Unchanged athletes on a rerun: the true skip"
 
+PROBE = """
+import json, sys, time
+from datetime import date
+from kneeflags.executors import InlineExecutor
+from kneeflags.journeys import run_batch
+team, out, cache = sys.argv[1:4]
+start = time.perf_counter()
+r = run_batch([team], out_dir=out, cache_dir=cache, until=date(2026, 11, 22),
+              executor=InlineExecutor(), journal=None)
+seconds = time.perf_counter() - start
+print(json.dumps({"seconds": seconds, "unchanged": r.unchanged,
+                  "analysed": getattr(r, "analysed", None)}))
+"""
+"""One in-process rerun, one process (no pool, no start-up): the cost of the athletes."""
+
+
+def probe(python: str, team: Path, out: Path, cache: Path) -> dict[str, float]:
+    import json
+
+    done = subprocess.run(
+        [python, "-c", PROBE, str(team), str(out), str(cache)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"probe failed: {done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
 
 def rerun(args: argparse.Namespace) -> int:
     """(g) this build vs (h) ``args.rerun``'s build, rerunning ``--out-dir`` unchanged."""
@@ -263,7 +292,13 @@ def rerun(args: argparse.Namespace) -> int:
             times: dict[str, float] = {"first": order[0] == "after"}  # type: ignore[dict-item]
             for build in order:
                 times[build] = run([*common, *dirs[build]], builds[build])
-                print(f"  rep {rep + 1} {build}: {times[build]:.2f} s", flush=True)
+                got = probe(builds[build] or sys.executable, team, root / f"out-{build}",
+                            root / f"cache-{build}")  # fmt: skip
+                if got["unchanged"] != n:
+                    raise SystemExit(f"{build}: only {got['unchanged']} of {n} unchanged")
+                times[f"{build}-probe"] = got["seconds"]
+                print(f"  rep {rep + 1} {build}: {times[build]:.2f} s, in process "
+                      f"{got['seconds']:.2f} s", flush=True)  # fmt: skip
             reps.append(times)
     finally:
         shutil.rmtree(root, ignore_errors=True)
@@ -284,22 +319,34 @@ def rerun(args: argparse.Namespace) -> int:
         f"First runs (set-up, reports drawn): before {setup['before']:.1f} s, "
         f"after {setup['after']:.1f} s.",
         "",
-        "| rep | first | before s | after s | before / after | before per athlete | "
-        "after per athlete |",
-        "|---:|---|---:|---:|---:|---:|---:|",
+        "*Command*: `kneeflags batch --out-dir ... --workers "
+        f"{args.workers}` as a user runs it (Python start-up and the pool's processes "
+        "included, which a few hundred athletes do not amortise). *In process*: the same "
+        "rerun through `run_batch` in one process with the inline executor, after the "
+        "imports: the cost of the athletes themselves, per athlete.",
+        "",
+        "| rep | first | command before s | command after s | before / after | "
+        "in process before s | in process after s | before / after | per athlete before | "
+        "per athlete after |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for i, t in enumerate(reps, 1):
+        pb, pa = t["before-probe"], t["after-probe"]
         lines.append(
             f"| {i} | {'after' if t['first'] else 'before'} | {t['before']:.2f} | "
-            f"{t['after']:.2f} | {t['before'] / t['after']:.2f}x | "
-            f"{t['before'] / n * 1000:.1f} ms | {t['after'] / n * 1000:.1f} ms |"
+            f"{t['after']:.2f} | {t['before'] / t['after']:.2f}x | {pb:.2f} | {pa:.2f} | "
+            f"{pb / pa:.2f}x | {pb / n * 1000:.1f} ms | {pa / n * 1000:.1f} ms |"
         )
     before = statistics.median(t["before"] for t in reps)
     after = statistics.median(t["after"] for t in reps)
+    pbefore = statistics.median(t["before-probe"] for t in reps)
+    pafter = statistics.median(t["after-probe"] for t in reps)
     lines += [
         "",
-        f"Median: before {before:.2f} s, after {after:.2f} s ({before / after:.2f}x); "
-        f"{(before - after) / n * 1000:.1f} ms saved per unchanged athlete.",
+        f"Median command: before {before:.2f} s, after {after:.2f} s ({before / after:.2f}x).",
+        f"Median in process: before {pbefore:.2f} s = {pbefore / n * 1000:.1f} ms per "
+        f"unchanged athlete, after {pafter:.2f} s = {pafter / n * 1000:.1f} ms "
+        f"({pbefore / pafter:.2f}x).",
         "",
         "Machine: "
         f"{platform.machine()}, {os.cpu_count()} cores (shared with other jobs), Python "
