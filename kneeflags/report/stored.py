@@ -88,10 +88,18 @@ def encode_report(report: Any) -> bytes:
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def _kneeflags_class(name: Any, kind: str) -> type:
-    """A kneeflags dataclass or enum by ``module:qualname``; nothing else is ever imported."""
-    if not isinstance(name, str) or ":" not in name:
+_CLASSES: dict[tuple[str, str], tuple[type, tuple[str, ...]]] = {}
+"""Classes already looked up (a report names a dozen classes some 800 times)."""
+
+
+def _kneeflags_class(name: Any, kind: str) -> tuple[type, tuple[str, ...]]:
+    """A report dataclass (and its field names) or enum by ``module:qualname``; nothing
+    outside the report's modules is ever imported."""
+    if not isinstance(name, str):
         raise StoredReportError(f"bad {kind} name")
+    known = _CLASSES.get((name, kind))
+    if known is not None:
+        return known
     module, _, qualname = name.partition(":")
     if not _allowed(module) or "." in qualname or not qualname.isidentifier():
         raise StoredReportError(f"refused {kind} {name!r}")
@@ -106,7 +114,9 @@ def _kneeflags_class(name: Any, kind: str) -> type:
     )
     if not isinstance(cls, type) or not ok:
         raise StoredReportError(f"refused {kind} {name!r}")
-    return cls
+    names = tuple(f.name for f in dataclasses.fields(cls)) if kind == "class" else ()
+    _CLASSES[(name, kind)] = (cls, names)
+    return cls, names
 
 
 def _decode(value: Any) -> Any:
@@ -115,17 +125,20 @@ def _decode(value: Any) -> Any:
     if not isinstance(value, dict):
         return value
     if "$obj" in value:
-        cls = _kneeflags_class(value["$obj"], "class")
+        cls, names = _kneeflags_class(value["$obj"], "class")
         stored = value.get("f")
-        names = [f.name for f in dataclasses.fields(cls)]
-        if not isinstance(stored, dict) or sorted(stored) != sorted(names):
+        if (
+            not isinstance(stored, dict)
+            or len(stored) != len(names)
+            or any(n not in stored for n in names)
+        ):
             raise StoredReportError(f"fields of {value['$obj']} do not match")
         obj = object.__new__(cls)  # no __init__: the stored fields are the object
         for name in names:
             object.__setattr__(obj, name, _decode(stored[name]))
         return obj
     if "$enum" in value:
-        return _kneeflags_class(value["$enum"], "enum")(_decode(value.get("v")))
+        return _kneeflags_class(value["$enum"], "enum")[0](_decode(value.get("v")))
     if "$list" in value:
         return [_decode(v) for v in value["$list"]]
     if "$dict" in value:
