@@ -70,14 +70,18 @@ def generate(root: Path, athletes: int, files: int) -> Path:
 def run(args: list[str], python: str | None = None) -> float:
     """Seconds for one ``kneeflags`` command (exit 0 or 1 only); ``python``: another build."""
     exe = Path(sys.executable).with_name("kneeflags")
+    cwd = None
     if python is not None:
         command = [python, "-m", "kneeflags", *args]
+        cwd = tempfile.gettempdir()  # not the checkout: `-m` would import its kneeflags
     elif exe.exists():
         command = [str(exe), *args]
     else:
         command = [sys.executable, "-m", "kneeflags", *args]
     start = time.perf_counter()
-    done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
+    done = subprocess.run(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False, cwd=cwd
+    )
     elapsed = time.perf_counter() - start
     if done.returncode not in (0, 1):
         raise SystemExit(f"kneeflags failed ({done.returncode}): {done.stderr.decode()[-2000:]}")
@@ -251,8 +255,9 @@ start = time.perf_counter()
 r = run_batch([team], out_dir=out, cache_dir=cache, until=date(2026, 11, 22),
               executor=InlineExecutor(), journal=None)
 seconds = time.perf_counter() - start
+import kneeflags
 print(json.dumps({"seconds": seconds, "unchanged": r.unchanged,
-                  "analysed": getattr(r, "analysed", None)}))
+                  "analysed": getattr(r, "analysed", None), "module": kneeflags.__file__}))
 """
 """One in-process rerun, one process (no pool, no start-up): the cost of the athletes."""
 
@@ -265,6 +270,7 @@ def probe(python: str, team: Path, out: Path, cache: Path) -> dict[str, float]:
         capture_output=True,
         text=True,
         check=False,
+        cwd=tempfile.gettempdir(),  # `-c` imports from the current folder first
     )
     if done.returncode not in (0, 1):
         raise SystemExit(f"probe failed: {done.stderr[-2000:]}")
@@ -273,7 +279,7 @@ def probe(python: str, team: Path, out: Path, cache: Path) -> dict[str, float]:
 
 def rerun(args: argparse.Namespace) -> int:
     """(g) this build vs (h) ``args.rerun``'s build, rerunning ``--out-dir`` unchanged."""
-    team = generate(args.corpus, args.athletes, args.files)
+    team = generate(args.corpus, args.athletes, args.files).resolve()  # run from elsewhere
     n = args.athletes
     builds = {"after": None, "before": args.rerun}
     common = ["batch", str(team), "--until", "2026-11-22", "-f", "csv", "-o", os.devnull, "-q"]
@@ -281,6 +287,7 @@ def rerun(args: argparse.Namespace) -> int:
     root = Path(tempfile.mkdtemp(prefix="kneeflags-bench-rerun-"))
     setup: dict[str, float] = {}
     reps: list[dict[str, float]] = []
+    modules: dict[str, str] = {}
     try:
         dirs = {b: ["--out-dir", str(root / f"out-{b}"), "--cache-dir", str(root / f"cache-{b}")]
                 for b in builds}  # fmt: skip
@@ -297,11 +304,15 @@ def rerun(args: argparse.Namespace) -> int:
                 if got["unchanged"] != n:
                     raise SystemExit(f"{build}: only {got['unchanged']} of {n} unchanged")
                 times[f"{build}-probe"] = got["seconds"]
+                modules[build] = got["module"]
                 print(f"  rep {rep + 1} {build}: {times[build]:.2f} s, in process "
                       f"{got['seconds']:.2f} s", flush=True)  # fmt: skip
             reps.append(times)
     finally:
         shutil.rmtree(root, ignore_errors=True)
+    if modules["before"] == modules["after"]:
+        raise SystemExit(f"both builds imported {modules['after']}: nothing compared")
+    print(f"builds: before {modules['before']}, after {modules['after']}", flush=True)
 
     lines = [
         RERUN_HEADING,
