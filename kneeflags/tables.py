@@ -269,14 +269,6 @@ def read_part(out_dir: str | os.PathLike[str], slug: str) -> dict[str, pl.DataFr
     return None if got is None else got[0]
 
 
-def stored_fingerprint(out_dir: str | os.PathLike[str], slug: str) -> str | None:
-    """The fingerprint of the athlete's last part written, if any."""
-    part = read_part(out_dir, slug)
-    if part is None:
-        return None
-    return part["athletes"].item(0, "fingerprint") or None
-
-
 def mark_done(out_dir: str | os.PathLike[str], slug: str, fingerprint: str) -> bool:
     """Record that the athlete's reports of ``fingerprint`` are all on disk (after them).
 
@@ -399,6 +391,5 @@ __all__ = [
     "mark_done",
     "read_part",
     "stored_athlete",
-    "stored_fingerprint",
     "write_part",
 ]
