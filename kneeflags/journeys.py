@@ -858,8 +858,9 @@ def run_batch(
     ``<out>/<athlete>/<YYYY>-W<ww>.*``, ``<out>/index.html`` links them, and
     ``weeks.parquet``, ``flags.parquet`` and ``athletes.parquet`` hold the team as tables
     (:mod:`kneeflags.tables`). An athlete whose inputs, options, journal entries and
-    kneeflags version are unchanged since its last completed run is neither rendered nor
-    written again (:attr:`WrittenReport.unchanged` counts them).
+    kneeflags version are unchanged since its last completed run is not parsed, analysed,
+    rendered or written again: its task stops after hashing the inputs, and the athlete
+    is rebuilt from its part file (:attr:`WrittenReport.unchanged` counts them).
     """
     from kneeflags.batchpool import SPLIT_MIN_FILES
     from kneeflags.batchtasks import AthleteJob, analyse_all, cache_shard, failed_result
