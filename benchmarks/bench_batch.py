@@ -25,6 +25,15 @@ cold, on the default pool, (c) with one pool of files across athletes (today) ag
 command's process by ``batch_launch.py``, which also reports CPU per process). Both in
 every repetition, alternating which goes first; the section "One large athlete" of the
 results file is replaced, the rest kept.
+
+``--rerun PYTHON`` measures issue 13's rerun instead: a team already reported once with
+``--out-dir`` (reports, parts, cache in place), then ``batch --out-dir`` again with
+nothing changed, by (g) this build (unchanged athletes are hashed and rebuilt from their
+part files, nothing parsed or analysed) and (h) the build ``PYTHON`` runs (e.g. a venv
+whose ``kneeflags`` is the commit before: each athlete analysed again from the parse
+cache, only its rendering skipped). Each build has its own out-dir and cache, set up by
+its own first run (listed); then both in every repetition, alternating which goes
+first. The section "Unchanged athletes on a rerun" of the results file is replaced.
 """
 
 from __future__ import annotations
@@ -58,12 +67,21 @@ def generate(root: Path, athletes: int, files: int) -> Path:
     return team
 
 
-def run(args: list[str]) -> float:
-    """Seconds for one ``kneeflags`` command (exit 0 or 1 only)."""
+def run(args: list[str], python: str | None = None) -> float:
+    """Seconds for one ``kneeflags`` command (exit 0 or 1 only); ``python``: another build."""
     exe = Path(sys.executable).with_name("kneeflags")
-    command = [str(exe), *args] if exe.exists() else [sys.executable, "-m", "kneeflags", *args]
+    cwd = None
+    if python is not None:
+        command = [python, "-m", "kneeflags", *args]
+        cwd = tempfile.gettempdir()  # not the checkout: `-m` would import its kneeflags
+    elif exe.exists():
+        command = [str(exe), *args]
+    else:
+        command = [sys.executable, "-m", "kneeflags", *args]
     start = time.perf_counter()
-    done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
+    done = subprocess.run(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False, cwd=cwd
+    )
     elapsed = time.perf_counter() - start
     if done.returncode not in (0, 1):
         raise SystemExit(f"kneeflags failed ({done.returncode}): {done.stderr.decode()[-2000:]}")
@@ -217,8 +235,142 @@ def skewed(args: argparse.Namespace) -> int:
     section = "\n".join(lines) + "\n"
     print(section)
     previous = args.results.read_text(encoding="utf-8") if args.results.exists() else ""
-    kept = previous.split(SKEWED_HEADING, 1)[0].rstrip("\n")
+    kept, _, after = previous.partition(SKEWED_HEADING)
+    kept = kept.rstrip("\n")
+    if RERUN_HEADING in after:  # --rerun's section, after this one, is kept
+        section = section.rstrip("\n") + "\n\n" + RERUN_HEADING + after.split(RERUN_HEADING, 1)[1]
     args.results.write_text((kept + "\n\n" if kept else "") + section, encoding="utf-8")
+    return 0
+
+
+RERUN_HEADING = "## Unchanged athletes on a rerun: the true skip"
+
+PROBE = """
+import json, sys, time
+from datetime import date
+from kneeflags.executors import InlineExecutor
+from kneeflags.journeys import run_batch
+team, out, cache = sys.argv[1:4]
+start = time.perf_counter()
+r = run_batch([team], out_dir=out, cache_dir=cache, until=date(2026, 11, 22),
+              executor=InlineExecutor(), journal=None)
+seconds = time.perf_counter() - start
+import kneeflags
+print(json.dumps({"seconds": seconds, "unchanged": r.unchanged,
+                  "analysed": getattr(r, "analysed", None), "module": kneeflags.__file__}))
+"""
+"""One in-process rerun, one process (no pool, no start-up): the cost of the athletes."""
+
+
+def probe(python: str, team: Path, out: Path, cache: Path) -> dict[str, float]:
+    import json
+
+    done = subprocess.run(
+        [python, "-c", PROBE, str(team), str(out), str(cache)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tempfile.gettempdir(),  # `-c` imports from the current folder first
+    )
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"probe failed: {done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def rerun(args: argparse.Namespace) -> int:
+    """(g) this build vs (h) ``args.rerun``'s build, rerunning ``--out-dir`` unchanged."""
+    team = generate(args.corpus, args.athletes, args.files).resolve()  # run from elsewhere
+    n = args.athletes
+    builds = {"after": None, "before": args.rerun}
+    common = ["batch", str(team), "--until", "2026-11-22", "-f", "csv", "-o", os.devnull, "-q"]
+    common += ["--workers", str(args.workers)]
+    root = Path(tempfile.mkdtemp(prefix="kneeflags-bench-rerun-"))
+    setup: dict[str, float] = {}
+    reps: list[dict[str, float]] = []
+    modules: dict[str, str] = {}
+    try:
+        dirs = {b: ["--out-dir", str(root / f"out-{b}"), "--cache-dir", str(root / f"cache-{b}")]
+                for b in builds}  # fmt: skip
+        for build, python in builds.items():
+            setup[build] = run([*common, *dirs[build]], python)
+            print(f"  first run ({build}, reports drawn): {setup[build]:.1f} s", flush=True)
+        for rep in range(args.reps):
+            order = list(builds) if rep % 2 == 0 else list(reversed(builds))
+            times: dict[str, float] = {"first": order[0] == "after"}  # type: ignore[dict-item]
+            for build in order:
+                times[build] = run([*common, *dirs[build]], builds[build])
+                got = probe(builds[build] or sys.executable, team, root / f"out-{build}",
+                            root / f"cache-{build}")  # fmt: skip
+                if got["unchanged"] != n:
+                    raise SystemExit(f"{build}: only {got['unchanged']} of {n} unchanged")
+                times[f"{build}-probe"] = got["seconds"]
+                modules[build] = got["module"]
+                print(f"  rep {rep + 1} {build}: {times[build]:.2f} s, in process "
+                      f"{got['seconds']:.2f} s", flush=True)  # fmt: skip
+            reps.append(times)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    if modules["before"] == modules["after"]:
+        raise SystemExit(f"both builds imported {modules['after']}: nothing compared")
+    print(f"builds: before {modules['before']}, after {modules['after']}", flush=True)
+
+    lines = [
+        RERUN_HEADING,
+        "",
+        f"Generated by `bench_batch.py --rerun` on {dt.date.today().isoformat()}: {n} athletes "
+        f"x {args.files} FIT runs ({n * args.files:,} files), `--workers {args.workers}`, "
+        "`--out-dir` rerun with nothing changed (reports, parts and parse cache of a first "
+        f"run in place), {args.reps} repetitions alternating which build goes first. Whole "
+        "commands, start-up included. *After*: this build (each unchanged athlete hashed, "
+        "found unchanged by its task, rebuilt from its part file: nothing parsed or "
+        "analysed). *Before*: the build before it (each athlete analysed again from the "
+        "parse cache; only rendering and writing skipped).",
+        *(["", args.note] if args.note else []),
+        "",
+        f"First runs (set-up, reports drawn): before {setup['before']:.1f} s, "
+        f"after {setup['after']:.1f} s.",
+        "",
+        "*Command*: `kneeflags batch --out-dir ... --workers "
+        f"{args.workers}` as a user runs it (Python start-up and the pool's processes "
+        "included, which a few hundred athletes do not amortise). *In process*: the same "
+        "rerun through `run_batch` in one process with the inline executor, after the "
+        "imports: the cost of the athletes themselves, per athlete.",
+        "",
+        "| rep | first | command before s | command after s | before / after | "
+        "in process before s | in process after s | before / after | per athlete before | "
+        "per athlete after |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for i, t in enumerate(reps, 1):
+        pb, pa = t["before-probe"], t["after-probe"]
+        lines.append(
+            f"| {i} | {'after' if t['first'] else 'before'} | {t['before']:.2f} | "
+            f"{t['after']:.2f} | {t['before'] / t['after']:.2f}x | {pb:.2f} | {pa:.2f} | "
+            f"{pb / pa:.2f}x | {pb / n * 1000:.1f} ms | {pa / n * 1000:.1f} ms |"
+        )
+    before = statistics.median(t["before"] for t in reps)
+    after = statistics.median(t["after"] for t in reps)
+    pbefore = statistics.median(t["before-probe"] for t in reps)
+    pafter = statistics.median(t["after-probe"] for t in reps)
+    lines += [
+        "",
+        f"Median command: before {before:.2f} s, after {after:.2f} s ({before / after:.2f}x).",
+        f"Median in process: before {pbefore:.2f} s = {pbefore / n * 1000:.1f} ms per "
+        f"unchanged athlete, after {pafter:.2f} s = {pafter / n * 1000:.1f} ms "
+        f"({pbefore / pafter:.2f}x).",
+        "",
+        "Machine: "
+        f"{platform.machine()}, {os.cpu_count()} cores (shared with other jobs), Python "
+        f"{platform.python_version()}, {platform.system()} {platform.release()}.",
+    ]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    previous = args.results.read_text(encoding="utf-8") if args.results.exists() else ""
+    if RERUN_HEADING in previous:
+        head, rest = previous.split(RERUN_HEADING, 1)
+        tail = rest.split("\n## ", 1)
+        previous = head + ("## " + tail[1] if len(tail) > 1 else "")
+    args.results.write_text(previous.rstrip("\n") + "\n\n" + text, encoding="utf-8")
     return 0
 
 
@@ -236,9 +388,16 @@ def main(argv: list[str] | None = None) -> int:
         metavar="BIG,SMALL,FILES",
         help="issue 15's case instead: one athlete of BIG runs, SMALL of FILES (2000,9,50)",
     )
+    parser.add_argument(
+        "--rerun",
+        metavar="PYTHON",
+        help="issue 13's rerun instead: this build vs PYTHON's, --out-dir with nothing changed",
+    )
     args = parser.parse_args(argv)
     if args.skewed:
         return skewed(args)
+    if args.rerun:
+        return rerun(args)
 
     team = generate(args.corpus, args.athletes, args.files)
     w = str(args.workers)

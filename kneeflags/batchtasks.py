@@ -51,6 +51,17 @@ class AthleteJob:
     """From this many files left to parse (after the cache), the task stops after
     preparing the athlete and returns a :class:`Planned`: its files are then parsed in the
     batch's shared pool of files (:mod:`kneeflags.batchpool`). ``None``: never."""
+    out_dir: str | None = None
+    """``batch --out-dir``: the task writes the athlete's part file there
+    (:mod:`kneeflags.tables`), and skips an athlete whose last completed run there had
+    the same fingerprint. The folder must be visible to the workers for either; when it
+    is not, the client writes the part and nothing is skipped."""
+    slug: str | None = None
+    """The athlete's folder name under ``out_dir`` (chosen by the client)."""
+    stamp: Any = None
+    """The batch's ``generated_at``: every report carries it, so it is in the fingerprint."""
+    skip_unchanged: bool = True
+    """False when the client could not rebuild an athlete it was told is unchanged."""
 
 
 @dataclass(slots=True)
@@ -69,6 +80,16 @@ class Outcome:
     report: AthleteReport | None
     failure: str | None
     input_digest: str | None = None
+    fingerprint: str = ""
+    """What the athlete's outputs depend on (:func:`job_fingerprint`); ``""``: not known."""
+    unchanged: bool = False
+    """Same fingerprint as the last completed run in ``out_dir``: nothing was parsed or
+    analysed, ``report`` is ``None`` and the client rebuilds the athlete from its part."""
+    parsed: int = 0
+    """Files this task parsed (not found in the parse cache)."""
+    part: bool | None = None
+    """The task wrote the athlete's part: True (new bytes), False (the same bytes were
+    there already); ``None``: not written (no ``out_dir``, or the write failed)."""
 
 
 def run_job(job: AthleteJob) -> Outcome | Planned:
@@ -82,22 +103,36 @@ def run_job(job: AthleteJob) -> Outcome | Planned:
     """
     try:
         if not any(_is_url(p) for p in job.source.inputs):
-            from kneeflags.pipeline import finish_pipeline, parse_prepared
+            from kneeflags.pipeline import (
+                finish_pipeline,
+                look_up_prepared,
+                parse_prepared,
+                prepared_digest,
+            )
+            from kneeflags.sources import release_archives
 
             prepared = _job_prepare(job, list(job.source.inputs))
-            if job.split_min is not None and len(prepared.to_parse) >= job.split_min:
-                from kneeflags.sources import release_archives
+            if job.out_dir is not None and job.slug is not None and job.skip_unchanged:
+                from kneeflags.tables import committed
 
+                digest = prepared_digest(prepared)
+                fp = job_fingerprint(job, digest)
+                if committed(job.out_dir, job.slug, fp):
+                    release_archives()  # hashed, never parsed
+                    return Outcome(job.source, None, None, digest, fp, unchanged=True)
+            look_up_prepared(prepared)
+            if job.split_min is not None and len(prepared.to_parse) >= job.split_min:
                 release_archives()  # the shared pool reads them, in other processes
                 return Planned(job.source, prepared)
+            parsed = len(prepared.to_parse)
             result = finish_pipeline(prepared, parse_prepared(prepared, job.workers))
-        else:
-            from kneeflags.remote import staged_inputs
+            return _job_outcome(job, result, parsed)
+        from kneeflags.remote import staged_inputs
 
-            with staged_inputs(job.source.inputs) as staged:
-                result = _job_pipeline(job, staged.paths)
-                _rename_sources(result, staged)
-        return _job_outcome(job, result)
+        with staged_inputs(job.source.inputs) as staged:
+            result = _job_pipeline(job, staged.paths)
+            _rename_sources(result, staged)
+        return _job_outcome(job, result, max(0, result.files_read - result.cache_hits))
     except Exception as exc:  # one athlete's failure must not stop the others
         return Outcome(job.source, None, _one_line(exc))
 
@@ -113,12 +148,18 @@ def finish_job(task: tuple[AthleteJob, Any, list[tuple[int, Any]]]) -> Outcome:
     try:
         from kneeflags.pipeline import finish_pipeline
 
-        return _job_outcome(job, finish_pipeline(prepared, parsed))
+        return _job_outcome(job, finish_pipeline(prepared, parsed), len(parsed))
     except Exception as exc:  # one athlete's failure must not stop the others
         return Outcome(job.source, None, _one_line(exc))
 
 
-def _job_outcome(job: AthleteJob, result: Any) -> Outcome:
+def _job_outcome(job: AthleteJob, result: Any, parsed: int) -> Outcome:
+    """The athlete's report; with ``out_dir``, its part file too, written here.
+
+    Writing the part on the worker ("part files per task") spares the client one
+    serialisation per athlete; the client only reads the parts back to consolidate. A
+    part that cannot be written (the folder is not visible here) is left to the client.
+    """
     report = _athlete_report(
         result,
         weeks=job.weeks,
@@ -127,7 +168,50 @@ def _job_outcome(job: AthleteJob, result: Any) -> Outcome:
         journal=job.journal,
         as_of=job.as_of,
     )
-    return Outcome(job.source, report, None, result.input_digest)
+    fp = job_fingerprint(job, result.input_digest)
+    outcome = Outcome(job.source, report, None, result.input_digest, fp, parsed=parsed)
+    if job.out_dir is not None and job.slug is not None:
+        outcome.part = write_athlete_part(job.out_dir, job.slug, report, fp)
+    return outcome
+
+
+def job_fingerprint(job: AthleteJob, input_digest: str | None) -> str:
+    """Everything the athlete's outputs depend on, hashed (:func:`kneeflags.tables.fingerprint`).
+
+    The content of its inputs (``input_digest``; ``None`` without the cache, or for
+    inputs fetched by URL: never skipped), where they are, the options, the report
+    window's end (``until``, which "today" decides when ``--until`` is not given) and the
+    day it is judged at, the athlete's journal entries and corrections, and the stamp
+    every report carries (``SOURCE_DATE_EPOCH``). kneeflags' version is added by
+    :func:`~kneeflags.tables.fingerprint`. Computed on the worker, before any parsing.
+    """
+    from kneeflags.tables import fingerprint
+
+    return fingerprint(
+        input_digest,
+        job.source.inputs,
+        (job.weeks, job.until, job.tz, job.decoder, repr(job.config)),
+        job.journal,
+        () if job.corrections is None else job.corrections.rows,  # its sets' order varies
+        job.as_of,
+        job.stamp,
+    )
+
+
+def write_athlete_part(out_dir: str, slug: str, report: Any, fp: str) -> bool | None:
+    """The athlete's part (rows + stored report); ``None`` when it could not be written."""
+    from kneeflags import tables
+    from kneeflags.report.stored import StoredReportError, encode_report
+
+    try:
+        blob: bytes | None = encode_report(report)
+    except StoredReportError:  # a report the codec cannot hold: stored without it
+        blob = None
+    frames = tables.athlete_frames(report, folder=slug, fingerprint=fp, failure=None)
+    try:
+        return tables.write_part(out_dir, slug, frames, blob)
+    except OSError:
+        return None
 
 
 def run_jobs(jobs: list[AthleteJob]) -> list[Outcome | Planned]:
@@ -142,9 +226,10 @@ def _is_url(path: str) -> bool:
 
 
 def _job_prepare(job: AthleteJob, paths: list[str]) -> Any:
-    from kneeflags.pipeline import prepare_pipeline
+    """Found and hashed, not yet looked up in the cache (see :func:`run_job`)."""
+    from kneeflags.pipeline import hash_inputs
 
-    return prepare_pipeline(
+    return hash_inputs(
         paths,
         tz=job.tz,
         config=job.config,

@@ -24,6 +24,7 @@ import errno
 import hashlib
 import os
 import re
+import time as _time
 import unicodedata
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from concurrent.futures import Executor
@@ -498,7 +499,13 @@ class WrittenReport:
     failed: list[tuple[str, str]] = field(default_factory=list)
     """(athlete, reason) of every athlete whose task failed (``batch``)."""
     unchanged: int = 0
-    """Athletes skipped by ``batch --out-dir`` because nothing changed since their last run."""
+    """Athletes skipped by ``batch --out-dir`` because nothing changed since their last run
+    (neither analysed nor rendered nor written)."""
+    analysed: int = 0
+    """Athletes whose inputs were analysed in this run (``batch``; the others were rebuilt
+    from their last run's part file, see :mod:`kneeflags.tables`)."""
+    parsed: int = 0
+    """Files parsed in this run, not found in the parse cache (``batch``)."""
 
 
 def _render_one(report: Report, formats: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -860,8 +867,9 @@ def run_batch(
     ``<out>/<athlete>/<YYYY>-W<ww>.*``, ``<out>/index.html`` links them, and
     ``weeks.parquet``, ``flags.parquet`` and ``athletes.parquet`` hold the team as tables
     (:mod:`kneeflags.tables`). An athlete whose inputs, options, journal entries and
-    kneeflags version are unchanged since its last completed run is neither rendered nor
-    written again (:attr:`WrittenReport.unchanged` counts them).
+    kneeflags version are unchanged since its last completed run is not parsed, analysed,
+    rendered or written again: its task stops after hashing the inputs, and the athlete
+    is rebuilt from its part file (:attr:`WrittenReport.unchanged` counts them).
     """
     from kneeflags.batchpool import SPLIT_MIN_FILES
     from kneeflags.batchtasks import AthleteJob, analyse_all, cache_shard, failed_result
@@ -888,6 +896,11 @@ def run_batch(
     # The local pool parses a large athlete's files across all its processes (one pool
     # of files for the whole batch, kneeflags.batchpool); other executors run athletes.
     split = SPLIT_MIN_FILES if isinstance(executor, PoolExecutor) else None
+    started = _time.time()
+    # Chosen before the tasks run: each task writes its athlete's part under its slug,
+    # and the report stamp is in every athlete's fingerprint.
+    slugs = slugs_for([s.name for s in sources], out_dir) if out_dir is not None else None
+    stamp = generated_at_now(pinned=pinned_stamp(week_of(until, cfg.week_start_index)))
     jobs = [
         AthleteJob(
             source=s,
@@ -905,13 +918,19 @@ def run_batch(
             journal=tuple(entries_for(entries, s.name)),
             rehash=rehash,
             split_min=split,
+            out_dir=None if out_dir is None else str(out_dir),
+            slug=None if slugs is None else slugs[k],
+            stamp=stamp,
         )
-        for s in sources
+        for k, s in enumerate(sources)
     ]
     try:
         outcomes = analyse_all(jobs, executor, progress)
+        stored = _rebuild_unchanged(jobs, outcomes, executor, out_dir, slugs)
         athletes = [
-            o.report
+            stored[k][1]
+            if k in stored
+            else o.report
             if o.report is not None
             else _athlete_report(
                 failed_result(o.source, o.failure or "", tz),
@@ -921,7 +940,7 @@ def run_batch(
                 journal=job.journal,
                 as_of=as_of,
             )
-            for o, job in zip(outcomes, jobs, strict=True)
+            for k, (o, job) in enumerate(zip(outcomes, jobs, strict=True))
         ]
         last_weeks = [a.window.last_week for a in athletes]
         pinned = pinned_stamp(max(last_weeks)) if last_weeks else None
@@ -933,68 +952,153 @@ def run_batch(
         ranked = rank(report)
         written = WrittenReport(report=report, ranked=ranked)
         written.failed = [(o.source.name, o.failure) for o in outcomes if o.failure is not None]
-        if out_dir is not None:
+        written.analysed = sum(1 for o in outcomes if not o.unchanged)
+        written.parsed = sum(o.parsed for o in outcomes)
+        if out_dir is not None and slugs is not None:
+            _write_batch_outputs(written, outcomes, stored, slugs, out_dir, executor)
             from kneeflags import tables
 
-            prints = [
-                tables.fingerprint(
-                    o.input_digest,
-                    o.source.inputs,
-                    (weeks, until, tz, decoder, repr(cfg)),
-                    a.journal,
-                    report.generated_at,
-                )
-                if o.failure is None
-                else ""
-                for o, a in zip(outcomes, report.athletes, strict=True)
-            ]
-            slugs = athlete_slugs(report, out_dir)
-            same = {
-                i
-                for i, (fp, slug) in enumerate(zip(prints, slugs, strict=True))
-                if fp and tables.stored_fingerprint(out_dir, slug) == fp
-            }
-            unchanged = complete(same, report_targets(report, out_dir))
-            rows = [
-                tables.athlete_frames(a, folder=slug, fingerprint=fp, failure=o.failure)
-                for a, o, slug, fp in zip(report.athletes, outcomes, slugs, prints, strict=True)
-            ]
-            parts_changed: list[Path] = []
-
-            def part_written(i: int) -> None:  # after the athlete's reports, never before
-                if tables.write_part(out_dir, slugs[i], rows[i]):
-                    parts_changed.append(tables.part_path(out_dir, slugs[i]))
-
-            every, changed = write_athlete_files(
-                report,
-                out_dir,
-                pool=executor.render_pool,
-                unchanged=unchanged,
-                written=part_written,
-            )
-            changed.extend(parts_changed)
-            links = _links(report, every)
-            from kneeflags.report.html import render_index_html
-
-            index = Path(out_dir) / "index.html"
-            with folder_lock(out_dir):
-                if atomic_write_text(index, render_index_html(report, ranked, links)):
-                    changed.append(index)
-            changed.extend(tables.consolidate(out_dir, rows, ranked))
-            written.paths = [*every, index, *(Path(out_dir) / f for f in tables.TABLE_FILES)]
-            written.written = changed
-            written.unchanged = len(unchanged)
+            tables.clean_temporaries(out_dir, before=started)
     finally:
         if own:
             executor.close()
     return written
 
 
+def _rebuild_unchanged(
+    jobs: list[Any],
+    outcomes: list[Any],
+    executor: AthleteExecutor,
+    out_dir: str | os.PathLike[str] | None,
+    slugs: list[str] | None,
+) -> dict[int, tuple[Any, AthleteReport]]:
+    """Each unchanged athlete's rows and report, read back from its part file.
+
+    A task found the athlete unchanged (and parsed nothing); here the client rebuilds it
+    from what the last run stored. When that fails (a part damaged or replaced since the
+    task looked), the athlete is analysed again: never a hole in the batch.
+    """
+    from dataclasses import replace
+
+    from kneeflags import tables
+    from kneeflags.batchtasks import analyse_all
+
+    stored: dict[int, tuple[Any, AthleteReport]] = {}
+    if out_dir is None or slugs is None:
+        return stored
+    again: list[int] = []
+    for k, o in enumerate(outcomes):
+        if o.unchanged:
+            got = tables.stored_athlete(out_dir, slugs[k], o.fingerprint)
+            if got is None:
+                again.append(k)
+            else:
+                stored[k] = got
+    if again:
+        redo = analyse_all([replace(jobs[k], skip_unchanged=False) for k in again], executor, None)
+        for k, o in zip(again, redo, strict=True):
+            outcomes[k] = o
+    return stored
+
+
+def _write_batch_outputs(
+    written: WrittenReport,
+    outcomes: list[Any],
+    stored: dict[int, tuple[Any, AthleteReport]],
+    slugs: list[str],
+    out_dir: str | os.PathLike[str],
+    executor: AthleteExecutor,
+) -> None:
+    """Reports, index and tables of ``batch --out-dir``; fills ``written``.
+
+    Order matters for a run killed at any point: the parts are on disk (the tasks wrote
+    them), then each athlete's reports, then its *done* mark (the fingerprint whose
+    reports are complete), then the index and the consolidated tables. An athlete
+    rebuilt from its part (``stored``) is not rendered again unless a file is missing.
+    """
+    from kneeflags import tables
+    from kneeflags.report.html import render_index_html
+
+    report, ranked = written.report, written.ranked
+    unchanged = complete(set(stored), report_targets(report, out_dir))
+    changed: list[Path] = []
+    rows = [
+        stored[k][0] if k in stored else _part_rows(out_dir, slugs[k], o, a, changed)
+        for k, (o, a) in enumerate(zip(outcomes, report.athletes, strict=True))
+    ]
+
+    def reports_written(i: int) -> None:  # after the athlete's reports, never before
+        fp = outcomes[i].fingerprint if outcomes[i].failure is None else ""
+        if fp and tables.mark_done(out_dir, slugs[i], fp):
+            changed.append(tables.done_path(out_dir, slugs[i]))
+
+    every, reports_changed = write_athlete_files(
+        report,
+        out_dir,
+        pool=executor.render_pool,
+        unchanged=unchanged,
+        written=reports_written,
+    )
+    changed[:0] = reports_changed
+    links = _links(report, every)
+    index = Path(out_dir) / "index.html"
+    with folder_lock(out_dir):
+        if atomic_write_text(index, render_index_html(report, ranked, links)):
+            changed.append(index)
+    changed.extend(tables.consolidate(out_dir, rows, ranked))
+    written.paths = [*every, index, *(Path(out_dir) / f for f in tables.TABLE_FILES)]
+    written.written = changed
+    written.unchanged = len(unchanged)
+
+
+def _part_rows(
+    out_dir: str | os.PathLike[str],
+    slug: str,
+    outcome: Any,
+    athlete: AthleteReport,
+    changed: list[Path],
+) -> Any:
+    """An analysed athlete's rows: from the part its task wrote, else written here.
+
+    The client writes the part itself for an athlete whose task failed (its row says
+    why) and when the task could not write it (``out_dir`` not visible to the worker).
+    """
+    from kneeflags import tables
+
+    path = tables.part_path(out_dir, slug)
+    if outcome.failure is None and outcome.part is not None:
+        part = tables.read_part(out_dir, slug)
+        if part is not None and part["athletes"].item(0, "fingerprint") == outcome.fingerprint:
+            if outcome.part:
+                changed.append(path)
+            return part
+    if outcome.failure is None:
+        from kneeflags.batchtasks import write_athlete_part
+
+        if write_athlete_part(str(out_dir), slug, athlete, outcome.fingerprint):
+            changed.append(path)
+        part = tables.read_part(out_dir, slug)
+        if part is not None:
+            return part
+        return tables.athlete_frames(
+            athlete, folder=slug, fingerprint=outcome.fingerprint, failure=None
+        )
+    frames = tables.athlete_frames(athlete, folder=slug, fingerprint="", failure=outcome.failure)
+    if tables.write_part(out_dir, slug, frames):
+        changed.append(path)
+    return frames
+
+
 def athlete_slugs(report: Report, out_dir: str | os.PathLike[str] | None = None) -> list[str]:
     """Each athlete's report folder name under ``out_dir`` (unique, in athlete order; see
     :func:`athlete_slug` for names that slugify alike)."""
+    return slugs_for([a.athlete for a in report.athletes], out_dir)
+
+
+def slugs_for(names: Sequence[str], out_dir: str | os.PathLike[str] | None = None) -> list[str]:
+    """:func:`athlete_slugs` from the names alone (a batch needs them before any report)."""
     used: set[str] = {"index.html"}  # the batch index lives beside the athlete folders
-    return [athlete_slug(out_dir, a.athlete, used) for a in report.athletes]
+    return [athlete_slug(out_dir, name, used) for name in names]
 
 
 def _links(report: Report, every: Sequence[Path]) -> dict[int, str]:

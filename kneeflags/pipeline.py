@@ -183,6 +183,9 @@ class Prepared:
     listing: bool
     cache_dir: str | Path | None
     use_cache: bool
+    cache_shard: str | None = None
+    looked_up: bool = True
+    """False after :func:`hash_inputs` alone: :func:`look_up_prepared` is still to run."""
 
 
 def prepare_pipeline(
@@ -201,6 +204,45 @@ def prepare_pipeline(
     rehash: bool = False,
 ) -> Prepared:
     """Discovery, hashing and the cache look-up of :func:`run_pipeline` (same arguments)."""
+    return look_up_prepared(
+        hash_inputs(
+            paths,
+            tz=tz,
+            config=config,
+            athlete=athlete,
+            decoder=decoder,
+            cache_dir=cache_dir,
+            use_cache=use_cache,
+            corrections=corrections,
+            listing=listing,
+            exclude=exclude,
+            cache_shard=cache_shard,
+            rehash=rehash,
+        )
+    )
+
+
+def hash_inputs(
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    tz: str | None = None,
+    config: Config | None = None,
+    athlete: str = "athlete",
+    decoder: str = "auto",
+    cache_dir: str | Path | None = None,
+    use_cache: bool = True,
+    corrections: Corrections | None = None,
+    listing: bool = False,
+    exclude: Iterable[str | os.PathLike[str]] = (),
+    cache_shard: str | None = None,
+    rehash: bool = False,
+) -> Prepared:
+    """Discovery and hashing: :func:`prepare_pipeline` up to the cache look-up.
+
+    What ``kneeflags batch`` needs to tell whether an athlete changed since its last run
+    (:func:`prepared_digest`) without opening the parse cache; :func:`look_up_prepared`
+    then does the rest of :func:`prepare_pipeline`.
+    """
     config = config or Config()
     tz = tz or config.timezone
     validate_tz(tz)
@@ -221,44 +263,21 @@ def prepare_pipeline(
         else:
             to_parse.append(i)
 
-    cache = None
-    hits = CacheHits()
     shas: dict[int, str] = {}
     if use_cache and to_parse:
-        key = cache_key(
-            version=__version__,
-            metrics=METRICS_VERSION,
-            decoder=decoder,
-            tz=tz,
-            config=config.metrics_fingerprint(),
-        )
-        folder = key if cache_shard is None else f"{key}-{cache_shard}"
-        root = cache_dir or default_cache_dir()
-        cache = ParseCache(root, folder)
-        index = StatIndex(root, cache_shard)
+        index = StatIndex(cache_dir or default_cache_dir(), cache_shard)
         shas = _hash_items(items, to_parse, index, rehash)
         try:
             index.save()
-        except OSError as exc:  # a read-only cache: the store below says so once
+        except OSError as exc:  # a read-only cache: the cache's store says so once
             log.debug("stat index not written (%s)", one_line(exc))
-        try:
-            hits = cache.lookup(set(shas.values()))
-        except Exception as exc:  # the cache only saves time: never fail a run over it
-            log.warning("parse cache not read (%s)", one_line(exc))
-        for i, sha in shas.items():
-            entry = hits.entries.get(sha)
-            if entry is not None:
-                outcomes[i] = FileOutcome(
-                    sha, entry.status, entry.problems, entry.skip_reason, from_cache=True
-                )
-        to_parse = [i for i in to_parse if outcomes[i] is None]
     return Prepared(
         items=items,
         outcomes=outcomes,
         to_parse=to_parse,
         shas=shas,
-        hits=hits,
-        cache=cache,
+        hits=CacheHits(),
+        cache=None,
         config=config,
         tz=tz,
         decoder=decoder,
@@ -267,7 +286,49 @@ def prepare_pipeline(
         listing=listing,
         cache_dir=cache_dir,
         use_cache=use_cache,
+        cache_shard=cache_shard,
+        looked_up=False,
     )
+
+
+def look_up_prepared(prepared: Prepared) -> Prepared:
+    """The cache look-up of :func:`prepare_pipeline`, after :func:`hash_inputs`.
+
+    Cached files leave :attr:`Prepared.to_parse`; returns ``prepared`` (updated).
+    """
+    if prepared.looked_up:
+        return prepared
+    prepared.looked_up = True
+    if not (prepared.use_cache and prepared.to_parse):
+        return prepared
+    key = cache_key(
+        version=__version__,
+        metrics=METRICS_VERSION,
+        decoder=prepared.decoder,
+        tz=prepared.tz,
+        config=prepared.config.metrics_fingerprint(),
+    )
+    shard = prepared.cache_shard
+    folder = key if shard is None else f"{key}-{shard}"
+    cache = ParseCache(prepared.cache_dir or default_cache_dir(), folder)
+    prepared.cache = cache
+    try:
+        prepared.hits = cache.lookup(set(prepared.shas.values()))
+    except Exception as exc:  # the cache only saves time: never fail a run over it
+        log.warning("parse cache not read (%s)", one_line(exc))
+    for i, sha in prepared.shas.items():
+        entry = prepared.hits.entries.get(sha)
+        if entry is not None:
+            prepared.outcomes[i] = FileOutcome(
+                sha, entry.status, entry.problems, entry.skip_reason, from_cache=True
+            )
+    prepared.to_parse = [i for i in prepared.to_parse if prepared.outcomes[i] is None]
+    return prepared
+
+
+def prepared_digest(prepared: Prepared) -> str | None:
+    """:attr:`PipelineResult.input_digest` of the athlete, known before any parsing."""
+    return _input_digest(prepared.items, prepared.shas)
 
 
 def parse_prepared(prepared: Prepared, workers: int | None) -> Iterator[tuple[int, FileOutcome]]:

@@ -26,9 +26,11 @@ MAX_SECONDS_PER_FILE = 120.0
 
 A 24-hour 1 Hz FIT takes about a second, the same as GPX a few; the cap is the backstop
 for inputs no size cap foresaw. Enforced with ``SIGALRM`` where kneeflags runs in a
-process's main thread (the CLI, its worker processes), so it interrupts Python code, not
-a single long C call; elsewhere (threads, Windows) it is not enforced. A file over the
-cap is an error naming it, never cached, and the run goes on."""
+process's main thread (the CLI, its worker processes), and in any other thread (a Dask
+worker runs its tasks in threads) by an exception a timer thread raises in it
+(:func:`_thread_time_limit`); either interrupts Python code, not a single long C call.
+Not enforced on Windows' main thread (no ``SIGALRM``). A file over the cap is an error
+naming it, never cached, and the run goes on."""
 
 
 class FileTimeLimit(BaseException):
@@ -42,11 +44,11 @@ def _time_limit(seconds: float) -> Iterator[None]:
     An alarm already armed by the caller is respected: if it is due first, no cap is
     set; otherwise it is re-armed with its remaining time afterwards.
     """
-    if (
-        seconds <= 0
-        or not hasattr(signal, "setitimer")
-        or threading.current_thread() is not threading.main_thread()
-    ):
+    if seconds > 0 and threading.current_thread() is not threading.main_thread():
+        with _thread_time_limit(seconds):
+            yield
+        return
+    if seconds <= 0 or not hasattr(signal, "setitimer"):
         yield
         return
     outer_delay = signal.getitimer(signal.ITIMER_REAL)[0]
@@ -68,6 +70,55 @@ def _time_limit(seconds: float) -> Iterator[None]:
         if outer_delay:
             left = outer_delay - (time.monotonic() - started)
             signal.setitimer(signal.ITIMER_REAL, max(left, 0.001))
+
+
+_thread_cap = threading.local()
+
+
+@contextlib.contextmanager
+def _thread_time_limit(seconds: float) -> Iterator[None]:
+    """:func:`_time_limit` outside the main thread, where no signal can be received.
+
+    A timer thread raises :class:`FileTimeLimit` in this thread after ``seconds``
+    (``PyThreadState_SetAsyncExc``: delivered between two bytecodes, like a signal
+    handler's exception). A lock makes "the block ended" and "the timer fired" exclusive,
+    and an exception fired but not yet delivered when the block ends is withdrawn, so
+    none escapes into the caller's code. A cap already running in this thread governs
+    (the blocks do not nest here); without CPython's C API there is no cap.
+    """
+    try:
+        import ctypes
+
+        set_async_exc = ctypes.pythonapi.PyThreadState_SetAsyncExc
+    except (ImportError, AttributeError):  # not CPython
+        yield
+        return
+    running = getattr(_thread_cap, "timer", None)
+    if running is not None and not running.finished.is_set():
+        yield
+        return
+    tid = ctypes.c_ulong(threading.get_ident())
+    lock = threading.Lock()
+    state = {"armed": True, "fired": False}
+
+    def fire() -> None:
+        with lock:
+            if state["armed"]:
+                state["fired"] = True
+                set_async_exc(tid, ctypes.py_object(FileTimeLimit))
+
+    timer = threading.Timer(seconds, fire)
+    timer.daemon = True
+    _thread_cap.timer = timer  # finished once fired or cancelled, whatever happens here
+    timer.start()
+    try:
+        yield
+    finally:
+        with lock:  # from here on the timer cannot fire
+            state["armed"] = False
+        timer.cancel()
+        if state["fired"]:
+            set_async_exc(tid, None)  # fired, not yet delivered: withdrawn
 
 
 time_limit = _time_limit

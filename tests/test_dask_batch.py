@@ -233,6 +233,43 @@ def test_local_cluster_gives_the_local_pools_bytes(
 
 
 @needs_dask
+def test_scheduler_rerun_parses_nothing_and_a_change_reruns_one_athlete(
+    team: Path, cluster: Cluster, tmp_path: Path
+) -> None:
+    """The true skip on a real cluster: the workers hash, find the athlete unchanged and
+    parse nothing (an empty cache stays empty); the client rebuilds the athletes from
+    their parts, byte for byte; one changed file reruns its athlete alone."""
+    from kneeflags.cache import cache_info
+
+    def files_cached(cache: Path) -> int:
+        return sum(k["files"] for k in cache_info(cache)["keys"])  # type: ignore
+
+    mine = tmp_path / "coach"
+    shutil.copytree(team, mine)
+    out, summary = tmp_path / "out", tmp_path / "out.json"
+    first = _batch(mine, out, tmp_path / "c1", "--scheduler", cluster.address)
+    assert first.returncode == 0, first.stderr
+    before, first_summary = _tree(out), summary.read_bytes()
+
+    again = _batch(mine, out, tmp_path / "c2", "--scheduler", cluster.address)
+    assert again.returncode == 0, again.stderr
+    assert "6 athlete(s) unchanged since the last run" in again.stderr
+    assert files_cached(tmp_path / "c2") == 0  # no worker parsed (or stored) a file
+    assert _tree(out) == before and summary.read_bytes() == first_summary
+
+    write_athlete(tmp_path / "other", 7, 1)
+    shutil.copyfile(tmp_path / "other" / "run_000.fit", mine / "athlete-0001" / "run_000.fit")
+    third = _batch(mine, out, tmp_path / "c3", "--scheduler", cluster.address)
+    assert third.returncode == 0, third.stderr
+    assert "5 athlete(s) unchanged since the last run" in third.stderr
+    assert files_cached(tmp_path / "c3") == 4  # athlete-0001's four files, no other
+    fresh = _batch(mine, tmp_path / "fresh", tmp_path / "c4", "--workers", "2")
+    assert fresh.returncode == 0, fresh.stderr
+    _same_tree(tmp_path / "fresh", out)
+    assert (tmp_path / "fresh.json").read_bytes() == summary.read_bytes()
+
+
+@needs_dask
 def test_killing_a_worker_mid_batch_loses_nothing(cluster: Cluster, tmp_path: Path) -> None:
     """SIGKILL a worker while it runs an athlete: Dask reruns its task on the others."""
     from distributed import Client
@@ -560,7 +597,7 @@ def test_rerun_skips_unchanged_athletes_and_resumes_after_a_crash(
     assert second.unchanged == 4 and second.written == []
     assert _tree(out) == before and _mtimes(out) == stamps  # not a byte rewritten
 
-    # A crash after athlete-0002's reports but before its part: it is redone, alone.
+    # athlete-0002's part lost (a crash, a clean-up): it is analysed again, alone.
     (out / ".kneeflags-parts" / "athlete-0002.parquet").unlink()
     # A report file lost: that athlete is rendered again.
     next((out / "athlete-0003").glob("*.html")).unlink()
@@ -578,13 +615,17 @@ def test_rerun_skips_unchanged_athletes_and_resumes_after_a_crash(
     assert {"athlete-0001", ".kneeflags-parts"} <= tops
     assert not tops & {"athlete-0000", "athlete-0002", "athlete-0003"}
     parts = {p.name for p in fourth.written if p.parent.name == ".kneeflags-parts"}
-    assert parts == {"athlete-0001.parquet"}
+    assert parts == {"athlete-0001.parquet", "athlete-0001.done"}
 
 
 def test_a_run_killed_while_writing_reports_keeps_what_it_finished(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Each athlete's part is written right after its reports: a rerun redoes the rest."""
+    """Each athlete's done mark is written right after its reports: a rerun redoes the rest.
+
+    The tasks wrote every athlete's part before the client drew the first chart; only the
+    two athletes whose reports were written are marked done, and only they are skipped.
+    """
     monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
     team = tmp_path / "team"
     write_team(team, athletes=4, files=2)
@@ -605,7 +646,8 @@ def test_a_run_killed_while_writing_reports_keeps_what_it_finished(
     with pytest.raises(KeyboardInterrupt):
         batch()
     parts = sorted(p.name for p in (tmp_path / "out" / ".kneeflags-parts").iterdir())
-    assert len(parts) == 2  # the two athletes whose reports were written
+    assert sum(p.endswith(".parquet") for p in parts) == 4  # written by the tasks
+    assert sum(p.endswith(".done") for p in parts) == 2  # the two whose reports were written
     monkeypatch.setattr(journeys, "_render_one", real)
     assert batch().unchanged == 2
     assert batch().unchanged == 4
@@ -670,3 +712,73 @@ def test_small_athletes_share_tasks_only_when_there_are_many() -> None:
     assert batchtasks.task_size(50, 2) == 1
     assert batchtasks.task_size(1000, 2) == 15
     assert batchtasks.task_size(100_000, 8) == batchtasks.MAX_ATHLETES_PER_TASK
+
+
+# ---------------------------------------------------------------------------------------
+# the time cap per file in a Dask worker's threads (no SIGALRM there)
+
+
+def _in_a_thread(fn):  # type: ignore[no-untyped-def]
+    """``fn()``'s result, or the exception it raised, from a thread other than the main."""
+    import threading
+
+    out: list[object] = []
+
+    def run() -> None:
+        try:
+            out.append(fn())
+        except BaseException as exc:
+            out.append(exc)
+
+    t = threading.Thread(target=run)
+    t.start()
+    t.join(timeout=BOUND_S)
+    assert not t.is_alive(), "the cap did not stop the thread"
+    return out[0]
+
+
+def test_a_file_over_the_cap_in_a_worker_thread_is_an_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from kneeflags import worker
+
+    def spins(*args: object) -> object:
+        while True:  # Python code that never ends: what the cap is for
+            pass
+
+    monkeypatch.setattr(worker, "MAX_SECONDS_PER_FILE", 0.3)
+    monkeypatch.setattr(worker, "_process_item", spins)
+    started = time.monotonic()
+    outcome = _in_a_thread(lambda: worker.process_item(None, "auto", None, None))  # type: ignore[arg-type]
+    assert isinstance(outcome, worker.FileOutcome), outcome
+    assert outcome.status == "error" and not outcome.cacheable
+    assert "gave up after 0.3 s" in outcome.problems[0][1]
+    assert time.monotonic() - started < BOUND_S
+
+
+def test_the_thread_cap_never_fires_outside_its_block() -> None:
+    """Blocks ending just as the timer fires: the exception is raised inside or withdrawn."""
+    from kneeflags.worker import FileTimeLimit, time_limit
+
+    def many() -> tuple[int, int]:
+        inside = 0
+        for k in range(120):
+            # blocks from half the cap to three times it: the timer (10 ms, then up to
+            # the interpreter's 5 ms switch interval to run) fires around many ends
+            work = 0.005 + (k % 25) * 0.001
+            try:
+                with time_limit(0.01):
+                    end = time.monotonic() + work
+                    while time.monotonic() < end:
+                        pass
+            except FileTimeLimit:
+                inside += 1
+            for _ in range(20_000):  # a leaked exception would surface here
+                pass
+        with time_limit(60):  # and a later cap in the same thread still works
+            pass
+        return inside, 120
+
+    got = _in_a_thread(many)
+    assert isinstance(got, tuple), got  # not an exception escaping the blocks
+    assert got[0] > 0  # the cap does fire in a thread

@@ -56,7 +56,7 @@ BATCH_HELP = (
     "--manifest reads athletes from a table instead of folders; --scheduler runs the "
     "athletes on a Dask cluster (the extra kneeflags\\[dask]); with --out-dir, "
     "weeks.parquet, flags.parquet and athletes.parquet hold the team as tables, and an "
-    "athlete whose inputs and options are unchanged since the last run is not rendered again."
+    "athlete whose inputs and options are unchanged since the last run is not analysed again."
 )
 
 

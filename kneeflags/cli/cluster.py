@@ -88,6 +88,6 @@ def report_batch_state(result: Any, out_dir: Path | None, quiet: bool) -> None:
     if out_dir is not None and result.unchanged:
         note(
             f"{result.unchanged} athlete(s) unchanged since the last run "
-            "(same inputs, options and kneeflags version): not rendered again",
+            "(same inputs, options and kneeflags version): not analysed or rendered again",
             quiet,
         )
