@@ -503,6 +503,57 @@ static PyObject *py_parse_time(PyObject *self, PyObject *arg) {
     return PyFloat_FromDouble(v);
 }
 
+/* FIT CRC-16 (reflected polynomial 0xA001, initial value 0): the CRC-16/ARC of the FIT SDK.
+ *
+ * Why here: the numpy CRC (fit_crc.py) gathers every 16-bit word through a 65536-entry
+ * table (128 KiB), ~0.3 ms per 100 kB one-hour file on a quiet core and several times that
+ * when another process shares the core's cache; it was a third of the FIT decode. Slicing
+ * by 8 (eight 256-entry tables, 4 KiB) reads 8 bytes a step and stays in L1.
+ * crc16(data[, state]) -> int: ``state`` continues an earlier CRC (0 to start). */
+static uint16_t crc16_tab[8][256];
+static int crc16_ready = 0;
+
+static void init_crc16(void) {
+    for (int b = 0; b < 256; b++) {
+        uint16_t c = (uint16_t)b;
+        for (int k = 0; k < 8; k++) c = (uint16_t)((c & 1) ? (c >> 1) ^ 0xA001 : (c >> 1));
+        crc16_tab[0][b] = c;
+    }
+    for (int b = 0; b < 256; b++)
+        for (int t = 1; t < 8; t++) {
+            uint16_t c = crc16_tab[t - 1][b];
+            crc16_tab[t][b] = (uint16_t)((c >> 8) ^ crc16_tab[0][c & 0xFF]);
+        }
+    crc16_ready = 1;
+}
+
+static uint16_t crc16_update(uint16_t crc, const unsigned char *p, Py_ssize_t n) {
+    while (n >= 8) {
+        uint16_t lo = (uint16_t)(crc ^ (uint16_t)(p[0] | (p[1] << 8)));
+        crc = (uint16_t)(crc16_tab[7][lo & 0xFF] ^ crc16_tab[6][lo >> 8] ^ crc16_tab[5][p[2]] ^
+                         crc16_tab[4][p[3]] ^ crc16_tab[3][p[4]] ^ crc16_tab[2][p[5]] ^
+                         crc16_tab[1][p[6]] ^ crc16_tab[0][p[7]]);
+        p += 8;
+        n -= 8;
+    }
+    while (n-- > 0) crc = (uint16_t)((crc >> 8) ^ crc16_tab[0][(crc ^ *p++) & 0xFF]);
+    return crc;
+}
+
+static PyObject *py_crc16(PyObject *self, PyObject *args) {
+    (void)self;
+    Py_buffer buf;
+    unsigned int state = 0;
+    if (!PyArg_ParseTuple(args, "y*|I", &buf, &state)) return NULL;
+    if (!crc16_ready) init_crc16();
+    uint16_t crc;
+    Py_BEGIN_ALLOW_THREADS
+    crc = crc16_update((uint16_t)state, (const unsigned char *)buf.buf, buf.len);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&buf);
+    return PyLong_FromUnsignedLong(crc);
+}
+
 static PyMethodDef methods[] = {
     {"match_points", match_points, METH_VARARGS,
      "Walk a segment body against point templates (see the module source)."},
@@ -510,6 +561,8 @@ static PyMethodDef methods[] = {
      "float() of a plain decimal as bytes, or None (tests)."},
     {"parse_time", py_parse_time, METH_O,
      "Microseconds of a plain UTC time as bytes, or None (tests)."},
+    {"crc16", py_crc16, METH_VARARGS,
+     "FIT CRC-16 of a bytes-like object, optionally continuing a state."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -520,5 +573,6 @@ static struct PyModuleDef module = {
 
 PyMODINIT_FUNC PyInit__scan(void) {
     init_pow10();
+    init_crc16();
     return PyModule_Create(&module);
 }
