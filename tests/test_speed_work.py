@@ -302,3 +302,30 @@ def test_laps_go_to_their_own_session_by_start_time() -> None:
     assert [(lap.start_s, lap.intensity) for lap in first] == [(0.0, "active"), (600.0, "rest")]
     assert [(lap.start_s, lap.elapsed_s) for lap in second] == [(0.0, 900.0)]
     assert _session_laps(placed, START, [None, base + 3600], 0) == ()
+
+
+@pytest.mark.parametrize("gap_at", [None, 900, 1400])
+def test_one_hertz_shortcut_gives_the_interpolated_result(
+    gap_at: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pause-free 1 Hz run skips the interpolation onto the 1 s grid (it would return the
+    samples themselves): the verdict and its reason, digits included, are those of the
+    general path. A run with a pause (a 40 s gap) takes the general path either way."""
+    import kneeflags.metrics.speed_work as sw
+
+    speed = _speeds(interval_blocks(5))
+    t = np.arange(speed.size, dtype=np.float64)
+    if gap_at is not None:
+        t[gap_at:] += 40.0
+    dist = np.concatenate(([0.0], np.cumsum(speed[1:])))
+    rng = np.random.default_rng(3)
+    grade = np.where(rng.random(t.size) < 0.05, np.nan, rng.normal(0.0, 0.5, t.size))
+    cfg = MetricsConfig()
+    for g in (grade, None):
+        fast = detect_speed_work(t, dist, g, [], cfg)
+        # the general path: np.array_equal says no grid point is a sample
+        monkeypatch.setattr(sw.np, "array_equal", lambda *a, **k: False)
+        slow = detect_speed_work(t, dist, g, [], cfg)
+        monkeypatch.undo()
+        assert fast == slow
+        assert fast[0] is True and fast[1] is not None

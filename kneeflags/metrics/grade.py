@@ -64,18 +64,46 @@ def _median_sorted(values: np.ndarray) -> float:
     return lo + (hi - lo) * 0.5
 
 
+MAX_NETWORK_WINDOW = 9
+"""Largest despike window (points) whose median is taken by a sorting network."""
+
+
+def _window_median_network(h: np.ndarray, k: int) -> np.ndarray:
+    """Median of every full window of ``k`` (odd) points, by an odd-even transposition sort.
+
+    Why: ``np.median`` over a strided window view copies and partitions each window, 0.22 ms
+    of a one-hour run's 0.85 ms summary for k = 5; ``k`` rounds of element-wise
+    ``minimum``/``maximum`` over the ``k`` shifted columns sort every window at once in a
+    fifth of that. Min and max only pick values, never compute one, so the middle column is
+    the very median ``np.median`` (and polars) return. No NaN reaches here (the profile is
+    interpolated from finite samples).
+    """
+    m = h.size - k + 1
+    cols = [h[j : j + m] for j in range(k)]
+    for r in range(k):
+        for j in range(r % 2, k - 1, 2):
+            a, b = cols[j], cols[j + 1]
+            cols[j], cols[j + 1] = np.minimum(a, b), np.maximum(a, b)
+    return cols[k // 2]
+
+
 def _rolling_median(h: np.ndarray, k: int) -> np.ndarray:
     """Centred rolling median over ``k`` (odd) points; the window shrinks at the ends.
 
     Numbers equal to polars' ``rolling_median(k, center=True, min_samples=1)`` (tested),
-    at half its cost on a run's ~2,000 grid points: the interior is one vectorised median
-    over a strided window view, the ``k - 1`` end points are done one by one.
+    at a fraction of its cost on a run's ~2,000 grid points: the interior is one vectorised
+    median over all windows (:func:`_window_median_network`), the ``k - 1`` end points are
+    done one by one.
     """
     if k <= 1 or h.size < k:
         return h
     half = k // 2
     out = np.empty(h.size, dtype=np.float64)
-    out[half : h.size - half] = np.median(sliding_window_view(h, k), axis=1)
+    out[half : h.size - half] = (
+        _window_median_network(h, k)
+        if k <= MAX_NETWORK_WINDOW
+        else np.median(sliding_window_view(h, k), axis=1)
+    )
     for i in range(half):
         out[i] = _median_sorted(h[: i + half + 1])
         out[h.size - 1 - i] = _median_sorted(h[h.size - 1 - i - half :])

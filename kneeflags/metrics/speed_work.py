@@ -135,10 +135,18 @@ def _from_pace(
         # the 1 s grid must stay small: a damaged timestamp can make a "run" span years
         return False, None
     grid = np.arange(t[0], t[-1] + 0.5, 1.0)
-    d = np.interp(grid, t, dist)
+    # A run recorded every second without a pause is its own grid: np.interp returns a
+    # sample's value at its own time exactly, so the interpolations and the search below
+    # would give the samples back (0.15 ms of a one-hour run's 0.5 ms here).
+    on_grid = grid.size == t.size and bool(np.array_equal(grid, t))
+    d = dist if on_grid else np.interp(grid, t, dist)
     # seconds bridging a recording gap (auto-pause, lost signal) are interpolated: unknown
-    idx = np.clip(np.searchsorted(t, grid, side="right"), 1, t.size - 1)
-    known = (t[idx] - t[idx - 1]) <= cfg.segment_gap_s
+    if on_grid:  # grid[i] is t[i]: the search below finds interval min(i, n - 2)
+        dt = np.diff(t)
+        known = np.concatenate((dt, dt[-1:])) <= cfg.segment_gap_s
+    else:
+        idx = np.clip(np.searchsorted(t, grid, side="right"), 1, t.size - 1)
+        known = (t[idx] - t[idx - 1]) <= cfg.segment_gap_s
     half = max(1, round(cfg.speed_smooth_s / 2.0))
     ahead = np.concatenate((d[half:], np.full(half, d[-1])))
     behind = np.concatenate((np.full(half, d[0]), d[:-half]))
@@ -148,7 +156,9 @@ def _from_pace(
     speed = (ahead - behind) / np.maximum(width, 1)
     adjusted = grade_pct is not None and bool(np.isfinite(grade_pct[ok]).any())
     if adjusted:
-        g = np.interp(grid, t, np.nan_to_num(grade_pct[ok], nan=0.0))  # type: ignore[index]
+        g = np.nan_to_num(grade_pct[ok], nan=0.0)  # type: ignore[index]
+        if not on_grid:
+            g = np.interp(grid, t, g)
         gap = speed * grade_effort(g)
         # a fast stretch downhill is the hill, not an interval
         not_downhill = g > DESCENT_GRADE_PCT
@@ -205,9 +215,9 @@ def detect_speed_work(
     reason = _from_intensity(laps, cfg)
     if reason:
         return True, reason
-    effort = grade_effort(grade_pct) if grade_pct is not None and t.size else None
     marked = [lap for lap in laps if lap.trigger in MARKED_TRIGGERS]
-    if len(marked) > cfg.speed_min_repeats:
+    if len(marked) > cfg.speed_min_repeats:  # the effort only when laps will be weighed
+        effort = grade_effort(grade_pct) if grade_pct is not None and t.size else None
         reason = _from_marked_laps(marked, t, effort, cfg)
         if reason:
             return True, reason
