@@ -171,3 +171,25 @@ def test_epoch_seconds_equals_the_polars_expression(values: list[int | None], un
     ts = pl.Series(values, dtype=pl.Int64).cast(pl.Datetime(unit, "UTC"))  # type: ignore[arg-type]
     want = ts.dt.epoch("us").cast(pl.Float64).to_numpy() / 1e6
     assert np.array_equal(epoch_seconds(ts), want, equal_nan=True)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.integers(-(10**12), 10**13), min_size=1, max_size=30),
+    st.integers(0, 1_900_000_000_000_000),
+)
+def test_elapsed_from_start_equals_the_expression(offsets: list[int], start_us: int) -> None:
+    """The FIT build fills ``elapsed_s`` in numpy: bit for bit what finish_samples' polars
+    expression gives GPX and TCX (polars multiplies by the reciprocal of 1e6; a true
+    division differs by an ulp on many values, which this catches)."""
+    from kneeflags.parsers.common import elapsed_from_start
+
+    stamps = np.array(offsets, dtype=np.int64) + start_us
+    frame = pl.DataFrame(
+        {"timestamp": pl.Series(stamps, dtype=pl.Int64).cast(pl.Datetime("us", "UTC"))}
+    )
+    theirs = frame.select(
+        ((pl.col("timestamp").dt.epoch("us") - start_us) / 1e6).cast(pl.Float64)
+    ).to_series()
+    ours = elapsed_from_start(stamps, start_us)
+    assert np.array_equal(ours.view(np.int64), theirs.to_numpy().view(np.int64))

@@ -46,7 +46,7 @@ from kneeflags.model import (
     Sport,
 )
 from kneeflags.parsers import fit_profile
-from kneeflags.parsers.common import ON_FOOT_SPORTS, finish_samples
+from kneeflags.parsers.common import ON_FOOT_SPORTS, elapsed_from_start, finish_samples
 from kneeflags.parsers.fit_decoded import FIT_EPOCH_UNIX, FIT_MIN_ABSOLUTE, FitDecoded, Message
 from kneeflags.timezones import offset_from_local_timestamp, resolve_offset
 
@@ -260,7 +260,7 @@ def _is_absolute(raw: object) -> bool:
 
 
 def _samples_frame(
-    records: dict[str, np.ndarray], on_foot: bool, *, owned: bool = False
+    records: dict[str, np.ndarray], on_foot: bool, start_us: int, *, owned: bool = False
 ) -> pl.DataFrame:
     """Raw record columns -> canonical columns (units converted, enhanced preferred).
 
@@ -273,6 +273,9 @@ def _samples_frame(
     converted in place (the same IEEE operations, so the same values) instead of copied.
     The decoded columns and the canonical ones then share their memory rather than both
     being held, a third of the peak memory of reading a FIT file.
+
+    ``elapsed_s`` is filled here from ``start_us`` (:func:`elapsed_from_start`, the values
+    of :func:`finish_samples`' expression): one polars query less per activity.
     """
     n = len(records["timestamp"])
     missing = np.full(n, np.nan)
@@ -323,7 +326,7 @@ def _samples_frame(
     return pl.DataFrame(
         [
             pl.Series("timestamp", stamps, dtype=pl.Int64).cast(SAMPLE_SCHEMA["timestamp"]),
-            pl.Series("elapsed_s", missing, dtype=pl.Float64, nan_to_null=True),  # set later
+            pl.Series("elapsed_s", elapsed_from_start(stamps, start_us), dtype=pl.Float64),
             *(pl.Series(k, v, dtype=pl.Float64, nan_to_null=True) for k, v in columns.items()),
         ]
     )
@@ -469,8 +472,8 @@ def build_fit(
                 # the decoded columns themselves are given away (see build_fit). Several
                 # sessions sharing all records (no usable start times) keep them intact.
                 owned = session_of is not None or len(sessions) == 1
-                frame = _samples_frame(rec, on_foot, owned=owned)
-                samples, dist_source = finish_samples(frame, start_us)
+                frame = _samples_frame(rec, on_foot, start_us, owned=owned)
+                samples, dist_source = finish_samples(frame, start_us, elapsed_set=True)
                 del frame
             else:
                 samples, dist_source = finish_samples(pl.DataFrame(), start_us)
