@@ -53,7 +53,9 @@ def sample_weights(ts_s: np.ndarray, cap_s: float) -> np.ndarray:
     if ts_s.size == 0:
         return np.zeros(0)
     w = np.concatenate(([0.0], np.diff(ts_s)))
-    return np.clip(np.nan_to_num(w, nan=0.0), 0.0, cap_s)
+    # NaN weighs 0; an infinity lands on the clip's bounds (as through np.nan_to_num, whose
+    # ±inf handling made it 3x slower than this)
+    return np.clip(np.where(np.isnan(w), 0.0, w), 0.0, cap_s)
 
 
 def running_mask(
@@ -138,9 +140,14 @@ def cadence_hist_arrays(
     spm: np.ndarray,
     grade_pct: np.ndarray | None,
     cfg: MetricsConfig,
+    weights: np.ndarray | None = None,
 ) -> CadenceHist:
-    """Time-weighted (speed bin, spm) histogram of one run's running samples."""
-    weights = sample_weights(ts_s, cfg.max_sample_weight_s)
+    """Time-weighted (speed bin, spm) histogram of one run's running samples.
+
+    ``weights``: :func:`sample_weights` of ``ts_s`` when the caller has them already.
+    """
+    if weights is None:
+        weights = sample_weights(ts_s, cfg.max_sample_weight_s)
     mask = running_mask(ts_s, speed, spm, grade_pct, cfg) & (weights > 0)
     mask &= np.isfinite(speed) & np.isfinite(spm)  # a corrupt infinity has no bin
     if not mask.any():

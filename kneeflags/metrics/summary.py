@@ -250,7 +250,7 @@ def summarize(activity: Activity, config: Config | None = None) -> ActivitySumma
     # --- cadence ---------------------------------------------------------------------
     has_cadence = bool(np.isfinite(spm).any() and np.nanmax(spm) > 0) if n else False
     hist = (
-        cadence_hist_arrays(ts, speed, spm, grade_pct, cfg)
+        cadence_hist_arrays(ts, speed, spm, grade_pct, cfg, weights)
         if on_foot and has_cadence
         else CadenceHist.empty()
     )
