@@ -182,7 +182,7 @@ def test_elapsed_from_start_equals_the_expression(offsets: list[int], start_us: 
     """The FIT build fills ``elapsed_s`` in numpy: bit for bit what finish_samples' polars
     expression gives GPX and TCX (polars multiplies by the reciprocal of 1e6; a true
     division differs by an ulp on many values, which this catches)."""
-    from kneeflags.parsers.common import elapsed_from_start
+    from kneeflags.parsers.common import elapsed_from_start, elapsed_into
 
     stamps = np.array(offsets, dtype=np.int64) + start_us
     frame = pl.DataFrame(
@@ -193,3 +193,6 @@ def test_elapsed_from_start_equals_the_expression(offsets: list[int], start_us: 
     ).to_series()
     ours = elapsed_from_start(stamps, start_us)
     assert np.array_equal(ours.view(np.int64), theirs.to_numpy().view(np.int64))
+    buffer = np.zeros(stamps.size)  # in place, as the FIT build does in a decoded column
+    assert elapsed_into(stamps, start_us, buffer) is buffer
+    assert np.array_equal(buffer.view(np.int64), theirs.to_numpy().view(np.int64))

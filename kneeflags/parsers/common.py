@@ -304,6 +304,17 @@ def elapsed_from_start(stamps_us: np.ndarray, start_utc_us: int) -> np.ndarray:
     return delta / 1e6 if delta.size == 1 else delta * (1.0 / 1e6)
 
 
+def elapsed_into(stamps_us: np.ndarray, start_utc_us: int, out: np.ndarray) -> np.ndarray:
+    """:func:`elapsed_from_start` written into ``out`` (float64, C-contiguous, the size of
+    ``stamps_us``, e.g. a decoded column no longer needed), the difference taken in ``out``'s
+    own memory viewed as int64: no array is allocated (element by element, each read before
+    it is written)."""
+    delta = np.subtract(stamps_us, start_utc_us, out=out.view(np.int64))
+    if delta.size == 1:
+        return np.true_divide(delta, 1e6, out=out)
+    return np.multiply(delta, 1.0 / 1e6, out=out)
+
+
 def finish_samples(
     frame: pl.DataFrame, start_utc_us: int | None = None, *, elapsed_set: bool = False
 ) -> tuple[pl.DataFrame, str]:

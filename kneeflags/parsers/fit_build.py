@@ -46,7 +46,12 @@ from kneeflags.model import (
     Sport,
 )
 from kneeflags.parsers import fit_profile
-from kneeflags.parsers.common import ON_FOOT_SPORTS, elapsed_from_start, finish_samples
+from kneeflags.parsers.common import (
+    ON_FOOT_SPORTS,
+    elapsed_from_start,
+    elapsed_into,
+    finish_samples,
+)
 from kneeflags.parsers.fit_decoded import FIT_EPOCH_UNIX, FIT_MIN_ABSOLUTE, FitDecoded, Message
 from kneeflags.timezones import offset_from_local_timestamp, resolve_offset
 
@@ -311,9 +316,15 @@ def _samples_frame(
         cadence = cadence + np.nan_to_num(fractional, nan=0.0)
         if on_foot:
             cadence = cadence * 2.0
-    stamps = take("timestamp").astype(np.int64)  # type: ignore[union-attr]
+    fit_stamps: np.ndarray = take("timestamp")  # type: ignore[assignment]
+    stamps = fit_stamps.astype(np.int64)
     stamps += FIT_EPOCH_UNIX
     stamps *= 1_000_000
+    if owned and fit_stamps.dtype == np.float64 and fit_stamps.flags.c_contiguous:
+        elapsed = elapsed_into(stamps, start_us, fit_stamps)  # the decoded column's memory
+    else:
+        elapsed = elapsed_from_start(stamps, start_us)
+    del fit_stamps
     columns = {
         "distance_m": c("distance"),
         "altitude_m": first_valid(c("enhanced_altitude"), c("altitude")),
@@ -326,7 +337,7 @@ def _samples_frame(
     return pl.DataFrame(
         [
             pl.Series("timestamp", stamps, dtype=pl.Int64).cast(SAMPLE_SCHEMA["timestamp"]),
-            pl.Series("elapsed_s", elapsed_from_start(stamps, start_us), dtype=pl.Float64),
+            pl.Series("elapsed_s", elapsed, dtype=pl.Float64),
             *(pl.Series(k, v, dtype=pl.Float64, nan_to_null=True) for k, v in columns.items()),
         ]
     )
