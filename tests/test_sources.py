@@ -340,3 +340,21 @@ def test_a_folder_holding_a_report_folder_is_still_read(tmp_path: Path) -> None:
     (tmp_path / "data" / "top.gpx").write_text("<gpx/>")
     read = sorted(os.path.basename(i.ref.path) for i in sources.iter_sources([tmp_path / "data"]))
     assert read == ["run.gpx", "top.gpx"]
+
+
+def test_a_file_read_past_its_stat_size_up_to_the_cap(tmp_path: Path, monkeypatch) -> None:
+    """The read asks for the size fstat gave; content beyond it (a file still being written,
+    a /proc-like file that reports 0) is read on to the cap, and past the cap refused."""
+    f = tmp_path / "growing.gpx"
+    f.write_bytes(b"x" * 3000)
+    real_fstat = os.fstat
+
+    class Shrunk:
+        def __init__(self, st: os.stat_result) -> None:
+            self.st_mode, self.st_size = st.st_mode, 100
+
+    monkeypatch.setattr(sources.os, "fstat", lambda fd: Shrunk(real_fstat(fd)))
+    assert sources._read_capped_file(str(f)) == b"x" * 3000
+    monkeypatch.setattr(sources, "MAX_MEMBER_BYTES", 2000)
+    with pytest.raises(sources.SourceTooLarge, match="grew beyond"):
+        sources._read_capped_file(str(f))
