@@ -39,11 +39,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
 import polars as pl
 
 from kneeflags.model import Activity, Sport, epoch_seconds
+
+if TYPE_CHECKING:  # numpy is imported where samples are read: a warm run reads none
+    import numpy as np
 
 CLASSIFY_VERSION = "1"
 """Part of the summaries' cache key: bump when a decision below changes."""
@@ -88,6 +91,8 @@ def _is_unlabelled(act: Activity) -> bool:
 
 
 def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float | None:
+    import numpy as np
+
     ok = np.isfinite(values) & (weights > 0)
     if not ok.any():
         return None
@@ -105,6 +110,8 @@ def descent_m(altitude: np.ndarray, hysteresis: float = DESCENT_HYSTERESIS_M) ->
     (a handful per history), so a plain loop over the altitude turning points is cheap:
     the profile is first reduced to the points where the direction changes.
     """
+    import numpy as np
+
     alt = altitude[np.isfinite(altitude)]
     if alt.size < 2:
         return 0.0
@@ -135,6 +142,8 @@ def descent_m(altitude: np.ndarray, hysteresis: float = DESCENT_HYSTERESIS_M) ->
 def _floats(col: pl.Series) -> np.ndarray:
     """``col.cast(pl.Float64).fill_null(np.nan).to_numpy()``; a Float64 column (the
     canonical schema) without the two polars queries: its nulls come out as NaN."""
+    import numpy as np
+
     if col.dtype == pl.Float64:
         return col.to_numpy()
     return col.cast(pl.Float64).fill_null(np.nan).to_numpy()
@@ -155,6 +164,8 @@ def _extent(act: Activity) -> tuple[float, float | None]:
 
 def features(act: Activity) -> Features:
     """Pace, cadence (steps/min), duration, distance and descent of one session."""
+    import numpy as np
+
     s = act.samples
     duration, distance = _extent(act)
     if s.height < 2:

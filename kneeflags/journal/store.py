@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sqlite3
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -135,6 +134,8 @@ class Journal:
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Any]:
         """One atomic write: ``BEGIN IMMEDIATE`` ... ``COMMIT`` (rolled back on error)."""
+        import sqlite3  # imported once a journal is open: a report without one never needs it
+
         if self.readonly:
             raise JournalError(f"{self.label}: opened read-only")
         conn = self.db.conn
@@ -162,6 +163,8 @@ def open_journal(path: str | os.PathLike[str] | None = None, *, readonly: bool =
     nothing: reports read the journal by default, and a runner who never logged anything
     must not find a new file. Errors are :class:`JournalError` with a one-line message.
     """
+    import sqlite3
+
     import sqlite_utils
 
     target = Path(path).expanduser() if path is not None else default_journal_path()

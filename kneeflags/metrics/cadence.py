@@ -19,13 +19,17 @@ comparison of ``cadence-drop``) is computed from these rows, so the cache needs 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
 import polars as pl
 
 from kneeflags.config import MetricsConfig
+
+if TYPE_CHECKING:  # numpy is imported where samples are read: a warm run reads none
+    import numpy as np
 
 CADENCE_HIST_SCHEMA: dict[str, pl.DataType] = {
     "activity_id": pl.String(),
@@ -50,6 +54,8 @@ def sample_weights(ts_s: np.ndarray, cap_s: float) -> np.ndarray:
     A sample closes the interval since its predecessor, so the first sample weighs 0 and
     the weights of an unpaused activity add up to its duration.
     """
+    import numpy as np
+
     if ts_s.size == 0:
         return np.zeros(0)
     w = np.concatenate(([0.0], np.diff(ts_s)))
@@ -66,6 +72,8 @@ def running_mask(
     cfg: MetricsConfig,
 ) -> np.ndarray:
     """Boolean mask of samples that count as running for cadence purposes."""
+    import numpy as np
+
     if ts_s.size == 0:
         return np.zeros(0, dtype=bool)
     with np.errstate(invalid="ignore"):
@@ -99,6 +107,8 @@ class CadenceHist:
 
     @classmethod
     def empty(cls) -> CadenceHist:
+        import numpy as np
+
         return cls(np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros(0))
 
     @classmethod
@@ -119,6 +129,8 @@ class CadenceHist:
 
 def hist_frame(activity_ids: Sequence[str], hists: Sequence[CadenceHist]) -> pl.DataFrame:
     """Many activities' histograms as one :data:`CADENCE_HIST_SCHEMA` frame (input order)."""
+    import numpy as np
+
     sizes = [h.size for h in hists]
     if not sum(sizes):
         return empty_hist()
@@ -146,6 +158,8 @@ def cadence_hist_arrays(
 
     ``weights``: :func:`sample_weights` of ``ts_s`` when the caller has them already.
     """
+    import numpy as np
+
     if weights is None:
         weights = sample_weights(ts_s, cfg.max_sample_weight_s)
     mask = running_mask(ts_s, speed, spm, grade_pct, cfg) & (weights > 0)
@@ -187,12 +201,71 @@ def cadence_histogram(
 
 def weighted_median_np(values: np.ndarray, weights: np.ndarray) -> float | None:
     """Lower weighted median, as :func:`weighted_median` computes it, for plain arrays."""
+    import numpy as np
+
     if values.size == 0:
         return None
     order = np.argsort(values, kind="stable")
     cum = np.cumsum(weights[order])
     pos = int(np.searchsorted(cum, cum[-1] / 2.0, side="left"))
     return float(values[order][min(pos, values.size - 1)])
+
+
+NUMPY_PAIRWISE_BLOCK = 128
+"""Up to this many values numpy's float64 sum is one block of eight accumulators."""
+
+
+def float_sum(values: Sequence[float]) -> float:
+    """``float(np.array(values).sum())``, to the bit, without importing numpy.
+
+    Why: a warm run (every file served from the parse cache) must not import numpy (~0.07 s
+    of a ~0.3 s command) for the few weekly numbers the rules add up, and the report must
+    not change by a bit. numpy sums float64 pairwise: under 8 values in order from 0.0;
+    up to :data:`NUMPY_PAIRWISE_BLOCK`, eight running sums (element ``i`` into sum
+    ``i % 8``, whole blocks of eight only) combined as ``((0+1)+(2+3))+((4+5)+(6+7))``,
+    then the tail in order. Longer inputs (never a report's weeks) are summed by numpy.
+    """
+    n = len(values)
+    if n > NUMPY_PAIRWISE_BLOCK:
+        import numpy as np
+
+        return float(np.asarray(values, dtype=np.float64).sum())
+    if n < 8:
+        res = 0.0
+        for v in values:
+            res += v
+        return res
+    acc = [float(v) for v in values[:8]]
+    whole = n - n % 8
+    for start in range(8, whole, 8):
+        for j in range(8):
+            acc[j] += values[start + j]
+    res = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
+    for v in values[whole:]:
+        res += v
+    return res
+
+
+def weighted_median_list(values: Sequence[float | None], weights: Sequence[float]) -> float | None:
+    """:func:`weighted_median_np` over plain lists (``None`` counts as NaN), same result.
+
+    For the rules' few weekly rows, so a warm run needs no numpy: a stable sort with NaN
+    last (as ``np.argsort``), cumulative weights added in order (as ``np.cumsum``), and
+    the first position whose cumulative weight reaches half the total (``searchsorted``,
+    left).
+    """
+    if not values:
+        return None
+    vals = [math.nan if v is None else float(v) for v in values]
+    order = sorted(range(len(vals)), key=lambda i: (math.isnan(vals[i]), vals[i]))
+    cum: list[float] = []
+    run = 0.0
+    for i in order:
+        run += weights[i]
+        cum.append(run)
+    half = cum[-1] / 2.0
+    pos = next((k for k, c in enumerate(cum) if c >= half), len(cum))
+    return vals[order[min(pos, len(vals) - 1)]]
 
 
 def weighted_median(values: pl.Expr, weights: pl.Expr) -> pl.Expr:

@@ -70,10 +70,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import numpy as np
 import polars as pl
 
 from kneeflags.classify import CLASSIFY_VERSION
@@ -85,9 +84,10 @@ from kneeflags.metrics.cadence import (
     sample_weights,
     weighted_median_np,
 )
-from kneeflags.metrics.grade import compute_grade
-from kneeflags.metrics.speed_work import detect_speed_work
 from kneeflags.model import Activity, Sport, epoch_seconds, safe_text
+
+if TYPE_CHECKING:  # numpy is imported where samples are read: a warm run reads none
+    import numpy as np
 
 METRICS_VERSION = f"4.{CLASSIFY_VERSION}"
 """Part of every cache key for summaries: bump when summarize() output changes.
@@ -178,6 +178,8 @@ def _resolve_offset(activity: Activity, config: Config) -> tuple[int, str]:
 
 def _column(samples: pl.DataFrame, name: str) -> np.ndarray:
     """A sample column as float64 with NaN for nulls (the canonical schema is Float64)."""
+    import numpy as np
+
     col = samples.get_column(name)
     if col.dtype != pl.Float64:
         col = col.cast(pl.Float64)
@@ -186,6 +188,12 @@ def _column(samples: pl.DataFrame, name: str) -> np.ndarray:
 
 def summarize(activity: Activity, config: Config | None = None) -> ActivitySummary:
     """Reduce one activity to its summary row and cadence histogram (pure, vectorised)."""
+    import numpy as np
+
+    # numpy modules, imported here: a warm run imports this module for its schema only
+    from kneeflags.metrics.grade import compute_grade
+    from kneeflags.metrics.speed_work import detect_speed_work
+
     config = config or Config()
     cfg = config.metrics
     samples = activity.samples
@@ -343,6 +351,8 @@ def tagged_frames(
 
     This is how the pipeline turns every freshly parsed file into frames in one go.
     """
+    import numpy as np
+
     activities = pl.DataFrame(
         {name: [s.row[name] for s in summaries] for name in ACTIVITY_SUMMARY_SCHEMA},
         schema=ACTIVITY_SUMMARY_SCHEMA,

@@ -12,11 +12,14 @@ import hashlib
 import re
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
-import numpy as np
 import polars as pl
 
 from kneeflags.model import CadenceUnit, Sport, conform_samples
+
+if TYPE_CHECKING:  # numpy is imported where samples are read: a warm run reads none
+    import numpy as np
 
 EARTH_RADIUS_M = 6_371_008.8
 """Mean Earth radius (IUGG) used for haversine distances."""
@@ -49,6 +52,8 @@ def sha256_hex(data: bytes) -> str:
 
 def haversine_steps(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
     """Metres between consecutive points (first element 0, NaN where a point is missing)."""
+    import numpy as np
+
     lat_r = np.radians(lat)
     lon_r = np.radians(lon)
     out = np.zeros(lat.shape[0], dtype=np.float64)
@@ -68,6 +73,8 @@ def cumulative_distance_from_positions(lat: np.ndarray, lon: np.ndarray) -> np.n
     the previous valid position, so the total is not lost, only the shape.
     Rows before the first fix get NaN (distance unknown there).
     """
+    import numpy as np
+
     n = lat.shape[0]
     out = np.full(n, np.nan)
     valid = ~(np.isnan(lat) | np.isnan(lon))
@@ -86,6 +93,8 @@ def forward_fill_nan(values: np.ndarray) -> np.ndarray:
     The same values as ``pl.Series(values).fill_nan(None).forward_fill().to_numpy()``, in
     three numpy steps instead of a polars round trip (~0.3 ms of every GPX file).
     """
+    import numpy as np
+
     keep = ~np.isnan(values)
     if keep.all():
         return values.astype(np.float64, copy=True)
@@ -116,6 +125,8 @@ def decide_cadence_unit(speed: np.ndarray, cadence: np.ndarray) -> CadenceDecisi
     unit whose step length (speed / steps per second) is 0.6-1.6 m, and only if
     exactly one does. Zero cadence (standing) is ignored.
     """
+    import numpy as np
+
     has = ~np.isnan(cadence) & (cadence > 0)
     if not has.any():
         return CadenceDecision("none", None, "no cadence in file", False)
@@ -230,6 +241,8 @@ def _bad_positions(frame: pl.DataFrame) -> int | None:
     """Positions :func:`screen_samples` rejects, counted in numpy when neither column has a
     null (every scanned GPX): then "off the globe" is just not finite or out of range, the
     same test as the polars expression (NaN fails both). ``None``: count them in polars."""
+    import numpy as np
+
     lat_s, lon_s = frame.get_column("lat"), frame.get_column("lon")
     if lat_s.dtype != pl.Float64 or lon_s.dtype != pl.Float64:
         return None
@@ -251,6 +264,8 @@ def _screen_times_numpy(frame: pl.DataFrame, notes: list[str]) -> bool:
     the spread of any time between the first and the last, the median included), and then
     the polars expression decides as before.
     """
+    import numpy as np
+
     ts = frame.get_column("timestamp")
     if not isinstance(ts.dtype, pl.Datetime) or ts.dtype.time_unit != "us" or ts.null_count():
         return False
@@ -278,6 +293,8 @@ def implausible_distance(distance_m: float | None, span_s: float | None) -> str 
     Above :data:`MAX_PLAUSIBLE_SPEED_MPS` on average no human-powered activity is possible;
     such a total would swamp every weekly figure, so the activity is not used.
     """
+    import numpy as np
+
     if distance_m is None or not np.isfinite(distance_m) or distance_m <= 0:
         return None
     if not span_s or not np.isfinite(span_s) or span_s <= 0:
@@ -309,6 +326,8 @@ def elapsed_into(stamps_us: np.ndarray, start_utc_us: int, out: np.ndarray) -> n
     ``stamps_us``, e.g. a decoded column no longer needed), the difference taken in ``out``'s
     own memory viewed as int64: no array is allocated (element by element, each read before
     it is written)."""
+    import numpy as np
+
     delta = np.subtract(stamps_us, start_utc_us, out=out.view(np.int64))
     if delta.size == 1:
         return np.true_divide(delta, 1e6, out=out)
@@ -371,6 +390,8 @@ def drop_all_zero_altitude(frame: pl.DataFrame) -> tuple[pl.DataFrame, str | Non
     GPX/TCX exporters write ``<ele>0</ele>`` when they have no elevation; left
     in, it would read as a perfectly flat course.
     """
+    import numpy as np
+
     alt = frame["altitude_m"]
     if alt.null_count() == 0 and alt.dtype == pl.Float64:  # numpy: no polars query
         values = alt.to_numpy()
@@ -424,6 +445,8 @@ def derived_speed_series(frame: pl.DataFrame) -> pl.Series | pl.Expr:
 def _derived_speed(ts: pl.Series, distance: pl.Series) -> pl.Series | None:
     """:func:`derived_speed_series` of these columns; ``None`` when the expression must
     decide (no rows, a null timestamp, no distance at all)."""
+    import numpy as np
+
     n = ts.len()
     dist = distance.forward_fill().backward_fill()
     if n == 0 or ts.null_count() or dist.null_count():
@@ -449,6 +472,8 @@ def _derived_speed(ts: pl.Series, distance: pl.Series) -> pl.Series | None:
 def _float_values(series: pl.Series) -> np.ndarray:
     """``series.fill_null(np.nan).to_numpy()`` without a polars query for a Float64 column
     (whose nulls ``to_numpy`` already gives as NaN)."""
+    import numpy as np
+
     if series.dtype == pl.Float64:
         return series.to_numpy()
     return series.fill_null(np.nan).to_numpy()

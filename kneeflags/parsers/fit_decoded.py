@@ -38,10 +38,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import polars as pl
+
+if TYPE_CHECKING:  # numpy is imported where samples are read: a warm run reads none
+    import numpy as np
 
 FIT_EPOCH_UNIX = 631065600
 """1989-12-31T00:00:00Z as a Unix timestamp."""
@@ -129,6 +131,8 @@ def records_frame(columns: Mapping[str, np.ndarray]) -> pl.DataFrame:
 def column_from_values(values: Sequence[Any]) -> np.ndarray:
     """A record column from decoded Python values: numbers kept, anything else (None, a
     string or tuple from a damaged field) NaN, as a corrupt field must cost only itself."""
+    import numpy as np
+
     out = np.full(len(values), np.nan)
     for i, v in enumerate(values):
         if isinstance(v, int | float) and not isinstance(v, bool):

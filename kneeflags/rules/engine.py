@@ -20,7 +20,7 @@ import polars as pl
 
 from kneeflags.config import Config
 from kneeflags.findings import SEVERITY_RANK, Flag
-from kneeflags.metrics.cadence import weighted_median, weighted_median_np
+from kneeflags.metrics.cadence import float_sum, weighted_median, weighted_median_list
 from kneeflags.metrics.weekly import week_start_expr
 from kneeflags.rules.advice import advice_lines
 from kneeflags.rules.catalogue import RULES, Rule
@@ -345,20 +345,21 @@ def _usual_cadence(rule: Rule, inp: Inputs, ok: pl.Expr) -> list[Flag]:
     judged = w.filter(ok)
     if judged.height == 0:
         return []
-    minutes = judged["cadence_minutes"].to_numpy()
-    spm = judged["cadence_spm_median"].to_numpy()
-    usual = weighted_median_np(spm, minutes)
+    # plain lists, not numpy: a warm run imports no numpy (the sums are numpy's to the bit)
+    minutes: list[float] = judged["cadence_minutes"].to_list()
+    usual = weighted_median_list(judged["cadence_spm_median"].to_list(), minutes)
     if usual is None or usual >= c.watch_below_spm or usual < c.high_below_spm:
         return []  # in the band, or below the high level: the weekly flags say it
     below = int((judged["cadence_spm_median"] < c.watch_below_spm).sum())
     first, last = w["week_start"][0], w["week_start"][-1]
     lo, hi = c.band_low_spm, c.band_high_spm
-    total = float(minutes.sum())
+    total = float_sum(minutes)
 
     def share(col: str) -> float:
-        return float((judged[col].fill_null(0.0).to_numpy() * minutes).sum() / total * 100.0)
+        values = judged[col].fill_null(0.0).to_list()
+        return float_sum([v * m for v, m in zip(values, minutes, strict=True)]) / total * 100.0
 
-    speed = weighted_median_np(judged["cadence_speed_mps"].to_numpy(), minutes) or 0.0
+    speed = weighted_median_list(judged["cadence_speed_mps"].to_list(), minutes) or 0.0
     ev = (
         f"Your usual running cadence is {usual:.0f} spm ({share('cadence_below_share'):.0f} % "
         f"of running time below {lo:g}, {share('cadence_in_share'):.0f} % within "
