@@ -513,15 +513,23 @@ def main(argv: list[str] | None = None) -> int:
         args.results.write_text(text, encoding="utf-8")
         return 0
 
+    load_start = os.getloadavg()[0]
     print(f"per-format sets in {args.corpus} ...", flush=True)
     format_lines = format_section(args, env)
-    shared = (
-        "The machine was shared with other jobs during the run (load average above its 2 "
-        "cores): absolute seconds drift between repetitions; the ratios, whose two sides "
-        "run back to back, are what carry."
-    )
+
+    def shared_line() -> str:
+        """The machine's load, measured: the ratios' two sides share whatever it was."""
+        return (
+            f"1-minute load average at the start of the run {load_start:.1f}, at its end "
+            f"{os.getloadavg()[0]:.1f} (on {os.cpu_count()} cores; another job's load "
+            "shows here): absolute seconds drift between repetitions; the ratios, whose "
+            "two sides run back to back, are what carry."
+        )
+
     if args.skip_fit:
-        text = "\n".join(["# kneeflags per-format benchmark", "", *format_lines, shared]) + "\n"
+        text = (
+            "\n".join(["# kneeflags per-format benchmark", "", *format_lines, shared_line()]) + "\n"
+        )
         print(text)
         args.results.write_text(text, encoding="utf-8")
         return 0
@@ -619,7 +627,7 @@ def main(argv: list[str] | None = None) -> int:
         "",
         *([export_line, ""] if export_line else []),
         *format_lines,
-        shared,
+        shared_line(),
         "",
         "Machine: "
         f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
