@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 from kneeflags.config import Config
 from kneeflags.findings import Analysis
-from kneeflags.journeys import _athlete_report, _pipeline
+from kneeflags.journeys import _athlete_report
 from kneeflags.model import Problem, safe_text
+from kneeflags.parsers.common import exception_line
 
 if TYPE_CHECKING:
     from kneeflags.executors import AthleteExecutor
@@ -102,13 +103,14 @@ def run_job(job: AthleteJob) -> Outcome | Planned:
     may not even see.
     """
     try:
+        from kneeflags.pipeline import (
+            finish_pipeline,
+            look_up_prepared,
+            parse_prepared,
+            prepared_digest,
+        )
+
         if not any(_is_url(p) for p in job.source.inputs):
-            from kneeflags.pipeline import (
-                finish_pipeline,
-                look_up_prepared,
-                parse_prepared,
-                prepared_digest,
-            )
             from kneeflags.sources import release_archives
 
             prepared = _job_prepare(job, list(job.source.inputs))
@@ -130,11 +132,12 @@ def run_job(job: AthleteJob) -> Outcome | Planned:
         from kneeflags.remote import staged_inputs
 
         with staged_inputs(job.source.inputs) as staged:
-            result = _job_pipeline(job, staged.paths)
+            prepared = look_up_prepared(_job_prepare(job, staged.paths))
+            result = finish_pipeline(prepared, parse_prepared(prepared, job.workers))
             _rename_sources(result, staged)
         return _job_outcome(job, result, max(0, result.files_read - result.cache_hits))
     except Exception as exc:  # one athlete's failure must not stop the others
-        return Outcome(job.source, None, _one_line(exc))
+        return Outcome(job.source, None, exception_line(exc))
 
 
 def finish_job(task: tuple[AthleteJob, Any, list[tuple[int, Any]]]) -> Outcome:
@@ -150,7 +153,7 @@ def finish_job(task: tuple[AthleteJob, Any, list[tuple[int, Any]]]) -> Outcome:
 
         return _job_outcome(job, finish_pipeline(prepared, parsed), len(parsed))
     except Exception as exc:  # one athlete's failure must not stop the others
-        return Outcome(job.source, None, _one_line(exc))
+        return Outcome(job.source, None, exception_line(exc))
 
 
 def _job_outcome(job: AthleteJob, result: Any, parsed: int) -> Outcome:
@@ -243,23 +246,6 @@ def _job_prepare(job: AthleteJob, paths: list[str]) -> Any:
     )
 
 
-def _job_pipeline(job: AthleteJob, paths: list[str]) -> Any:
-    return _pipeline(
-        paths,
-        tz=job.tz,
-        config=job.config,
-        athlete=job.source.name,
-        decoder=job.decoder,
-        cache_dir=job.cache_dir,
-        use_cache=job.use_cache,
-        workers=job.workers,
-        progress=None,
-        corrections=job.corrections,
-        cache_shard=job.cache_shard,
-        rehash=job.rehash,
-    )
-
-
 def _rename_sources(result: Any, staged: Any) -> None:
     """Name staged remote files by their URLs (and report URLs that could not be fetched)."""
     import polars as pl
@@ -278,11 +264,6 @@ def _rename_sources(result: Any, staged: Any) -> None:
         )
     if staged.errors or staged.renames:
         result.input_digest = None  # staged in a temporary folder: never "unchanged"
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text[:300]
 
 
 def failed_result(source: AthleteSource, message: str, tz: str | None) -> Any:

@@ -24,6 +24,8 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from kneeflags.parsers.common import exception_line
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -49,10 +51,8 @@ class TaskFailed(Generic[T]):
     reason: str
 
 
-def one_line(exc: BaseException) -> str:
-    """An exception as one short line (the worker's traceback is for ``--debug`` only)."""
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text[:300]
+one_line = exception_line
+"""An exception as one short line (the worker's traceback is for ``--debug`` only)."""
 
 
 class AthleteExecutor:

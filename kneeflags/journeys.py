@@ -225,41 +225,11 @@ def rank(report: Report) -> list[int]:
     return sorted(range(len(report.athletes)), key=key)
 
 
-def _pipeline(
-    paths: Sequence[str],
-    *,
-    tz: str | None,
-    config: Config,
-    athlete: str,
-    decoder: str,
-    cache_dir: str | os.PathLike[str] | None,
-    use_cache: bool,
-    workers: int | None,
-    progress: ProgressCallback | None,
-    corrections: Any = None,
-    listing: bool = False,
-    exclude: Sequence[str | os.PathLike[str]] = (),
-    cache_shard: str | None = None,
-    rehash: bool = False,
-) -> Any:
+def _pipeline(paths: Sequence[str], **options: Any) -> Any:
+    """:func:`kneeflags.pipeline.run_pipeline`, imported when a journey first reads files."""
     from kneeflags.pipeline import run_pipeline
 
-    return run_pipeline(
-        paths,
-        exclude=exclude,
-        corrections=corrections,
-        listing=listing,
-        cache_shard=cache_shard,
-        tz=tz,
-        config=config,
-        athlete=athlete,
-        decoder=decoder,
-        cache_dir=cache_dir,
-        use_cache=use_cache,
-        workers=workers,
-        progress=progress,
-        rehash=rehash,
-    )
+    return run_pipeline(paths, **options)
 
 
 def _athlete_report(

@@ -18,6 +18,7 @@ import os
 from pathlib import Path
 
 from kneeflags.model import safe_text
+from kneeflags.parsers.common import exception_line
 
 MAX_MANIFEST_BYTES = 256 * 1024 * 1024
 """A manifest of a million rows is ~100 MB of CSV; anything larger is not a manifest."""
@@ -56,7 +57,7 @@ def read_manifest(path: str | os.PathLike[str]) -> list[tuple[str, tuple[str, ..
     except ManifestError:
         raise
     except Exception as exc:  # polars' and the OS's errors, as one line
-        text = " ".join(str(exc).split())[:200] or type(exc).__name__
+        text = exception_line(exc, 200)
         raise ManifestError(f"--manifest {where}: cannot be read ({text})") from None
     missing = [c for c in COLUMNS if c not in frame.columns]
     if missing:

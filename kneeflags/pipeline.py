@@ -25,7 +25,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -193,38 +193,13 @@ class Prepared:
     """False after :func:`hash_inputs` alone: :func:`look_up_prepared` is still to run."""
 
 
-def prepare_pipeline(
-    paths: Iterable[str | os.PathLike[str]],
-    *,
-    tz: str | None = None,
-    config: Config | None = None,
-    athlete: str = "athlete",
-    decoder: str = "auto",
-    cache_dir: str | Path | None = None,
-    use_cache: bool = True,
-    corrections: Corrections | None = None,
-    listing: bool = False,
-    exclude: Iterable[str | os.PathLike[str]] = (),
-    cache_shard: str | None = None,
-    rehash: bool = False,
-) -> Prepared:
-    """Discovery, hashing and the cache look-up of :func:`run_pipeline` (same arguments)."""
-    return look_up_prepared(
-        hash_inputs(
-            paths,
-            tz=tz,
-            config=config,
-            athlete=athlete,
-            decoder=decoder,
-            cache_dir=cache_dir,
-            use_cache=use_cache,
-            corrections=corrections,
-            listing=listing,
-            exclude=exclude,
-            cache_shard=cache_shard,
-            rehash=rehash,
-        )
-    )
+def prepare_pipeline(paths: Iterable[str | os.PathLike[str]], **options: Any) -> Prepared:
+    """Discovery, hashing and the cache look-up of :func:`run_pipeline`.
+
+    ``options``: the keyword arguments of :func:`hash_inputs` (those of :func:`run_pipeline`
+    but ``workers`` and ``progress``).
+    """
+    return look_up_prepared(hash_inputs(paths, **options))
 
 
 def hash_inputs(

@@ -23,6 +23,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from kneeflags.manifest import is_url
+from kneeflags.parsers.common import exception_line
 
 _GLOB = ("*", "?", "[")
 
@@ -150,8 +151,7 @@ def _copy(fs: object, remote: str, target: str, cap: int) -> None:
 
 
 def _reason(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text[:200]
+    return exception_line(exc, 200)
 
 
 __all__ = ["Staged", "staged_inputs"]

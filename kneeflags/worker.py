@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from kneeflags.config import Config
 from kneeflags.ingest import load_item
 from kneeflags.metrics.summary import ActivitySummary, summarize
-from kneeflags.parsers.common import one_line
+from kneeflags.parsers.common import exception_line
 from kneeflags.sources import SourceItem
 
 MAX_SECONDS_PER_FILE = 120.0
@@ -183,7 +183,7 @@ def _reduce(res: object, config: Config) -> FileOutcome:
         except MemoryError:
             raise  # transient: process_item reports it uncached
         except Exception as exc:  # one activity's failure must not stop the run
-            problems.append(("error", f"could not analyse: {one_line(exc) or type(exc).__name__}"))
+            problems.append(("error", f"could not analyse: {exception_line(exc)}"))
     if not summaries:
         return FileOutcome(_sha_of(res), "error", problems)
     return FileOutcome(_sha_of(res), "ok", problems, summaries=summaries)

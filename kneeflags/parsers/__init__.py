@@ -34,6 +34,7 @@ except ImportError:  # pragma: no cover - every supported platform has a wheel
 from kneeflags.model import Activity, LoadResult, OffsetSource, Problem, Skipped, SourceRef
 from kneeflags.parsers.common import (
     ON_FOOT_SPORTS,
+    exception_line,
     implausible_distance,
     one_line,
     sha256_hex,
@@ -415,7 +416,7 @@ def parse_source(
         return res
     except Exception as exc:  # one bad file must never stop the others
         res = LoadResult()
-        msg = one_line(exc) or type(exc).__name__
+        msg = exception_line(exc)
         res.errors.append(Problem(str(ref), f"could not read: {msg}"))
         return res
 

@@ -562,3 +562,12 @@ def one_line(text: object, limit: int = 300) -> str:
     """Collapse an exception message to one short line for a Problem."""
     s = " ".join(str(text).split())
     return s if len(s) <= limit else s[: limit - 1] + "…"
+
+
+def exception_line(exc: BaseException, limit: int = 300) -> str:
+    """An exception as one short line, its type's name when it has no message.
+
+    The one form every "this failed" line takes (a file's problem, an athlete's task, a
+    staged URL, a manifest): tracebacks are for ``--debug`` only.
+    """
+    return one_line(exc, limit) or type(exc).__name__
