@@ -94,14 +94,22 @@ def _from_marked_laps(
     """``N fast laps of M laps marked by hand, …% over the median lap``, or ``None``."""
     speeds: list[float] = []
     durations: list[float] = []
+    # Conformed samples are in time order: each lap's samples are one slice, found by
+    # bisection (a mask over every sample per lap made laps x samples work).
+    ordered = effort is not None and t.size > 0 and bool(np.all(t[1:] >= t[:-1]))
     for lap in laps:
         if not lap.elapsed_s or not lap.distance_m or lap.elapsed_s <= 0 or lap.distance_m <= 0:
             continue
         v = lap.distance_m / lap.elapsed_s
         if effort is not None and t.size:
-            inside = (t >= lap.start_s) & (t < lap.start_s + lap.elapsed_s)
-            if inside.any():
-                v *= float(np.mean(effort[inside]))
+            end = lap.start_s + lap.elapsed_s
+            if ordered:
+                a, b = np.searchsorted(t, (lap.start_s, end), side="left")
+                inside = effort[a:b]
+            else:
+                inside = effort[(t >= lap.start_s) & (t < end)]
+            if inside.size:
+                v *= float(np.mean(inside))
         speeds.append(v)
         durations.append(lap.elapsed_s)
     if len(speeds) < cfg.speed_min_repeats + 1:

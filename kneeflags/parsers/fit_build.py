@@ -206,7 +206,10 @@ _LAP_INTENSITY_EXTRA = {4: "recovery", 5: "interval", 6: "other"}
 """FIT ``intensity`` values newer than the decoder's profile (SDK 21.x: recovery, interval)."""
 
 
-def _enum_name(value: object, extra: dict[int, str] | None = None) -> str | None:
+def _lap_enum_name(value: object, extra: dict[int, str] | None = None) -> str | None:
+    """A lap's enum field as its name (numbers the decoder's profile lacks as ``extra``
+    says, else as digits); anything else is unknown. Not :func:`_enum_name`, whose raw
+    values fall back to their text for the sport mapping."""
     if value is None:
         return None
     if isinstance(value, str):
@@ -253,8 +256,8 @@ def _session_laps(
             elapsed_s=_number(lap.get("total_timer_time"))
             or _number(lap.get("total_elapsed_time")),
             distance_m=_number(lap.get("total_distance")),
-            intensity=_enum_name(lap.get("intensity"), _LAP_INTENSITY_EXTRA),
-            trigger=_enum_name(lap.get("lap_trigger")),
+            intensity=_lap_enum_name(lap.get("intensity"), _LAP_INTENSITY_EXTRA),
+            trigger=_lap_enum_name(lap.get("lap_trigger")),
         )
         for t, lap in zip(times[a:b], laps[a:b], strict=True)
     )
