@@ -172,7 +172,7 @@ def _read_member(zf: zipfile.ZipFile, member: int | str) -> bytes:
 
 
 OPEN_ARCHIVES = 4
-"""Archives kept open per process between member reads (an export and its nested zips)."""
+"""Archives kept open per thread between member reads (an export and its nested zips)."""
 
 
 class _OwnedZipFile(zipfile.ZipFile):

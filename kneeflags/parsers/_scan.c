@@ -319,7 +319,11 @@ static int parse_templates(PyObject *list, Tpl *tpls, Py_ssize_t *n) {
             int code, col;
             const char *lit;
             Py_ssize_t len;
-            if (!PyTuple_Check(op) || !PyArg_ParseTuple(op, "iy#i", &code, &lit, &len, &col))
+            if (!PyTuple_Check(op)) {
+                PyErr_SetString(PyExc_ValueError, "a template operation is not a tuple");
+                return -1;
+            }
+            if (!PyArg_ParseTuple(op, "iy#i", &code, &lit, &len, &col))
                 return -1;
             if (code < OP_LIT || code > OP_WS_LIT || col < 0 ||
                 (code != OP_WS_LIT && col >= MAX_COLS) ||
@@ -511,7 +515,6 @@ static PyObject *py_parse_time(PyObject *self, PyObject *arg) {
  * by 8 (eight 256-entry tables, 4 KiB) reads 8 bytes a step and stays in L1.
  * crc16(data[, state]) -> int: ``state`` continues an earlier CRC (0 to start). */
 static uint16_t crc16_tab[8][256];
-static int crc16_ready = 0;
 
 static void init_crc16(void) {
     for (int b = 0; b < 256; b++) {
@@ -524,7 +527,6 @@ static void init_crc16(void) {
             uint16_t c = crc16_tab[t - 1][b];
             crc16_tab[t][b] = (uint16_t)((c >> 8) ^ crc16_tab[0][c & 0xFF]);
         }
-    crc16_ready = 1;
 }
 
 static uint16_t crc16_update(uint16_t crc, const unsigned char *p, Py_ssize_t n) {
@@ -545,7 +547,6 @@ static PyObject *py_crc16(PyObject *self, PyObject *args) {
     Py_buffer buf;
     unsigned int state = 0;
     if (!PyArg_ParseTuple(args, "y*|I", &buf, &state)) return NULL;
-    if (!crc16_ready) init_crc16();
     uint16_t crc;
     Py_BEGIN_ALLOW_THREADS
     crc = crc16_update((uint16_t)state, (const unsigned char *)buf.buf, buf.len);

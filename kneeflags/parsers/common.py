@@ -210,9 +210,7 @@ def screen_samples(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
                 pl.when(ok).then(lon).otherwise(None).alias("lon"),
             )
             notes.append(f"{bad:,} GPS position(s) outside latitude ±90° / longitude ±180° ignored")
-    if "timestamp" in frame.columns and _screen_times_numpy(frame, notes):
-        pass
-    elif "timestamp" in frame.columns:
+    if "timestamp" in frame.columns and not _screen_times_numpy(frame, notes):
         ts = frame["timestamp"].drop_nulls()
         if ts.len() == 1:
             notes.append("a single timed sample: no distance, pace or cadence to analyse")

@@ -249,7 +249,7 @@ def scan_segment(
             status, *rest = _scan.match_points(
                 data, lo, len(data), [tuple(t.ops) for t in templates] or [_EMPTY], closing
             )
-        except ValueError as exc:  # a template C does not take (never seen): numpy reads it
+        except (ValueError, TypeError) as exc:  # a template C does not take: numpy reads it
             raise AccelDeclined(f"a template the C scan refused ({exc})") from None
         if status == "ok":
             break

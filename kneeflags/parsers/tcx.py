@@ -39,7 +39,7 @@ from kneeflags.parsers.common import (
     screen_samples,
     sport_from_text,
 )
-from kneeflags.parsers.xml_scan import TCX_MARKER, ScanDeclined, scan_tcx
+from kneeflags.parsers.xml_scan import TCX_COLUMNS, TCX_MARKER, ScanDeclined, scan_tcx
 from kneeflags.timezones import resolve_offset
 
 _TCX_SPORTS = {"running": Sport.RUNNING, "biking": Sport.CYCLING, "other": Sport.OTHER}
@@ -102,17 +102,7 @@ def _child(el: Any, name: str) -> Any | None:
     return None
 
 
-_COLUMNS = (
-    "timestamp",
-    "lat",
-    "lon",
-    "altitude_m",
-    "distance_m",
-    "speed_mps",
-    "heart_rate",
-    "run_cadence",
-    "cadence",
-)
+_COLUMNS = TCX_COLUMNS
 
 
 def _trackpoint_row(tp: Any) -> tuple[Any, ...]:

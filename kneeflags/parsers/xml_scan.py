@@ -845,16 +845,7 @@ def _scan_gpx(data: bytes, read_segment: SegmentReader) -> GpxDocument:
 
     # Segment bodies are found by their literal tags: this is only sound where no comment,
     # CDATA section or DTD can hide a '<trkseg>' (after the last '-->', none may appear).
-    # (single-byte finds are memchr: a document without any '!' costs almost nothing here)
-    search_from = data.rfind(b"-->") + 1 if data.find(b"!") >= 0 else 0
-    if data.find(b"!", search_from) >= 0 and data.find(b"<!", search_from) >= 0:
-        raise ScanDeclined("a CDATA section or DTD after the prolog")
-    prolog_end = data.find(b"?>") + 2 if data.startswith(b"<?") else 0
-    if (
-        data.find(b"?", max(search_from, prolog_end)) >= 0
-        and data.find(b"<?", max(search_from, 1)) >= 0
-    ):
-        raise ScanDeclined("a processing instruction after the prolog")
+    search_from = _prolog_end(data)
     pieces: list[bytes] = []
     shapes: list[tuple[int, _Shape]] = []
     sizes: list[int] = []
@@ -903,7 +894,7 @@ def _scan_gpx(data: bytes, read_segment: SegmentReader) -> GpxDocument:
 TCX_MARKER = b"kneeflags-scan-marker"
 """Element left in a TCX skeleton where a scanned <Track> body was (``n`` = its index)."""
 
-_TCX_COLUMNS = (
+TCX_COLUMNS = (
     "timestamp",
     "lat",
     "lon",
@@ -914,10 +905,14 @@ _TCX_COLUMNS = (
     "run_cadence",
     "cadence",
 )
+"""A TCX track's columns, in order: the scanned and the streamed reader build the same frame."""
 
 
 def _prolog_end(data: bytes) -> int:
-    """Where segments may be looked for: after the last comment, or decline (see scan_gpx)."""
+    """Where segments may be looked for: after the last comment, or decline (see scan_gpx).
+
+    Single-byte finds are memchr: a document without any '!' costs almost nothing here.
+    """
     search_from = data.rfind(b"-->") + 1 if data.find(b"!") >= 0 else 0
     if data.find(b"!", search_from) >= 0 and data.find(b"<!", search_from) >= 0:
         raise ScanDeclined("a CDATA section or DTD after the prolog")
@@ -961,12 +956,12 @@ def _scan_tcx(body: bytes, read_segment: SegmentReader) -> tuple[bytes, list[pl.
         cursor = hi
         if not n:
             continue
-        full = {name: np.full(n, np.nan) for name in _TCX_COLUMNS}
+        full = {name: np.full(n, np.nan) for name in TCX_COLUMNS}
         for shape in shapes:
             for name, values in (shape.fields or {}).items():
                 if values is not None:
                     full[name][shape.rows] = values
-        series = [pl.Series(name, full[name], nan_to_null=True) for name in _TCX_COLUMNS]
+        series = [pl.Series(name, full[name], nan_to_null=True) for name in TCX_COLUMNS]
         series[0] = series[0].cast(pl.Int64).cast(pl.Datetime("us", "UTC"))
         frames.append(pl.DataFrame(series))
         pieces.append(body[pos:lo])
