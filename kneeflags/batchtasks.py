@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from kneeflags.config import Config
 from kneeflags.findings import Analysis
 from kneeflags.journeys import _athlete_report
+from kneeflags.manifest import is_url
 from kneeflags.model import Problem, safe_text
 from kneeflags.parsers.common import exception_line
 
@@ -110,7 +111,7 @@ def run_job(job: AthleteJob) -> Outcome | Planned:
             prepared_digest,
         )
 
-        if not any(_is_url(p) for p in job.source.inputs):
+        if not any(is_url(p) for p in job.source.inputs):
             from kneeflags.sources import release_archives
 
             prepared = _job_prepare(job, list(job.source.inputs))
@@ -220,12 +221,6 @@ def write_athlete_part(out_dir: str, slug: str, report: Any, fp: str) -> bool | 
 def run_jobs(jobs: list[AthleteJob]) -> list[Outcome | Planned]:
     """Executor task: a few small athletes in one task keep a cluster's task graph small."""
     return [run_job(job) for job in jobs]
-
-
-def _is_url(path: str) -> bool:
-    from kneeflags.manifest import is_url
-
-    return is_url(path)
 
 
 def _job_prepare(job: AthleteJob, paths: list[str]) -> Any:

@@ -1054,8 +1054,11 @@ def _part_rows(
             athlete, folder=slug, fingerprint=outcome.fingerprint, failure=None
         )
     frames = tables.athlete_frames(athlete, folder=slug, fingerprint="", failure=outcome.failure)
-    if tables.write_part(out_dir, slug, frames):
-        changed.append(path)
+    try:
+        if tables.write_part(out_dir, slug, frames):
+            changed.append(path)
+    except OSError:  # as for an analysed athlete: its row still goes into the tables
+        pass
     return frames
 
 

@@ -75,7 +75,7 @@ def staged_inputs(paths: Sequence[str]) -> Iterator[Staged]:
             # "u1_" is no prefix of "u10_": one URL's folder never claims another's files
             folder = os.path.join(tmp, f"u{len(out.renames)}_")
             try:
-                local, url = _fetch(fs, path, stripped, folder)
+                local, url = _fetch(fs, path, stripped, folder, out.errors)
             except Exception as exc:
                 out.errors.append((path, _reason(exc)))
                 continue
@@ -101,11 +101,15 @@ def _is_local(fs: object) -> bool:
     return isinstance(fs, LocalFileSystem)
 
 
-def _fetch(fs: object, url: str, path: str, folder: str) -> tuple[str, str]:
+def _fetch(
+    fs: object, url: str, path: str, folder: str, errors: list[tuple[str, str]]
+) -> tuple[str, str]:
     """Copy one file, a folder's files, or a glob's matches under ``folder``.
 
     Returns (the local path to read, the URL it stands for): a file keeps its name (the
-    readers go by its extension), a folder or a glob keeps its layout below its root.
+    readers go by its extension), a folder or a glob keeps its layout below its root. A
+    file of a folder or glob that cannot be copied goes to ``errors`` (its URL, why) and
+    the others are still read, as for a local folder.
     """
     from kneeflags.sources import MAX_MEMBER_BYTES
 
@@ -133,7 +137,12 @@ def _fetch(fs: object, url: str, path: str, folder: str) -> tuple[str, str]:
         parts = [p for p in rel.split("/") if p not in ("", ".", "..")]
         target = os.path.join(folder, *parts)
         os.makedirs(os.path.dirname(target), exist_ok=True)
-        _copy(fs, remote, target, MAX_MEMBER_BYTES)
+        try:
+            _copy(fs, remote, target, MAX_MEMBER_BYTES)
+        except Exception as exc:  # one file, not the folder
+            errors.append((f"{url_root}/{'/'.join(parts)}", _reason(exc)))
+            with contextlib.suppress(OSError):
+                os.remove(target)
     return folder, url_root
 
 

@@ -782,3 +782,27 @@ def test_the_thread_cap_never_fires_outside_its_block() -> None:
     got = _in_a_thread(many)
     assert isinstance(got, tuple), got  # not an exception escaping the blocks
     assert got[0] > 0  # the cap does fire in a thread
+
+
+def test_one_file_of_a_remote_folder_that_cannot_be_copied_costs_only_that_file(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A folder URL is read as a local folder is: a bad file is named, the others read."""
+    fsspec = pytest.importorskip("fsspec", reason="fsspec comes with the dask extra")
+    from kneeflags import sources
+    from kneeflags.remote import staged_inputs
+
+    fs = fsspec.filesystem("memory")
+    fs.pipe("memory://partial/a/small.gpx", b"<gpx/>")
+    fs.pipe("memory://partial/a/big.fit", b"\0" * 4096)
+    monkeypatch.setattr(sources, "MAX_MEMBER_BYTES", 1024)
+    try:
+        with staged_inputs(["memory://partial/a/"]) as staged:
+            (folder,) = staged.paths
+            kept = sorted(p.name for p in Path(folder).rglob("*") if p.is_file())
+            errors = list(staged.errors)
+    finally:
+        fs.rm("memory://partial", recursive=True)
+    assert kept == ["small.gpx"]
+    ((url, reason),) = errors
+    assert url.endswith("partial/a/big.fit") and "larger than" in reason
