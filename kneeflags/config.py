@@ -401,7 +401,7 @@ def _check_range(key: str, value: Any, shown: str, source: str) -> None:
     if value is None or isinstance(value, bool | str):
         return
     bad = None
-    if not math.isfinite(value):
+    if isinstance(value, float) and not math.isfinite(value):  # an int of any size is finite
         bad = "must be a finite number"
     elif abs(value) > MAX_CONFIG_NUMBER:
         bad = f"must be between -{MAX_CONFIG_NUMBER:,} and {MAX_CONFIG_NUMBER:,}"

@@ -136,3 +136,11 @@ def test_a_watch_level_past_its_high_level_is_an_error_naming_both_keys(
 def test_equal_watch_and_high_levels_are_allowed() -> None:
     cfg = Config.from_dict({"rules": {"volume-jump": {"watch_pct": 30.0}}})
     assert cfg.rules.volume_jump.watch_pct == cfg.rules.volume_jump.high_pct
+
+
+def test_a_huge_integer_is_a_config_error_naming_the_file() -> None:
+    """An int too large for a float was an OverflowError (exit 1, no file named)."""
+    from kneeflags.config import Config, ConfigError
+
+    with pytest.raises(ConfigError, match=r"big\.toml.*habit_weeks.*must be between"):
+        Config.from_dict({"rules": {"low_cadence": {"habit_weeks": 10**400}}}, source="big.toml")

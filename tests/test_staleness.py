@@ -73,6 +73,20 @@ def test_an_old_history_says_when_the_last_run_was_in_every_renderer() -> None:
     assert this_week(fresh).last_run is None  # two days ago is not news
 
 
+def test_weeks_after_the_data_say_no_data_in_every_weekly_table() -> None:
+    """``--until`` past the last run: the empty weeks' zeros are unknown, and say so even
+    where a dimmed row is lost (a plain-text cron mail, Markdown)."""
+    from kneeflags.report.this_week import NO_DATA_WEEK
+
+    runs = weekly_runs([20.0] * 6, first_monday=datetime(2024, 10, 21))  # last run 30 Nov 2024
+    a = build_athlete_report(analyze(runs), weeks=10, until=date(2024, 12, 29))
+    empty = [w for w in a.weeks if not w.has_data]
+    assert len(empty) == 4 and all(w.run_km == 0.0 for w in empty)
+    rep = build_report([a])
+    for fmt in ("text", "markdown", "html"):
+        assert render(rep, fmt).count(NO_DATA_WEEK) >= len(empty), fmt
+
+
 # --- report (cron) warns when the watch stopped syncing ----------------------------------------
 
 

@@ -24,6 +24,7 @@ from kneeflags.report.journal_lines import journal_block, return_marker
 from kneeflags.report.model import AthleteReport, Report, RuleFlags
 from kneeflags.report.plan_lines import plan_lines, plan_title
 from kneeflags.report.this_week import (
+    NO_DATA_WEEK,
     last_run_cell,
     status_reason,
     this_week,
@@ -404,6 +405,7 @@ def weekly_section(a: AthleteReport) -> str:
     for w in a.weeks:
         cls = w.flag_severity or ("nodata" if not w.has_data else "")
         row_class = f' class="{cls}"' if cls else ""
+        flag_names = [*w.flag_rules, *([] if w.has_data else [NO_DATA_WEEK])]
         cells = [
             fmt.km(w.run_km),
             fmt.pct(w.change_pct, signed=True),
@@ -421,7 +423,7 @@ def weekly_section(a: AthleteReport) -> str:
         ]
         out.append(
             f'<tr{row_class}><td class="l">{esc(day(w.week_start))}</td>'
-            f'<td class="l flags">{esc(", ".join(w.flag_rules))}</td>'
+            f'<td class="l flags">{esc(", ".join(flag_names))}</td>'
         )
         out.extend(f"<td>{esc(c)}</td>" for c in cells)
         out.append("</tr>\n")

@@ -18,7 +18,13 @@ from kneeflags.report.fmt import md_escape as esc
 from kneeflags.report.journal_lines import athlete_label, journal_block
 from kneeflags.report.model import AthleteReport, Report, RuleFlags
 from kneeflags.report.plan_lines import plan_lines, plan_title
-from kneeflags.report.this_week import last_run_cell, status_reason, this_week, week_km_cell
+from kneeflags.report.this_week import (
+    last_run_cell,
+    status_reason,
+    this_week,
+    week_flag_cell,
+    week_km_cell,
+)
 
 SEVERITY_LABEL = {"high": "HIGH", "watch": "WATCH"}
 
@@ -151,9 +157,9 @@ def weekly_lines(a: AthleteReport) -> list[str]:
     )
     lines = [head, "|:--|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|:--|"]
     for w in a.weeks:
-        flag = w.flag_severity or ""
+        flag = week_flag_cell(w)
         if w.flag_severity == "high":
-            flag = "**high**"
+            flag = "**" + flag.replace("high", "high**", 1)
         lines.append(
             "| "
             + " | ".join(

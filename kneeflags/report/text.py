@@ -25,7 +25,13 @@ from kneeflags.report import fmt
 from kneeflags.report.journal_lines import athlete_label, journal_block
 from kneeflags.report.model import AthleteReport, Report, RuleFlags
 from kneeflags.report.plan_lines import plan_lines, plan_title
-from kneeflags.report.this_week import last_run_cell, status_reason, this_week, week_km_cell
+from kneeflags.report.this_week import (
+    last_run_cell,
+    status_reason,
+    this_week,
+    week_flag_cell,
+    week_km_cell,
+)
 
 ASCII_RULES = box.Box(
     "    \n"  # top
@@ -302,9 +308,9 @@ def weekly_table(a: AthleteReport, *, plain: bool) -> RenderableType:
     for name, justify in columns:
         table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
     for w in a.weeks:
-        flag = Text("")
+        flag = Text(week_flag_cell(w))
         if w.flag_severity:
-            flag = Text(w.flag_severity, style=SEVERITY_FG.get(w.flag_severity, ""))
+            flag.stylize(SEVERITY_FG.get(w.flag_severity, ""), 0, len(w.flag_severity))
         change = fmt.pct(w.change_pct, signed=True).replace(" %", "%")
         table.add_row(
             fmt.day_month(w.week_start),

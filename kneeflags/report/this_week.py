@@ -17,7 +17,7 @@ from datetime import date
 
 from kneeflags.findings import SEVERITY_RANK, Flag, is_advisory, prominence
 from kneeflags.report import fmt
-from kneeflags.report.model import AthleteReport, rule_title
+from kneeflags.report.model import AthleteReport, WeekRow, rule_title
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +179,20 @@ def status_reason(a: AthleteReport) -> str:
     if not a.has_data:
         return "no file could be read"
     return this_week(a).cause_line()
+
+
+NO_DATA_WEEK = "no data"
+"""The weekly tables' flag cell for a week after the data stopped (``--until`` past the
+last activity): its zeros are unknown, and the row says so in every renderer (a dimmed
+row is lost in a plain-text cron mail)."""
+
+
+def week_flag_cell(w: WeekRow) -> str:
+    """A weekly row's flag cell: its severity, and ``no data`` for a week after the data."""
+    parts = [w.flag_severity] if w.flag_severity else []
+    if not w.has_data:
+        parts.append(NO_DATA_WEEK)
+    return ", ".join(parts)
 
 
 def week_km_cell(a: AthleteReport) -> str:
