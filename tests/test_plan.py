@@ -236,3 +236,19 @@ def test_plan_command_prints_just_the_plan(tmp_path) -> None:
     assert res.exit_code == 0, res.output
     doc = json.loads(res.output)
     assert doc["athletes"][0]["plan"]["state"] == "prevention"
+
+
+def test_plan_output_file_extension_chooses_the_format(tmp_path) -> None:
+    """``-o next.json`` writes JSON (it wrote text under that name); ``-o next.html``, a
+    format plan has not, is a usage error before anything is read or written."""
+    from pathlib import Path
+
+    sam = Path(__file__).resolve().parent.parent / "sample_data" / "sam"
+    base = ["plan", str(sam), "--cache-dir", str(tmp_path / "c"), "-q"]
+    out = tmp_path / "next.json"
+    res = CliRunner().invoke(app, [*base, "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    assert json.loads(out.read_text())["athletes"][0]["plan"]["state"] == "prevention"
+    bad = tmp_path / "next.html"
+    res = CliRunner().invoke(app, [*base, "-o", str(bad)])
+    assert res.exit_code == 2 and not bad.exists()

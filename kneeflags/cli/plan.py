@@ -31,6 +31,7 @@ from kneeflags.cli.common import (
     journal_errors,
     print_errors,
     progress_bar,
+    resolve_format,
     setup_logging,
 )
 
@@ -52,9 +53,14 @@ class PlanFormat(StrEnum):
 def plan(
     paths: PathsArg,
     format: Annotated[
-        PlanFormat,
-        typer.Option("--format", "-f", case_sensitive=False, help="Output format."),
-    ] = PlanFormat.text,
+        PlanFormat | None,
+        typer.Option(
+            "--format",
+            "-f",
+            case_sensitive=False,
+            help="Output format (default: from the --output file's extension, else text).",
+        ),
+    ] = None,
     output: OutputOpt = None,
     tz: TzOpt = None,
     until: Annotated[
@@ -82,6 +88,7 @@ def plan(
     from kneeflags.journeys import analyze_paths
     from kneeflags.report.planout import render_plan
 
+    fmt = resolve_format(format, output, PlanFormat)
     cfg = cli_config(config)
     with journal_errors(), progress_bar(not quiet, "Reading files") as progress:
         report = analyze_paths(
@@ -98,6 +105,6 @@ def plan(
             progress=progress,  # type: ignore[arg-type]
             journal=journal,
         )
-    emit(render_plan(report, format.value), output)
+    emit(render_plan(report, fmt), output)
     print_errors(report)
     raise typer.Exit(exit_code(report, None))
