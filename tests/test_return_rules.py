@@ -209,3 +209,15 @@ def test_setback_logged_for_a_day_without_a_run_refers_to_the_last_run() -> None
     stepped_back = itbs_story().ok_runs(range(4, 7, 2), [4.0, 4.6]).run(8, 5.0).ok(8)
     stepped_back.pain(9, during=2, after=2, next_morning=4).run(10, 3.0)
     assert flags(stepped_back, 11, "rtr-progression") == []
+
+
+def test_a_setback_on_a_rest_day_is_not_tied_to_a_run_from_months_before() -> None:
+    """The last run before a rest-day setback is the load that hurt only when it is recent:
+    a run from before the longest-run window (30 days) before the episode is not it."""
+    s = Story().run(-90, 3.0).pain(0, during=6, after=4, next_morning=3).check(3)
+    s.pain(4, during=2, after=2, next_morning=4)  # a setback, no run since day -90
+    s.run(6, 3.0)
+    assert flags(s, 7, "rtr-progression") == []
+    recent = Story().run(-2, 3.0).pain(0, during=6, after=4, next_morning=3).check(3)
+    recent.pain(4, during=2, after=2, next_morning=4).run(6, 3.0)
+    assert [f.severity for f in flags(recent, 7, "rtr-progression")] == ["high"]

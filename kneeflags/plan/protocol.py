@@ -379,11 +379,13 @@ def follow(
     failed_check: tuple[str, ...] | None = None
     pending: tuple[date, float | None, date | None] | None = None
     # the latest day with a run so far and its longest run: the load that a setback
-    # logged for a day without a run refers to
+    # logged for a day without a run refers to (a run before the episode only from the
+    # window its longest prior run is taken from: months-old runs are not that load)
     last_run: tuple[date, float] | None = None
-    if before:
-        last_day = max(r.local_date for r in before)
-        last_run = (last_day, max(r.distance_km for r in before if r.local_date == last_day))
+    lately = [r for r in before if r.local_date >= long_from]
+    if lately:
+        last_day = max(r.local_date for r in lately)
+        last_run = (last_day, max(r.distance_km for r in lately if r.local_date == last_day))
     onsets: list[float] = []
     painful_run_km: list[float] = []
     ok_days: set[date] = set()

@@ -190,13 +190,13 @@ def return_flags(episodes: Iterable[Episode], config: Config | None = None) -> l
                 rule = RULES_BY_ID["rtr-progression"]
                 day, hurt_km, run_day = c.after_setback
                 ratio = r.rtr_progression.same_load_ratio
-                its_run = (
-                    f"its run: {hurt_km:.1f} km"
-                    if run_day == day or run_day is None
-                    else f"the last run before it, {run_day:%a} {day_label(run_day)}: "
-                    f"{hurt_km:.1f} km"
-                )
-                if hurt_km and km >= ratio * hurt_km:
+                if hurt_km and km >= ratio * hurt_km:  # no run to compare with: nothing to say
+                    its_run = (
+                        f"its run: {hurt_km:.1f} km"
+                        if run_day == day or run_day is None
+                        else f"the last run before it, {run_day:%a} {day_label(run_day)}: "
+                        f"{hurt_km:.1f} km"
+                    )
                     flags.append(
                         _flag(
                             rule,
