@@ -13,7 +13,6 @@ comes back :class:`Planned`, its files are parsed in the batch's shared pool of 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +22,7 @@ from kneeflags.journeys import _athlete_report
 from kneeflags.manifest import is_url
 from kneeflags.model import Problem, safe_text
 from kneeflags.parsers.common import exception_line
+from kneeflags.records import record
 
 if TYPE_CHECKING:
     from kneeflags.executors import AthleteExecutor
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from kneeflags.report.model import AthleteReport
 
 
-@dataclass(slots=True)
+@record
 class AthleteJob:
     """One athlete's task: what to read, and how to report it (all picklable)."""
 
@@ -66,7 +66,7 @@ class AthleteJob:
     """False when the client could not rebuild an athlete it was told is unchanged."""
 
 
-@dataclass(slots=True)
+@record
 class Planned:
     """An athlete prepared (found, hashed, looked up) whose files the batch parses."""
 
@@ -74,7 +74,7 @@ class Planned:
     prepared: Any  # kneeflags.pipeline.Prepared
 
 
-@dataclass(slots=True)
+@record
 class Outcome:
     """The athlete's report (built where the task ran), or why there is none."""
 

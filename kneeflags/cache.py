@@ -40,10 +40,12 @@ import shutil
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
 import polars as pl
+
+from kneeflags.records import record
 
 CACHE_FORMAT = 2
 """2: tables committed by ``manifest.json`` (format 1 wrote three tables one by one)."""
@@ -99,7 +101,7 @@ def cache_key(**parts: object) -> str:
     return hashlib.sha256(blob).hexdigest()[:16]
 
 
-@dataclass(slots=True)
+@record
 class FileEntry:
     """What the cache remembers about one input content (by sha256), besides its rows."""
 
@@ -109,7 +111,7 @@ class FileEntry:
     skip_reason: str = ""
 
 
-@dataclass(slots=True)
+@record
 class CacheHits:
     """What a lookup found: one entry per known content hash, and their rows in bulk.
 

@@ -38,12 +38,12 @@ unlabelled session is rare, and bicycles exceed 7 m/s on any descent.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import polars as pl
 
 from kneeflags.model import Activity, Sport, epoch_seconds
+from kneeflags.records import record
 
 if TYPE_CHECKING:  # numpy is imported where samples are read: a warm run reads none
     import numpy as np
@@ -70,7 +70,7 @@ DESCENT_HYSTERESIS_M = 5.0
 """Altitude must fall this much below the last high before it counts as descent."""
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class Features:
     """What the classifier looks at, for one session."""
 

@@ -28,12 +28,13 @@ import json
 import math
 import stat
 import tomllib
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import field, fields, is_dataclass
 from pathlib import Path
 from typing import Any, get_type_hints
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from kneeflags.plan.protocol import ProtocolConfig
+from kneeflags.plan.protocol_config import ProtocolConfig
+from kneeflags.records import record
 
 WEEKDAYS: tuple[str, ...] = (
     "monday",
@@ -54,7 +55,7 @@ class ConfigError(ValueError):
     """A configuration file or value is invalid; the message is one user-facing line."""
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class MetricsConfig:
     """Per-sample processing (stage 1, cached): rules.md "Definitions" and evidence.md §2–3."""
 
@@ -102,7 +103,7 @@ class MetricsConfig:
     """A marked lap longer than this is a block of the run, not a repeat."""
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class VolumeJumpConfig:
     """``volume-jump``: week's km vs max(previous week, mean of previous 4 weeks)."""
 
@@ -121,7 +122,7 @@ class VolumeJumpConfig:
     10 % ceiling, with the fitness lost in the break on top)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class SessionSpikeConfig:
     """``session-spike``: a run vs the longest run of the previous 30 days (Frandsen 2025)."""
 
@@ -130,7 +131,7 @@ class SessionSpikeConfig:
     window_days: int = 30
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class DownhillShareConfig:
     """``downhill-share``: downhill km ÷ running km with known terrain, per week. [eng]"""
 
@@ -138,7 +139,7 @@ class DownhillShareConfig:
     high_pct: float = 25.0
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class DownhillJumpConfig:
     """``downhill-jump``: week's downhill km vs the largest of the previous 4 weeks. [eng]"""
 
@@ -149,7 +150,7 @@ class DownhillJumpConfig:
     baseline_weeks: int = 4
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class LowCadenceConfig:
     """``low-cadence``: week's median running cadence vs the guide's 170–180 spm."""
 
@@ -166,7 +167,7 @@ class LowCadenceConfig:
     cadence is a habit, said once per report rather than flagged every week."""
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class CadenceDropConfig:
     """``cadence-drop``: same-speed-band cadence vs the previous 8 weeks (overstride proxy)."""
 
@@ -181,7 +182,7 @@ class CadenceDropConfig:
     """[eng] Minimum running time of the same band over the baseline weeks."""
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class StrengthGapConfig:
     """``strength-gap``: one athlete-level line about the recent weeks (guide: two a week).
 
@@ -196,7 +197,7 @@ class StrengthGapConfig:
     """[eng] Watch when fewer sessions than this per running week were recorded in them."""
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class AcwrConfig:
     """Acute:chronic workload ratio, information only (Williams 2017 EWMA)."""
 
@@ -204,7 +205,7 @@ class AcwrConfig:
     chronic_days: int = 28
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class RtrCapConfig:
     """``rtr-session-cap`` / ``rtr-weekly-cap``: distance over the protocol's cap. [eng]
 
@@ -214,7 +215,7 @@ class RtrCapConfig:
     high_over_pct: float = 30.0
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class RtrDownhillConfig:
     """``rtr-downhill``: downhill km in a run of a flat-only phase (evidence.md DH-REHAB)."""
 
@@ -222,7 +223,7 @@ class RtrDownhillConfig:
     """[eng] evidence.md's DH-REHAB rule: more than 0.5 km at grade <= -5 % in one run."""
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class RtrProgressionConfig:
     """``rtr-progression``: the first run after a setback entry, vs the run that hurt."""
 
@@ -230,20 +231,20 @@ class RtrProgressionConfig:
     """[eng] A run at least this share of the painful run's distance did not step back."""
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class RtrOnsetConfig:
     """``rtr-onset``: a run of the episode past the median logged onset distance."""
 
     over_pct: float = 0.0
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class RtrSpeedWorkConfig:
     """``rtr-speed-work``: detected speed work before the protocol allows it (no numbers:
     detection lives in ``[metrics]``, the allowed dates in ``[rules.return-to-run]``)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class RulesConfig:
     """Thresholds per rule id (TOML section ``[rules.<rule-id>]``)."""
 
@@ -269,7 +270,7 @@ class RulesConfig:
         return getattr(self, rule_id.replace("-", "_"))
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class Config:
     """Everything tunable; ``Config()`` is exactly rules.md version 1."""
 

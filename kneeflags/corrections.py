@@ -33,13 +33,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 import polars as pl
 
 from kneeflags.journal.store import Journal, JournalError, now_utc
 from kneeflags.model import Sport
+from kneeflags.records import record
 
 COMPONENT = "corrections"
 VERSION = 1
@@ -85,7 +86,7 @@ def athlete_key(name: str | None) -> str:
     return " ".join(str(name or "").split()).casefold()
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class Correction:
     """One stored correction (``value``: the sport, or the other activity's id)."""
 
@@ -118,7 +119,7 @@ def _pair(a: str, b: str) -> tuple[str, str]:
     return (a, b) if a <= b else (b, a)
 
 
-@dataclass(slots=True)
+@record
 class Corrections:
     """The effective corrections of one athlete (latest wins), ready to apply."""
 
@@ -160,7 +161,7 @@ class Corrections:
         }
 
 
-@dataclass(slots=True)
+@record
 class Applied:
     """What :func:`apply_to_summaries` did: the corrected frame and how many applied."""
 

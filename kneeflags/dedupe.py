@@ -64,10 +64,11 @@ from __future__ import annotations
 import bisect
 import heapq
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import field
 from itertools import islice
 
 from kneeflags.model import FORMAT_RICHNESS, Activity, Problem
+from kneeflags.records import record
 
 MIN_OVERLAP_SHARE = 0.5
 CONTAINED_SHARE = 0.9
@@ -84,7 +85,7 @@ CROWD_PROBES = 4
 """Overlapping sessions of its own file a recording is compared with, at most [eng]."""
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class RunKey:
     """What deduplication needs to know about one activity, nothing more.
 
@@ -209,7 +210,7 @@ def _pair(a: str, b: str) -> tuple[str, str]:
     return (a, b) if a <= b else (b, a)
 
 
-@dataclass(slots=True)
+@record
 class Overrides:
     """The journal's pair corrections, as activity-id pairs (order within a pair is free)."""
 
@@ -276,7 +277,7 @@ def duplicate_of(member: RunKey, kept: RunKey, ov: Overrides) -> str | None:
     return why
 
 
-@dataclass(slots=True)
+@record
 class Resolution:
     """What deduplication decided, per key token."""
 

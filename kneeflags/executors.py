@@ -21,10 +21,10 @@ import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from kneeflags.parsers.common import exception_line
+from kneeflags.records import record
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -43,7 +43,7 @@ class ExecutorUsageError(ValueError):
     """A bad ``--scheduler`` value, or the Dask extra is not installed (exit code 2)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class TaskFailed(Generic[T]):
     """A task that raised or whose worker died, after every retry: one line, no traceback."""
 

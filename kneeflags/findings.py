@@ -6,11 +6,13 @@ Renderers read only these objects (plus the ingest problems), never raw files.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import date
 from typing import Any, Literal
 
 import polars as pl
+
+from kneeflags.records import record
 
 Severity = Literal["watch", "high"]
 Condition = Literal["ITBS", "PFPS"]
@@ -49,7 +51,7 @@ CLINICIAN_REMINDER = (
 """The guide's closing reminder; every report ends with it."""
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class Flag:
     """One risk factor found in the data, with its evidence and the matching advice.
 
@@ -91,7 +93,7 @@ class Flag:
         }
 
 
-@dataclass(slots=True)
+@record
 class Analysis:
     """Everything the reports need about one athlete.
 

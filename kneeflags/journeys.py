@@ -28,7 +28,7 @@ import time as _time
 import unicodedata
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 from kneeflags.config import Config, load_config
 from kneeflags.findings import SEVERITY_RANK
 from kneeflags.model import Problem, safe_text
+from kneeflags.records import record
 from kneeflags.report import render
 from kneeflags.report.atomic import atomic_write_group, atomic_write_text, folder_lock
 from kneeflags.report.model import (
@@ -456,7 +457,7 @@ def list_activities(
 # journey 2: the weekly cron report
 
 
-@dataclass(slots=True)
+@record
 class WrittenReport:
     """What a report-writing journey produced."""
 
@@ -684,7 +685,7 @@ def write_weekly_report(
 # journey 3: a coach's batch
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class AthleteSource:
     """One athlete of a batch: a subfolder or a ZIP export, or a manifest's rows.
 

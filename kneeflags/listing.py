@@ -31,11 +31,12 @@ reason             String    why: the dedupe reason, the left-running warning, t
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 import polars as pl
+
+from kneeflags.records import record
 
 if TYPE_CHECKING:
     from kneeflags.corrections import Applied
@@ -151,7 +152,7 @@ def build_listing(
     return pl.DataFrame(rows, schema=LISTING_SCHEMA).sort("local_start", "activity_id", "source")
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class ListedActivity:
     """One row of the listing, for the report model and the renderers."""
 

@@ -32,12 +32,14 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Literal
 
 import polars as pl
+
+from kneeflags.records import record
 
 if TYPE_CHECKING:
     import numpy as np
@@ -194,7 +196,7 @@ def safe_text(text: str) -> str:
         return text.encode("utf-8", "replace").decode("utf-8")
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class SourceRef:
     """Where an activity came from: a file, or a member inside an archive.
 
@@ -209,7 +211,7 @@ class SourceRef:
         return f"{self.path}!{self.member}" if self.member else self.path
 
 
-@dataclass(slots=True)
+@record
 class Provenance:
     """How the numbers were obtained; shown as caveats, never silently assumed."""
 
@@ -226,7 +228,7 @@ class Provenance:
     """Why it was reclassified (one line, shown in reports and ``kneeflags activities``)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class Lap:
     """One FIT lap, as far as speed-work detection needs it (``rtr-speed-work``).
 
@@ -243,7 +245,7 @@ class Lap:
     trigger: str | None = None
 
 
-@dataclass(slots=True)
+@record
 class Activity:
     """One activity (one session of a multisport file) in canonical form.
 
@@ -301,7 +303,7 @@ class Activity:
 ProblemKind = Literal["error", "warning"]
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class Problem:
     """A one-line, user-facing statement about one input file.
 
@@ -317,7 +319,7 @@ class Problem:
         return f"{self.path}: {self.message}"
 
 
-@dataclass(slots=True)
+@record
 class Skipped:
     """A file that is not an activity (CSV, image, settings FIT): counted, not an error."""
 
@@ -325,7 +327,7 @@ class Skipped:
     reason: str
 
 
-@dataclass(slots=True)
+@record
 class LoadResult:
     """What :func:`kneeflags.load` returns: activities plus per-file problems."""
 

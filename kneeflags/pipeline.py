@@ -23,7 +23,7 @@ import os
 import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -55,6 +55,7 @@ from kneeflags.metrics.summary import (
 from kneeflags.model import Problem, safe_text
 from kneeflags.parsers import DECODERS
 from kneeflags.parsers.common import one_line
+from kneeflags.records import record
 from kneeflags.sanity import check_summaries
 from kneeflags.sources import SourceItem, iter_sources, release_archives
 from kneeflags.statindex import StatIndex, item_key, signature
@@ -87,7 +88,7 @@ once; the cap is the backstop (a slow disk, a huge input set), past which the re
 parsed without the cache rather than hashed for ever."""
 
 
-@dataclass(slots=True)
+@record
 class PipelineResult:
     """The analysis plus what happened to each input file."""
 
@@ -161,7 +162,7 @@ def run_pipeline(
     return finish_pipeline(prepared, parse_prepared(prepared, workers), progress=progress)
 
 
-@dataclass(slots=True)
+@record
 class Prepared:
     """One athlete's run up to parsing: inputs found, hashed, looked up in the cache.
 

@@ -20,15 +20,16 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from kneeflags.manifest import is_url
 from kneeflags.parsers.common import exception_line
+from kneeflags.records import record
 
 _GLOB = ("*", "?", "[")
 
 
-@dataclass(slots=True)
+@record
 class Staged:
     """Local paths to read, and (local prefix, URL prefix) pairs to map names back."""
 

@@ -16,11 +16,12 @@ impossible activity can win a duplicate contest or a week.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
 import polars as pl
 
 from kneeflags.model import Problem
+from kneeflags.records import record
 
 MAX_RUN_SPEED_KMH = 36.0
 """Average speed no run reaches over :data:`MIN_KM_FOR_SPEED` or more [eng]: the 1 km
@@ -40,7 +41,7 @@ MAX_SPM = 250.0
 sprinters peak near 250. A FIT cadence byte of 254 reads as 509 spm."""
 
 
-@dataclass(slots=True)
+@record
 class Checked:
     """The summaries and cadence rows that can be true, and what was said about the rest."""
 

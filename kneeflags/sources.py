@@ -29,12 +29,12 @@ import threading
 import zipfile
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from functools import partial
 from typing import Any, BinaryIO
 
 from kneeflags.model import SourceRef
 from kneeflags.parsers.detect import expected_activity
+from kneeflags.records import record
 
 MAX_MEMBER_BYTES = 512 * 1024 * 1024
 """Largest file or archive member read (decompressed size)."""
@@ -76,7 +76,7 @@ _GLOB_CHARS = frozenset("*?[")
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class SourceItem:
     """One file or archive member to parse (or to report as skipped / in error).
 

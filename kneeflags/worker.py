@@ -13,12 +13,13 @@ import signal
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from kneeflags.config import Config
 from kneeflags.ingest import load_item
 from kneeflags.metrics.summary import ActivitySummary, summarize
 from kneeflags.parsers.common import exception_line
+from kneeflags.records import record
 from kneeflags.sources import SourceItem
 
 MAX_SECONDS_PER_FILE = 120.0
@@ -173,7 +174,7 @@ time_limit = _time_limit
 """Public name of the alarm-based cap (the parent's hashing pass uses it too)."""
 
 
-@dataclass(slots=True)
+@record
 class FileOutcome:
     """One input item after parsing (or after a cache hit): small and picklable.
 

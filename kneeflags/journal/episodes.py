@@ -16,7 +16,6 @@ importing them in another order) gives the same episodes. Nothing after ``as_of`
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import date
 
 import polars as pl
@@ -30,11 +29,12 @@ from kneeflags.plan.protocol import (
     Trace,
     follow,
 )
+from kneeflags.records import record
 
 CONDITION_ORDER: tuple[str, ...] = ("ITBS", "PFPS", "unclear")
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class Episode:
     """One spell of knee pain and where the protocol stands in it."""
 

@@ -28,12 +28,13 @@ import io
 import json
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, field, fields, replace
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
 from kneeflags.journal.store import Journal, JournalError, now_utc
+from kneeflags.records import record
 
 COMPONENT = "symptoms"
 VERSION = 1
@@ -96,7 +97,7 @@ EXPORT_FIELDS: tuple[str, ...] = tuple(c for c in COLUMNS if c != "id")
 """CSV/JSON columns: everything but the store's id (an import assigns new ones)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class SymptomEntry:
     """One journal entry (see the module docstring). ``id`` is ``None`` until stored."""
 

@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import polars as pl
 
 from kneeflags.config import MetricsConfig
+from kneeflags.records import record
 
 if TYPE_CHECKING:  # numpy is imported where samples are read: a warm run reads none
     import numpy as np
@@ -85,7 +85,7 @@ def running_mask(
     return mask
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class CadenceHist:
     """One activity's histogram as three aligned arrays, sorted by (speed bin, spm).
 

@@ -20,12 +20,11 @@ at its turning points. Everything else is numpy over whole arrays.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from kneeflags.config import MetricsConfig
+from kneeflags.records import record
 
 MAX_GRID_POINTS = 200_000
 """Grid points per activity (1,000 km at 5 m) [eng]. Resampling expands sparse samples:
@@ -34,7 +33,7 @@ needed 5.9 GB. No run is 1,000 km long; past the cap the activity has no grade (
 not flat) instead of a grid that outgrows memory."""
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class GradeResult:
     """Downhill metrics of one run; all distances in km, ``None`` when unknowable."""
 

@@ -68,7 +68,6 @@ re-parse; the analysis keeps the rows of running activities only.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -85,6 +84,7 @@ from kneeflags.metrics.cadence import (
     weighted_median_np,
 )
 from kneeflags.model import Activity, Sport, epoch_seconds, safe_text
+from kneeflags.records import record
 
 if TYPE_CHECKING:  # numpy is imported where samples are read: a warm run reads none
     import numpy as np
@@ -138,7 +138,7 @@ ACTIVITY_SUMMARY_SCHEMA: dict[str, pl.DataType] = {
 """Column -> dtype of one per-activity summary row (see module docstring)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class ActivitySummary:
     """Stage-1 result for one activity: a plain row plus its cadence histogram.
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import polars as pl
 
 from kneeflags.model import CadenceUnit, Sport, conform_samples
+from kneeflags.records import record
 
 if TYPE_CHECKING:  # numpy is imported where samples are read: a warm run reads none
     import numpy as np
@@ -102,7 +102,7 @@ def forward_fill_nan(values: np.ndarray) -> np.ndarray:
     return values[last].astype(np.float64, copy=False)
 
 
-@dataclass(slots=True)
+@record
 class CadenceDecision:
     """Outcome of the per-file cadence unit test (GPX/TCX, evidence.md §3)."""
 

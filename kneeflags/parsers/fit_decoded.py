@@ -37,10 +37,12 @@ Conventions (identical for both decoders):
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
+
+from kneeflags.records import record
 
 if TYPE_CHECKING:  # numpy is imported where samples are read: a warm run reads none
     import numpy as np
@@ -90,7 +92,7 @@ RECORD_COLUMNS: tuple[str, ...] = RECORD_INT_COLUMNS + RECORD_FLOAT_COLUMNS
 """The ``records`` columns both decoders may produce, in frame order (see above)."""
 
 
-@dataclass(slots=True)
+@record
 class FitDecoded:
     """Raw content of one FIT file (or one part of a chained file)."""
 

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -50,6 +49,7 @@ from kneeflags.parsers.fit_decoded import (
     Message,
     NotFitError,
 )
+from kneeflags.records import record
 
 DECODER_NAME = "fast"
 
@@ -80,7 +80,7 @@ _TS = prof.FIELD_NUM_TIMESTAMP
 _CSD = 8  # record.compressed_speed_distance
 
 
-@dataclass(slots=True)
+@record
 class _Def:
     """One definition message, as found in the file."""
 
@@ -104,7 +104,7 @@ class _Def:
         return None
 
 
-@dataclass(slots=True)
+@record
 class _Walk:
     """Message boundaries of one FIT part: where each data message starts and its definition."""
 

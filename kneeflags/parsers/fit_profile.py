@@ -17,9 +17,9 @@ fitparse (a value missing from a table stays an ``int``, as in fitparse).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
+
+from kneeflags.records import record
 
 FIELD_NUM_TIMESTAMP = 253
 """Field number of ``timestamp`` in every message that carries one."""
@@ -39,7 +39,7 @@ DATE_TIME_TYPES = frozenset({"date_time", "local_date_time"})
 """Types kept as raw FIT seconds (the FitDecoded contract), never rendered."""
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class BaseType:
     """A FIT base type: how many bytes one value takes and which value means "invalid".
 
@@ -93,7 +93,7 @@ def numpy_dtype(bt: BaseType, big_endian: bool) -> np.dtype:
     return np.dtype(("<" if not big_endian else ">") + bt.dtype)
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class Component:
     """A bit-field of a raw value that fills another field (e.g. speed -> enhanced_speed)."""
 
@@ -107,7 +107,7 @@ class Component:
     accumulate: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class SubField:
     """Another meaning of a field, chosen by the raw value of a reference field."""
 
@@ -120,7 +120,7 @@ class SubField:
     components: tuple[Component, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class FieldSpec:
     """One profile field: name, type (a base type name or an enum type in :data:`TYPES`)."""
 
@@ -133,7 +133,7 @@ class FieldSpec:
     subfields: tuple[SubField, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class MessageSpec:
     name: str
     fields: dict[int, FieldSpec]

@@ -13,7 +13,7 @@ refused rather than expanded.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import UTC, datetime
 
 import numpy as np
@@ -28,6 +28,7 @@ from kneeflags.parsers.common import (
     screen_samples,
     sport_from_text,
 )
+from kneeflags.records import record
 from kneeflags.timezones import resolve_offset
 
 GPX_POINT_SCHEMA: dict[str, pl.DataType] = {
@@ -54,7 +55,7 @@ _CAD_NAMES = frozenset({"cad", "cadence"})
 _HR_NAMES = frozenset({"hr", "heartrate"})
 
 
-@dataclass(slots=True)
+@record
 class GpxTrack:
     """One ``<trk>``: its points in file order (all segments joined) plus name and type."""
 
@@ -64,7 +65,7 @@ class GpxTrack:
     """Frame with :data:`GPX_POINT_SCHEMA`; points without a time have a null ``time``."""
 
 
-@dataclass(slots=True)
+@record
 class GpxDocument:
     """What any GPX decoder hands to :func:`build_gpx`."""
 

@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TypeVar
 
 import numpy as np
@@ -57,6 +56,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from kneeflags.parsers.fit_fast import FastPathUnsupported
 from kneeflags.parsers.gpx import GpxDocument, GpxTrack, _strip_bom
+from kneeflags.records import record
 
 DECODER_NAME = "scan"
 _T = TypeVar("_T")
@@ -394,14 +394,14 @@ def parse_utc_times(buf: np.ndarray, lengths: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass(slots=True)
+@record
 class _Tag:
     name: bytes
     kind: str  # start | end | empty
     depth: int  # depth of the element (the point itself is 0)
 
 
-@dataclass(slots=True)
+@record
 class _Shape:
     """The points of one segment that share one template, and their values by slot."""
 

@@ -13,14 +13,16 @@ guide section it comes from, so a reader can trace each cap back to the guide.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import date
 from typing import Any, Literal
+
+from kneeflags.records import record
 
 PlanState = Literal["prevention", "return"]
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class PlanReason:
     """Why one line of the plan says what it says."""
 
@@ -37,7 +39,7 @@ class PlanReason:
         return {"item": self.item, "rule": self.rule, "text": self.text, "guide": self.guide}
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class Plan:
     """Next week's plan for one athlete. ``None`` fields mean "no cap can be computed"
     (e.g. no running history) and are said so by renderers, never shown as 0."""

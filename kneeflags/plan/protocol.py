@@ -43,8 +43,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import date, datetime, timedelta
+
+from kneeflags.plan.protocol_config import ProtocolConfig
+from kneeflags.records import record
 
 CONDITION_LABELS: dict[str, str] = {
     "ITBS": "ITBS",
@@ -53,7 +56,7 @@ CONDITION_LABELS: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class Phase:
     """One step of a protocol."""
 
@@ -162,51 +165,10 @@ PROTOCOLS["unclear"] = tuple(
 PHASES_BY_ID: dict[str, Phase] = {p.id: p for ps in PROTOCOLS.values() for p in ps}
 
 
-@dataclass(frozen=True, slots=True)
-class ProtocolConfig:
-    """The protocol's numbers. Guide ranges are taken at their cautious end; values the
-    guide does not give are engineering defaults ([eng]) and say so in the reasons."""
-
-    itbs_start_fraction: float = 0.5
-    """Guide: start at 30–50 % of the onset distance; the cap is the 50 % end."""
-    itbs_start_fraction_low: float = 0.3
-    itbs_step: float = 0.15
-    """Guide: +10–15 % per pain-free session; the cap is the 15 % end."""
-    itbs_step_low: float = 0.10
-    itbs_hills_after_days: int = 28
-    """Guide: 3–4 weeks of pain-free flat running (28 = the cautious end; 21 = the early end)."""
-    itbs_hills_early_days: int = 21
-    itbs_week_sessions: int = 3
-    """[eng] The guide caps ITBS by session; the week allows this many capped sessions, or
-    10 % over the previous week, whichever is more."""
-    pfps_reduced_fraction: float = 0.5
-    """[eng] "Significantly reduced volume": half the 4 weeks before the episode."""
-    pfps_hold_days: int = 14
-    """Guide: hold 2 weeks; build after 2 consecutive pain-free weeks."""
-    weekly_step: float = 0.10
-    """Guide: no more than 10 % a week."""
-    pfps_session_step: float = 0.10
-    """[eng] Session cap 10 % over the longest pain-free run (Frandsen 2025's 10 % band)."""
-    pfps_downhill_after_days: int = 21
-    """Guide: no downhill or stairs for the first 2–3 weeks back (21 = cautious end)."""
-    pfps_downhill_early_days: int = 14
-    pfps_full_after_days: int = 42
-    """Guide: speed and hills 4–6 weeks after pain-free flat running is established."""
-    pfps_full_early_days: int = 28
-    acceptable_pain: int = 3
-    """Pain-monitoring model: at or below 3/10 during, settled next morning = acceptable."""
-    setback_pain: int = 5
-    """Pain-monitoring model: above 5/10 = too much, step back one phase."""
-    close_after_days: int = 14
-    """[eng] The final phase held this long without pain closes the episode."""
-    baseline_days: int = 28
-    longest_window_days: int = 30
-
-
 # --- inputs -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class RunRef:
     """One run from the files, as the protocol sees it."""
 
@@ -220,7 +182,7 @@ class RunRef:
     speed_work_reason: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class DayLog:
     """What the journal says about one day for one episode (order-free aggregation)."""
 
@@ -262,7 +224,7 @@ class DayLog:
 # --- outputs ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class RunCheck:
     """A run and the protocol state in force before it."""
 
@@ -282,7 +244,7 @@ class RunCheck:
     that run's date): the setback day's longest run, else the last run before it."""
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class WeekCheck:
     """A local week of the episode: the cap in force at its start and what was run."""
 
@@ -293,14 +255,14 @@ class WeekCheck:
     phase: str
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class PhaseChange:
     day: date
     phase: str
     why: str
 
 
-@dataclass(slots=True)
+@record
 class Trace:
     """The fold's result for one episode."""
 

@@ -11,7 +11,6 @@ plus one when pain above 5/10 was logged or the episode has outlasted the guide'
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -23,6 +22,7 @@ from kneeflags.journal.episodes import Episode
 from kneeflags.journal.symptoms import SymptomEntry, link_runs
 from kneeflags.plan.model import Plan, PlanReason
 from kneeflags.plan.protocol import CONDITION_LABELS, PHASES_BY_ID, ProtocolConfig
+from kneeflags.records import record
 
 ITBS_RESOLVE_WEEKS = (4, 8)
 """Guide: most ITBS cases resolve within 4–8 weeks of consistent load management."""
@@ -30,7 +30,7 @@ PFPS_REVIEW_WEEKS = (6, 8)
 """Guide: if pain is not improving after 6–8 weeks of consistent strengthening, get help."""
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class ReturnStatus:
     """An open episode as the report shows it (see the module docstring)."""
 
@@ -333,7 +333,7 @@ def next_week_start(last_day: date, week_start_index: int) -> date:
     return this + timedelta(days=7)
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class JournalReview:
     """What the knee journal adds to one athlete's report window."""
 

@@ -11,9 +11,9 @@ them, so the runner sees what the plan is built on. Renderers only lay these lin
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from kneeflags.records import record
 from kneeflags.report import fmt
 
 RECENT_ENTRIES = 8
@@ -26,7 +26,7 @@ SITE_WORDS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class EpisodeBlock:
     """One open episode as labelled lines plus its reminders."""
 
@@ -35,7 +35,7 @@ class EpisodeBlock:
     reminders: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class JournalBlock:
     """What the renderers show of the journal: open episodes and recent entries."""
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -33,6 +32,7 @@ from kneeflags.findings import (
 )
 from kneeflags.model import Problem
 from kneeflags.plan.model import Plan
+from kneeflags.records import record
 
 SCHEMA_VERSION = "1.5"
 """Version of the JSON document (``schema.json``): bump the major on breaking changes."""
@@ -54,7 +54,7 @@ VOLUME_RULES = frozenset({"volume-jump"})
 SPIKE_RULES = frozenset({"session-spike"})
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class Thresholds:
     """The thresholds the charts draw (from the same config the rules used)."""
 
@@ -88,7 +88,7 @@ class Thresholds:
             return cls()
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class Window:
     """The weeks a report shows: ``first_week`` .. ``last_week`` (week starts, inclusive)."""
 
@@ -117,7 +117,7 @@ class Window:
         return week_start is not None and self.first_week <= week_start <= self.last_week
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class WeekRow:
     """One week of the weekly table (units as in :mod:`kneeflags.metrics.weekly`)."""
 
@@ -153,7 +153,7 @@ class WeekRow:
     """Walks and hikes load the knee too (descent especially): shown, never flagged."""
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class ActivityRow:
     """One activity of the window, as the reports list it."""
 
@@ -178,7 +178,7 @@ class ActivityRow:
     """Highest severity of the flags about this run (session spikes)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class RuleFlags:
     """One rule's card: all its flags in the window, in date order, at its highest severity."""
 
@@ -196,7 +196,7 @@ class RuleFlags:
         return len({f.severity for f in self.flags}) > 1
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class ConditionGroup:
     """Flags whose primary condition is ``condition`` (the first one the rule names)."""
 
@@ -209,7 +209,7 @@ class ConditionGroup:
         return sum(len(r.flags) for r in self.rules)
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class Summary:
     """The athlete's line in a coach's ranked batch summary (and the report header)."""
 
@@ -227,7 +227,7 @@ class Summary:
     km_in_window: float
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class AthleteReport:
     """One athlete's report: the window of the analysis plus its file problems."""
 
@@ -314,7 +314,7 @@ class AthleteReport:
         return tuple(f for f in self.flags if f.week_start is None or f.week_start == last)
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class Report:
     """What a command prints or writes: one or more athletes and all file problems."""
 

@@ -9,13 +9,12 @@ and guide section), and reasons about fields not listed here are kept, not dropp
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from kneeflags.plan.model import Plan, PlanReason
+from kneeflags.records import record
 from kneeflags.report import fmt
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class PlanLine:
     """One line of the plan: what, the number, and why."""
 

@@ -12,15 +12,15 @@ Staleness is part of it: when the data stopped before the reported week the stat
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 
 from kneeflags.findings import SEVERITY_RANK, Flag, is_advisory, prominence
+from kneeflags.records import record
 from kneeflags.report import fmt
 from kneeflags.report.model import AthleteReport, WeekRow, rule_title
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class Cause:
     """One current flag behind the week's status."""
 
@@ -31,7 +31,7 @@ class Cause:
     evidence: str
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class ThisWeek:
     """What the first section of a report says."""
 

@@ -12,12 +12,11 @@ ends every report is :data:`kneeflags.findings.CLINICIAN_REMINDER`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from kneeflags.findings import CLINICIAN_REMINDER
+from kneeflags.records import record
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class Advice:
     """One advice line and where in the guide it comes from."""
 

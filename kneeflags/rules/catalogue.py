@@ -15,16 +15,16 @@ print, per rule: ``id``, ``name``, ``measures``, ``computation``, :meth:`Rule.th
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from kneeflags.config import Config
 from kneeflags.findings import Condition, Severity
+from kneeflags.records import record
 
 Scope = Literal["week", "run", "athlete"]
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class Threshold:
     """One severity level: a comparison template over config fields of the rule's section."""
 
@@ -41,7 +41,7 @@ class Threshold:
         return f"{self.severity}: {self.text.format(**values)} ({self.source}){mark}"
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class Parameter:
     """A further tunable of a rule (minimum rise, window length...)."""
 
@@ -51,7 +51,7 @@ class Parameter:
     engineering: bool = True
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class Rule:
     """One rule of rules.md; see the module docstring for how it is rendered."""
 

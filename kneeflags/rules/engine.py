@@ -13,7 +13,6 @@ cut-off of the severity it reached.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import polars as pl
@@ -22,11 +21,12 @@ from kneeflags.config import Config
 from kneeflags.findings import SEVERITY_RANK, Flag
 from kneeflags.metrics.cadence import float_sum, weighted_median, weighted_median_list
 from kneeflags.metrics.weekly import week_start_expr
+from kneeflags.records import record
 from kneeflags.rules.advice import advice_lines
 from kneeflags.rules.catalogue import RULES, Rule
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class Inputs:
     """What evaluators read: stage-2 tables only, never samples."""
 

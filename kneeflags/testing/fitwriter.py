@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,6 +36,7 @@ import numpy as np
 from kneeflags.parsers import fit_profile as prof
 from kneeflags.parsers.fit_decoded import FIT_EPOCH_UNIX
 from kneeflags.parsers.fit_fast import fit_crc
+from kneeflags.records import record
 
 FIT_EPOCH = datetime.fromtimestamp(FIT_EPOCH_UNIX, tz=UTC)
 
@@ -55,7 +55,7 @@ def _bt(name: str) -> prof.BaseType:
     return prof.BASE_TYPE_BY_NAME[name]
 
 
-@dataclass(slots=True)
+@record
 class _Layout:
     mesg_num: int
     big_endian: bool
@@ -358,7 +358,7 @@ FILLER_MESG_NUM = 0xFF01
 """A manufacturer-specific message number no decoder knows; used to interleave other messages."""
 
 
-@dataclass(slots=True)
+@record
 class DeveloperField:
     """A developer (Connect IQ) record field: described by field_description messages."""
 

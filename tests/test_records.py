@@ -1,0 +1,133 @@
+"""kneeflags.records: the shared repr, == and hash behave as dataclasses' generated ones."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import pickle
+from dataclasses import dataclass, field
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from kneeflags.records import record
+
+
+@dataclass(frozen=True, slots=True)
+class FrozenDC:
+    a: int
+    b: str = "x"
+    c: tuple[int, ...] = ()
+
+
+@record(frozen=True)
+class FrozenRec:
+    a: int
+    b: str = "x"
+    c: tuple[int, ...] = ()
+
+
+@dataclass(slots=True)
+class MutableDC:
+    a: int
+    items: list[int] = field(default_factory=list)
+
+
+@record
+class MutableRec:
+    a: int
+    items: list[int] = field(default_factory=list)
+
+
+@record(frozen=True)
+class One:
+    only: float
+
+
+@record(frozen=True)
+class Empty:
+    pass
+
+
+@record(frozen=True)
+class OwnStr:
+    path: str
+
+    def __str__(self) -> str:
+        return f"<{self.path}>"
+
+
+@record
+class Node:
+    name: str
+    children: list[Node] = field(default_factory=list)
+
+
+values = st.tuples(st.integers(), st.text(max_size=5), st.tuples(st.integers()))
+
+
+@given(values, values)
+def test_frozen_record_behaves_as_the_frozen_dataclass(x: tuple, y: tuple) -> None:
+    r1, r2, d1, d2 = FrozenRec(*x), FrozenRec(*y), FrozenDC(*x), FrozenDC(*y)
+    assert repr(r1) == repr(d1).replace("FrozenDC", "FrozenRec")
+    assert (r1 == r2) == (d1 == d2)
+    assert (r1 != r2) == (d1 != d2)
+    assert hash(r1) == hash(d1)
+    assert (hash(r1) == hash(r2)) == (hash(d1) == hash(d2))
+
+
+def test_equality_needs_the_very_same_class() -> None:
+    assert FrozenRec(1) == FrozenRec(1)
+    assert FrozenRec(1) != FrozenDC(1)
+    assert FrozenRec(1).__eq__((1, "x", ())) is NotImplemented
+    assert One(1.0) == One(1.0) and One(1.0) != One(2.0)
+    assert hash(One(1.0)) == hash((1.0,))
+    assert Empty() == Empty() and hash(Empty()) == hash(())
+    assert repr(Empty()) == "Empty()" and repr(One(0.5)) == "One(only=0.5)"
+    nan = One(float("nan"))
+    assert nan == nan  # tuple comparison: identity first, as the dataclass does
+    assert One(float("nan")) != One(float("nan"))
+
+
+def test_frozen_record_is_frozen_and_still_a_dataclass() -> None:
+    r = FrozenRec(1, "y", (2,))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        r.a = 2  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        del r.a  # type: ignore[misc]
+    assert dataclasses.is_dataclass(r)
+    assert [f.name for f in dataclasses.fields(r)] == ["a", "b", "c"]
+    assert dataclasses.replace(r, b="z") == FrozenRec(1, "z", (2,))
+    assert dataclasses.asdict(r) == {"a": 1, "b": "y", "c": (2,)}
+    assert not hasattr(r, "__dict__")  # slotted
+    assert pickle.loads(pickle.dumps(r)) == r
+    assert copy.deepcopy(r) == r
+    with pytest.raises(TypeError):
+        FrozenRec()  # type: ignore[call-arg]
+
+
+def test_mutable_record_is_unhashable_and_compares_its_fields() -> None:
+    m = MutableRec(1)
+    m.items.append(3)
+    assert m == MutableRec(1, [3])
+    assert repr(m) == repr(MutableDC(1, [3])).replace("MutableDC", "MutableRec")
+    with pytest.raises(TypeError):
+        hash(m)
+    assert MutableRec.__hash__ is None and MutableDC.__hash__ is None
+    assert pickle.loads(pickle.dumps(m)) == m
+
+
+def test_own_methods_are_kept_and_recursion_is_shown() -> None:
+    assert str(OwnStr("a")) == "<a>" and repr(OwnStr("a")) == "OwnStr(path='a')"
+    root = Node("root")
+    root.children.append(root)
+    assert repr(root) == "Node(name='root', children=[...])"
+
+
+def test_kneeflags_classes_are_records() -> None:
+    from kneeflags.config import Config
+    from kneeflags.model import SourceRef
+
+    assert Config() == Config() and hash(SourceRef("a")) == hash(SourceRef("a"))
+    assert repr(SourceRef("a", "m")) == "SourceRef(path='a', member='m')"
