@@ -725,8 +725,11 @@ def _assemble(
     copy_rows = copies.select("source", "_first", "activity_id").rows()
     for row in copy_rows:
         warnings.append(Problem(row[0], f"identical copy of {row[1]}: counted once", "warning"))
-    acts = acts.unique("activity_id", keep="first", maintain_order=True)
-    hist = hist.unique(["activity_id", "speed_bin", "spm"], keep="first", maintain_order=True)
+    if acts.get_column("activity_id").n_unique() < acts.height:
+        # Only a repeated id can repeat histogram rows (one file's histogram has each
+        # (speed bin, spm) once): the 2 ms hash of every row is spent only then.
+        acts = acts.unique("activity_id", keep="first", maintain_order=True)
+        hist = hist.unique(["activity_id", "speed_bin", "spm"], keep="first", maintain_order=True)
 
     # Corrections stage: after parsing and caching, before deduplication.
     read_as = acts

@@ -543,9 +543,10 @@ def _is_zip(path: str) -> bool:
 
 def _file_items(path: str, hints: dict[str, Any] | None = None) -> Iterator[SourceItem]:
     try:
-        mode = os.stat(path).st_mode  # stat never blocks, even on a FIFO
+        st = os.stat(path)  # stat never blocks, even on a FIFO
+        mode: int | None = st.st_mode
     except OSError:
-        mode = None  # broken link etc.: reading it reports the reason
+        st, mode = None, None  # broken link etc.: reading it reports the reason
     if mode is not None and not stat.S_ISREG(mode):
         reason = f"{_file_kind(mode)}, not a regular file: not read"
         if expected_activity(path):
@@ -556,7 +557,7 @@ def _file_items(path: str, hints: dict[str, Any] | None = None) -> Iterator[Sour
     if _is_zip(path):
         yield from iter_zip_file(path)
     else:
-        yield SourceItem(SourceRef(path), _size(path), hints=hints)
+        yield SourceItem(SourceRef(path), st.st_size if st else 0, hints=hints)
 
 
 def _walk_error(exc: OSError) -> SourceItem:
@@ -722,6 +723,34 @@ def expand_path(arg: str | os.PathLike[str]) -> tuple[list[str], str | None]:
     return [text], None
 
 
+class _RealPaths:
+    """``os.path.realpath`` of many files, resolving each folder once.
+
+    Why: the walk names every file of a folder; ``realpath`` resolves every component of
+    every path again (one ``lstat`` per component, in Python), ~4 system calls a file for
+    a shallow folder and more for ``~/runs/garmin/2024``. A file that is not itself a
+    link has the real path of its folder plus its own name, so one ``lstat`` of the file
+    and one resolution per folder give the same answer.
+    """
+
+    def __init__(self) -> None:
+        self._folders: dict[str, str] = {}
+
+    def __call__(self, path: str) -> str:
+        head, tail = os.path.split(path)
+        if not head or tail in ("", ".", ".."):
+            return os.path.realpath(path)
+        try:
+            if stat.S_ISLNK(os.lstat(path).st_mode):
+                return os.path.realpath(path)
+        except OSError:
+            return os.path.realpath(path)
+        folder = self._folders.get(head)
+        if folder is None:
+            folder = self._folders[head] = os.path.realpath(head)
+        return os.path.join(folder, tail)
+
+
 def iter_sources(
     paths: Iterable[str | os.PathLike[str]],
     exclude: Iterable[str | os.PathLike[str]] = (),
@@ -737,6 +766,7 @@ def iter_sources(
         paths = [paths]
     skip = frozenset(os.path.realpath(os.path.expanduser(os.fspath(e))) for e in exclude)
     seen: set[tuple[str, tuple[int, ...]]] = set()
+    real_path = _RealPaths()
     for arg in paths:
         expanded, error = expand_path(arg)
         if error:
@@ -747,7 +777,7 @@ def iter_sources(
                 continue
             candidates = _dir_items(p, skip) if os.path.isdir(p) else _file_items(p)
             for item in candidates:
-                key = (os.path.realpath(item.ref.path), item.chain)
+                key = (real_path(item.ref.path), item.chain)
                 if key in seen:
                     continue
                 seen.add(key)

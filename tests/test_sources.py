@@ -358,3 +358,33 @@ def test_a_file_read_past_its_stat_size_up_to_the_cap(tmp_path: Path, monkeypatc
     monkeypatch.setattr(sources, "MAX_MEMBER_BYTES", 2000)
     with pytest.raises(sources.SourceTooLarge, match="grew beyond"):
         sources._read_capped_file(str(f))
+
+
+def test_real_paths_resolve_as_realpath_with_one_lookup_per_folder(tmp_path, monkeypatch):
+    """The walk's de-duplication key (issue 15: one resolution per folder, not per file)
+    equals ``os.path.realpath`` for plain files, linked files, linked folders, ``..`` and
+    relative paths, so a file named twice (directly and through a link) is read once."""
+    from kneeflags.sources import _RealPaths
+
+    (tmp_path / "runs" / "2024").mkdir(parents=True)
+    run = tmp_path / "runs" / "2024" / "a.fit"
+    run.write_bytes(b"x")
+    (tmp_path / "link_dir").symlink_to(tmp_path / "runs")
+    (tmp_path / "runs" / "2024" / "b.fit").symlink_to(run)
+    (tmp_path / "dangling.fit").symlink_to(tmp_path / "missing.fit")
+    monkeypatch.chdir(tmp_path)
+    paths = [
+        str(run),
+        str(tmp_path / "link_dir" / "2024" / "a.fit"),
+        str(tmp_path / "runs" / "2024" / "b.fit"),
+        str(tmp_path / "runs" / "2024" / ".." / "2024" / "a.fit"),
+        "runs/2024/a.fit",
+        "a.fit",
+        str(tmp_path / "dangling.fit"),
+        str(tmp_path / "no-such-folder" / "x.fit"),
+        str(tmp_path / "runs" / ".."),
+    ]
+    real = _RealPaths()
+    for p in paths:
+        assert real(p) == os.path.realpath(p), p
+    assert len(list(iter_sources([str(tmp_path / "runs"), str(tmp_path / "link_dir")]))) == 1
