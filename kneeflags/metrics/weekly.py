@@ -135,8 +135,11 @@ def weekly_table(
     first, last = acts["week_start"].min(), acts["week_start"].max()
     weeks = pl.DataFrame({"week_start": pl.date_range(first, last, interval="1w", eager=True)})
 
+    # One lazy query for the whole table (planned once, collected once) instead of ~17
+    # eager ones: the per-query set-up, not the arithmetic, dominated on a few hundred weeks.
     runs = (
-        acts.filter(pl.col("is_running"))
+        acts.lazy()
+        .filter(pl.col("is_running"))
         .group_by("week_start")
         .agg(
             pl.col("distance_km").sum().alias("run_km"),
@@ -152,8 +155,8 @@ def weekly_table(
 
     band = config.rules.low_cadence
     if cadence_hist.height:
-        hist = cadence_hist.join(
-            acts.select("activity_id", "week_start"), on="activity_id", how="inner"
+        hist = cadence_hist.lazy().join(
+            acts.lazy().select("activity_id", "week_start"), on="activity_id", how="inner"
         )
         total = pl.col("seconds").sum()
         cad = hist.group_by("week_start").agg(
@@ -189,24 +192,31 @@ def weekly_table(
                 },
                 "cadence_minutes": pl.Float64(),
             }
-        )
+        ).lazy()
 
     minutes = pl.col("duration_s") / 60.0
     on_foot = pl.col("sport").is_in(["walking", "hiking"])
-    other = acts.group_by("week_start").agg(
-        minutes.filter(pl.col("is_cross_training")).sum().alias("cross_training_minutes"),
-        *[minutes.filter(pl.col("sport") == s).sum().alias(f"xt_{s}_minutes") for s in XT_SPORTS],
-        minutes.filter(pl.col("sport") == "walking").sum().alias("walk_minutes"),
-        minutes.filter(pl.col("sport") == "hiking").sum().alias("hike_minutes"),
-        pl.when(on_foot.any())
-        .then(
-            pl.when(pl.col("elevation_loss_m").filter(on_foot).is_not_null().any())
-            .then(pl.col("elevation_loss_m").filter(on_foot).sum())
-            .otherwise(None)
+    other = (
+        acts.lazy()
+        .group_by("week_start")
+        .agg(
+            minutes.filter(pl.col("is_cross_training")).sum().alias("cross_training_minutes"),
+            *[
+                minutes.filter(pl.col("sport") == s).sum().alias(f"xt_{s}_minutes")
+                for s in XT_SPORTS
+            ],
+            minutes.filter(pl.col("sport") == "walking").sum().alias("walk_minutes"),
+            minutes.filter(pl.col("sport") == "hiking").sum().alias("hike_minutes"),
+            pl.when(on_foot.any())
+            .then(
+                pl.when(pl.col("elevation_loss_m").filter(on_foot).is_not_null().any())
+                .then(pl.col("elevation_loss_m").filter(on_foot).sum())
+                .otherwise(None)
+            )
+            .otherwise(0.0)
+            .alias("descent_on_foot_m"),
+            pl.col("is_strength").sum().cast(pl.Int64).alias("strength_sessions"),
         )
-        .otherwise(0.0)
-        .alias("descent_on_foot_m"),
-        pl.col("is_strength").sum().cast(pl.Int64).alias("strength_sessions"),
     )
 
     vj = config.rules.volume_jump
@@ -217,7 +227,8 @@ def weekly_table(
     running_history = pl.when(pl.col("runs").cum_sum() > 0).then(pl.col("run_km"))
     prev_known = running_history.shift(1)
     table = (
-        weeks.join(runs, on="week_start", how="left")
+        weeks.lazy()
+        .join(runs, on="week_start", how="left")
         .join(cad, on="week_start", how="left")
         .join(other, on="week_start", how="left")
         .sort("week_start")
@@ -245,8 +256,10 @@ def weekly_table(
             .alias("downhill_share"),
         )
     )
-    table = table.join(_weekly_acwr(acts, config), on="week_start", how="left")
-    return table.select([pl.col(k).cast(v) for k, v in WEEKLY_SCHEMA.items()])
+    table = table.join(_weekly_acwr(acts, config).lazy(), on="week_start", how="left")
+    return table.select([pl.col(k).cast(v) for k, v in WEEKLY_SCHEMA.items()]).collect(
+        engine="in-memory"
+    )
 
 
 def daily_running_km(activities: pl.DataFrame) -> pl.DataFrame:
