@@ -1,23 +1,31 @@
-"""Records: kneeflags' value classes, slotted dataclasses with shared repr, equality and hash.
+"""Records: kneeflags' value classes, slotted dataclasses whose methods are shared functions.
 
-Why not plain ``@record``: :mod:`dataclasses` writes the source text of
+Why not plain ``@dataclass(slots=True)``: :mod:`dataclasses` writes the source text of
 every method it adds and compiles it (``exec``) when the class is created, and kneeflags
 defines about a hundred such classes that a command imports before it does anything.
-Compiling their ``__repr__``, ``__eq__`` and ``__hash__`` was about 7 % of the instructions of
-a warm ``kneeflags analyze`` (issue 15; callgrind, 1.36 G → 1.26 G instructions). Those three
-methods do the same thing in every class (the fields as one tuple), so one shared function
-of each serves all records. ``__init__`` and the frozen guard still come from
-:mod:`dataclasses`: construction, ``dataclasses.fields``/``replace``/``asdict``, pickling
-and type checkers (:func:`typing.dataclass_transform`) see an ordinary dataclass.
+Compiling their methods was about 17 % of the instructions of a warm ``kneeflags analyze``
+(issue 15; callgrind on the 300-file bench set). The methods do the same thing in every
+class, read from the class's field list, so one shared function of each serves all
+records: ``__init__`` (positional or keyword arguments, defaults, default factories,
+``__post_init__``), ``__repr__``, ``__eq__``, ``__hash__`` and, for a frozen record, the
+guard against assignment and the pickling that goes around it. :mod:`dataclasses` still
+builds the class (fields, slots, ``__match_args__``): ``dataclasses.fields``/``replace``/
+``asdict``/``is_dataclass`` and type checkers (:func:`typing.dataclass_transform`) see an
+ordinary dataclass. Creating an instance costs about a microsecond more than with the
+generated ``__init__``; a warm run creates ~1,700, a cold one ~7,000 (per process, fewer).
 
-Behaviour is the dataclass one, to the letter (``tests/test_records.py`` compares them):
+Behaviour is the dataclass one (``tests/test_records.py`` compares them, hypothesis):
 
+* construction: the fields in order as positional-or-keyword parameters, the same
+  ``TypeError`` for a missing, repeated or unknown argument;
 * ``repr``: ``ClassName(field=value!r, ...)`` with the class's qualified name, ``...`` for
   a record that contains itself;
 * ``==``: equal when ``other`` is of the very same class and the field tuples are equal
   (``NotImplemented`` otherwise, so ``a == b`` falls back to identity);
 * ``hash``: ``hash`` of the field tuple for a frozen record; a mutable record is
-  unhashable, as a mutable dataclass with ``eq=True`` is.
+  unhashable, as a mutable dataclass with ``eq=True`` is;
+* frozen: assigning or deleting a field raises
+  :class:`dataclasses.FrozenInstanceError`; copies and pickles work.
 
 A method the class body defines itself is kept, as :mod:`dataclasses` keeps it.
 """
@@ -61,18 +69,153 @@ def _record_hash(self: Any) -> int:
     return hash(self.__class__.__record_values__(self))
 
 
+_MISSING = dataclasses.MISSING
+_set = object.__setattr__
+
+
+def _bind(cls: type, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any]:
+    """The value of every field from the call's arguments, bound as a generated
+    ``__init__`` binds them, or the ``TypeError`` it would raise, checked in its order
+    (each keyword, then too many positional arguments, then what is missing)."""
+    names, defaults = cls.__record_params__, cls.__record_defaults__
+    where = f"{cls.__qualname__}.__init__()"
+    index = cls.__record_index__
+    for name in kwargs:
+        at = index.get(name)
+        if at is None:
+            raise TypeError(f"{where} got an unexpected keyword argument '{name}'")
+        if at < len(args):
+            raise TypeError(f"{where} got multiple values for argument '{name}'")
+    if len(args) > len(names):
+        most = len(names) + 1
+        least = most - len(defaults)
+        takes = f"from {least} to {most}" if least < most else str(most)
+        noun = "argument" if most == 1 else "arguments"
+        raise TypeError(f"{where} takes {takes} positional {noun} but {len(args) + 1} were given")
+    rest = names[len(args) :]
+    missing = [n for n in rest if n not in kwargs and n not in defaults]
+    if missing:
+        quoted = [f"'{n}'" for n in missing]
+        listed = (
+            " and ".join(quoted)
+            if len(quoted) < 3
+            else ", ".join(quoted[:-1]) + ", and " + quoted[-1]
+        )
+        plural = "s" if len(missing) > 1 else ""
+        raise TypeError(
+            f"{where} missing {len(missing)} required positional argument{plural}: {listed}"
+        )
+    factories = cls.__record_factories__
+    values = list(args)
+    for name in rest:
+        if name in kwargs:
+            values.append(kwargs[name])
+        elif name in factories:
+            values.append(defaults[name]())
+        else:
+            values.append(defaults[name])
+    return values
+
+
+def _record_init(self: Any, /, *args: Any, **kwargs: Any) -> None:
+    cls = self.__class__
+    params = cls.__record_params__
+    if args or not kwargs:
+        if kwargs or len(args) == len(params):
+            values = args if not kwargs else _bind(cls, args, kwargs)
+        elif cls.__record_first_default__ <= len(args) < len(params):
+            # positional, trailing fields left to their (plain) defaults: SourceRef(path)
+            values = args + cls.__record_tail__[len(args) - cls.__record_first_default__ :]
+        else:
+            values = _bind(cls, args, kwargs)
+        for name, value in zip(params, values, strict=True):
+            _set(self, name, value)
+    else:  # all by keyword, the usual call: defaults merged in C, then one pass
+        merged = {**cls.__record_plain_defaults__, **kwargs}
+        for name, factory in cls.__record_factory_items__:
+            if name not in merged:
+                merged[name] = factory()
+        if len(merged) != len(params):
+            merged = dict(zip(params, _bind(cls, args, kwargs), strict=True))
+        try:
+            for name in params:
+                _set(self, name, merged[name])
+        except KeyError:  # a required field missing and an unknown one given
+            _bind(cls, args, kwargs)  # raises the generated __init__'s TypeError
+            raise
+    for name, default, factory in cls.__record_unset__:
+        _set(self, name, factory() if factory is not None else default)
+    if cls.__record_post_init__:
+        self.__post_init__()
+
+
+def _frozen_setattr(self: Any, name: str, value: Any) -> None:
+    raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
+
+
+def _frozen_delattr(self: Any, name: str) -> None:
+    raise dataclasses.FrozenInstanceError(f"cannot delete field {name!r}")
+
+
+def _frozen_getstate(self: Any) -> list[Any]:
+    return [getattr(self, name) for name in self.__class__.__record_fields__]
+
+
+def _frozen_setstate(self: Any, state: list[Any]) -> None:
+    for name, value in zip(self.__class__.__record_fields__, state, strict=True):
+        _set(self, name, value)
+
+
 def _make_record(cls: T, frozen: bool) -> T:
     own = set(cls.__dict__)
-    made = dataclasses.dataclass(cls, frozen=frozen, slots=True, repr=False, eq=False)
-    names = tuple(f.name for f in dataclasses.fields(made))
+    # Nothing generated: no init, repr or eq, and not frozen (the guard is added below).
+    made = dataclasses.dataclass(cls, init=False, repr=False, eq=False, frozen=False, slots=True)
+    fields = dataclasses.fields(made)
+    names = tuple(f.name for f in fields)
     made.__record_fields__ = names
     made.__record_values__ = staticmethod(_field_tuple(names))
+    made.__record_params__ = params = tuple(f.name for f in fields if f.init)
+    made.__record_index__ = {name: i for i, name in enumerate(params)}
+    made.__record_defaults__ = {
+        f.name: (f.default_factory if f.default_factory is not _MISSING else f.default)
+        for f in fields
+        if f.init and (f.default is not _MISSING or f.default_factory is not _MISSING)
+    }
+    made.__record_factories__ = frozenset(
+        f.name for f in fields if f.init and f.default_factory is not _MISSING
+    )
+    made.__record_plain_defaults__ = {
+        f.name: f.default for f in fields if f.init and f.default is not _MISSING
+    }
+    # Trailing parameters with plain defaults: a short positional call is completed
+    # from this tuple (a factory among them sends such calls through _bind instead).
+    first = len(params)
+    while first > 0 and params[first - 1] in made.__record_plain_defaults__:
+        first -= 1
+    made.__record_first_default__ = first
+    made.__record_tail__ = tuple(made.__record_plain_defaults__[n] for n in params[first:])
+    made.__record_factory_items__ = tuple(
+        (f.name, f.default_factory) for f in fields if f.init and f.default_factory is not _MISSING
+    )
+    made.__record_unset__ = tuple(
+        (f.name, f.default, None if f.default_factory is _MISSING else f.default_factory)
+        for f in fields
+        if not f.init and (f.default is not _MISSING or f.default_factory is not _MISSING)
+    )
+    made.__record_post_init__ = hasattr(made, "__post_init__")
+    if "__init__" not in own:
+        made.__init__ = _record_init
     if "__repr__" not in own:
         made.__repr__ = _record_repr
     if "__eq__" not in own:
         made.__eq__ = _record_eq
         if "__hash__" not in own:
             made.__hash__ = _record_hash if frozen else None  # type: ignore[assignment]
+    if frozen:
+        made.__setattr__ = _frozen_setattr
+        made.__delattr__ = _frozen_delattr
+        made.__getstate__ = _frozen_getstate
+        made.__setstate__ = _frozen_setstate
     return made
 
 

@@ -131,3 +131,116 @@ def test_kneeflags_classes_are_records() -> None:
 
     assert Config() == Config() and hash(SourceRef("a")) == hash(SourceRef("a"))
     assert repr(SourceRef("a", "m")) == "SourceRef(path='a', member='m')"
+
+
+@dataclass(frozen=True, slots=True)
+class DefaultsDC:
+    a: int
+    b: int
+    c: str = "c"
+    d: list[int] = field(default_factory=list)
+
+
+@record(frozen=True)
+class DefaultsRec:
+    a: int
+    b: int
+    c: str = "c"
+    d: list[int] = field(default_factory=list)
+
+
+def _outcome(cls: type, args: tuple, kwargs: dict) -> tuple:
+    try:
+        obj = cls(*args, **kwargs)
+    except TypeError as exc:
+        return ("error", str(exc).replace(cls.__qualname__, "X"))
+    return ("ok", tuple(getattr(obj, f.name) for f in dataclasses.fields(obj)))
+
+
+@dataclass(frozen=True, slots=True)
+class PlainDC:
+    a: int
+    b: int = 2
+    c: str = "c"
+
+
+@record(frozen=True)
+class PlainRec:
+    a: int
+    b: int = 2
+    c: str = "c"
+
+
+names = st.sampled_from(["a", "b", "c", "d", "e"])
+
+
+@given(
+    st.lists(st.integers(), max_size=5),
+    st.dictionaries(names, st.integers(), max_size=4),
+)
+def test_construction_binds_as_the_generated_init(args: list, kwargs: dict) -> None:
+    """Same values, or the same TypeError, for any mix of positional and keyword
+    arguments (missing, repeated, unknown, too many)."""
+    kwargs = {k: ([v] if k == "d" else v) for k, v in kwargs.items()}
+    assert _outcome(DefaultsRec, tuple(args), dict(kwargs)) == _outcome(
+        DefaultsDC, tuple(args), dict(kwargs)
+    )
+    # only plain defaults: short positional calls take the completed-tuple path
+    assert _outcome(PlainRec, tuple(args), dict(kwargs)) == _outcome(
+        PlainDC, tuple(args), dict(kwargs)
+    )
+
+
+def test_defaults_factories_and_post_init() -> None:
+    one, two = DefaultsRec(1, 2), DefaultsRec(1, 2)
+    assert one.c == "c" and one.d == [] and one.d is not two.d  # a new list each time
+    calls = []
+
+    @record(frozen=True)
+    class Checked:
+        value: int
+        label: str = "x"
+
+        def __post_init__(self) -> None:
+            calls.append(self.value)
+            if self.value < 0:
+                raise ValueError("negative")
+
+    assert Checked(3).label == "x" and calls == [3]
+    with pytest.raises(ValueError, match="negative"):
+        Checked(-1)
+
+    @record
+    class WithHidden:
+        a: int
+        hidden: list[int] = field(default_factory=list, init=False)
+        flag: bool = field(default=True, init=False)
+
+    w = WithHidden(1)
+    assert (w.a, w.hidden, w.flag) == (1, [], True)
+    with pytest.raises(TypeError):
+        WithHidden(1, [2])  # type: ignore[call-arg]
+
+
+def test_frozen_record_copies_and_pickles_around_its_guard() -> None:
+    r = DefaultsRec(1, 2, "z", [3])
+    assert pickle.loads(pickle.dumps(r, protocol=2)) == r
+    assert copy.copy(r) == r and copy.deepcopy(r).d is not r.d
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        object.__getattribute__(r, "__setattr__")("c", "y")
+    with pytest.raises(AttributeError):
+        r.__dict__  # noqa: B018  (slotted: no instance dict)
+
+
+def test_argument_errors_read_as_the_dataclass_ones() -> None:
+    @dataclass
+    class EmptyDC:
+        pass
+
+    @dataclass
+    class OneDC:
+        only: float
+
+    for rec, dc, args in [(Empty, EmptyDC, (1,)), (Empty, EmptyDC, (1, 2)), (One, OneDC, (1, 2))]:
+        assert _outcome(rec, args, {}) == _outcome(dc, args, {})
+    assert _outcome(One, (), {}) == _outcome(OneDC, (), {})
