@@ -344,6 +344,11 @@ def _samples_frame(
             return values
         return values * factor
 
+    # Made in the order that holds the least at once (the frame's order is fixed below): the
+    # timestamps (elapsed_s is written over the decoded column, through a temporary copy
+    # numpy makes) and cadence (two columns) while the frame is small, heart rate (a one-byte
+    # field: the smallest raw column held while its column is made) last.
+    made: dict[str, pl.Series] = {}
     fit_stamps, mine = c("timestamp")
     assert fit_stamps is not None  # always there (see fit_decoded)
     stamps = fit_stamps.astype(np.int64)
@@ -354,14 +359,10 @@ def _samples_frame(
     else:
         elapsed = elapsed_from_start(stamps, start_us)
     del fit_stamps
-    out = [
-        pl.Series("timestamp", stamps, dtype=pl.Int64).cast(SAMPLE_SCHEMA["timestamp"]),
-        pl.Series("elapsed_s", elapsed, dtype=pl.Float64),
-    ]
-    del stamps, elapsed
-    out.append(series("distance_m", c("distance")[0]))
-    out.append(series("altitude_m", first_valid("enhanced_altitude", "altitude")))
-    out.append(series("speed_mps", first_valid("enhanced_speed", "speed")))
+    made["timestamp"] = pl.Series("timestamp", stamps, dtype=pl.Int64).cast(
+        SAMPLE_SCHEMA["timestamp"]
+    )
+    made["elapsed_s"] = pl.Series("elapsed_s", elapsed, dtype=pl.Float64)
     cadence, mine = c("cadence")
     fractional, fractional_mine = c("fractional_cadence")
     if cadence is not None:
@@ -379,12 +380,29 @@ def _samples_frame(
             if on_foot:
                 cadence = cadence * 2.0
         del whole
-    out.append(series("cadence_spm", cadence))
+    made["cadence_spm"] = series("cadence_spm", cadence)
     del cadence
-    out.append(series("heart_rate", c("heart_rate")[0]))
-    out.append(series("lat", scaled("position_lat", SEMICIRCLE_TO_DEG)))
-    out.append(series("lon", scaled("position_long", SEMICIRCLE_TO_DEG)))
-    return pl.DataFrame(out)
+    made["altitude_m"] = series("altitude_m", first_valid("enhanced_altitude", "altitude"))
+    made["speed_mps"] = series("speed_mps", first_valid("enhanced_speed", "speed"))
+    made["lat"] = series("lat", scaled("position_lat", SEMICIRCLE_TO_DEG))
+    made["lon"] = series("lon", scaled("position_long", SEMICIRCLE_TO_DEG))
+    made["distance_m"] = series("distance_m", c("distance")[0])
+    made["heart_rate"] = series("heart_rate", c("heart_rate")[0])
+    return pl.DataFrame([made[name] for name in _SAMPLE_ORDER])
+
+
+_SAMPLE_ORDER = (
+    "timestamp",
+    "elapsed_s",
+    "distance_m",
+    "altitude_m",
+    "speed_mps",
+    "cadence_spm",
+    "heart_rate",
+    "lat",
+    "lon",
+)
+"""The columns of :func:`_samples_frame`'s frame, in order."""
 
 
 def _file_offset(decoded: FitDecoded) -> int | None:
@@ -444,6 +462,7 @@ def build_fit(
             if not absolute.all():  # rare: filter only then
                 n_relative = int((~absolute & ~np.isnan(ts)).sum())
                 records = {k: column_rows(v, absolute) for k, v in records.items()}
+            del ts, absolute
         else:
             records = {}
         n_records = len(records["timestamp"]) if records else 0

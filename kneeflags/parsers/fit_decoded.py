@@ -110,8 +110,13 @@ class DeferredColumn:
         """The column as a new float64 array (the caller's to change in place)."""
         raise NotImplementedError
 
-    def select(self, mask: np.ndarray) -> DeferredColumn:
-        """The rows where ``mask`` is true, still deferred."""
+    def select(self, mask: np.ndarray) -> np.ndarray | DeferredColumn:
+        """The rows where ``mask`` is true (deferred still, or converted)."""
+        raise NotImplementedError
+
+    def detach(self) -> None:
+        """Hold copies of the values still read from the file's bytes, so that the bytes
+        may be freed (a copy of the raw field, not of the converted column)."""
         raise NotImplementedError
 
 
@@ -147,6 +152,13 @@ class FitDecoded:
     problem: str | None = None
     """One-line description of what went wrong (truncation, CRC mismatch), if anything."""
     crc_ok: bool | None = None
+
+    def detach_records(self) -> None:
+        """Let the record columns no longer read the file's bytes (:meth:`DeferredColumn.detach`),
+        so that the bytes may be freed before the columns are converted."""
+        for column in self.record_columns.values():
+            if isinstance(column, DeferredColumn):
+                column.detach()
 
     @property
     def records(self) -> pl.DataFrame:

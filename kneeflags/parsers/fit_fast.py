@@ -476,6 +476,9 @@ class _FieldColumn(DeferredColumn):
     def select(self, mask: np.ndarray) -> DeferredColumn:
         return _FieldColumn(self.raw[mask], self.bt, self.scale, self.offset, self.shift, self.mask)
 
+    def detach(self) -> None:
+        self.raw = self.raw.copy()  # the field alone, compact: not the messages' other bytes
+
     def materialize(self) -> np.ndarray:
         valid = _valid_mask(self.raw, self.bt)
         if self.shift is None:
@@ -513,8 +516,13 @@ class _MergedColumn(DeferredColumn):
                 return True
         return False
 
-    def select(self, mask: np.ndarray) -> np.ndarray:  # type: ignore[override]
+    def select(self, mask: np.ndarray) -> np.ndarray:
         return self.materialize()[mask]  # rare (relative stamps, several sessions): eager
+
+    def detach(self) -> None:
+        for part, _n in self.parts:
+            if isinstance(part, DeferredColumn):
+                part.detach()
 
     def materialize(self) -> np.ndarray:
         """``np.concatenate(parts)[order]``, each part written straight to its rows."""
