@@ -287,11 +287,12 @@ def _samples_frame(
     activity on the cold path, where a polars expression graph costs more to set up than
     the arithmetic.
 
-    One column at a time: each canonical column is made, handed to polars (which copies it:
-    ``nan_to_null``) and dropped before the next, and a deferred decoded column
-    (:class:`~kneeflags.parsers.fit_decoded.DeferredColumn`) is only converted then. The
-    numpy side of a file's sample table is then one or two columns, not all nine at once
-    (with the decoded ones, they were most of the peak memory of reading a FIT file).
+    One column at a time: a deferred decoded column
+    (:class:`~kneeflags.parsers.fit_decoded.DeferredColumn`) is converted only when its
+    canonical column is made, and each canonical column goes to polars (which keeps the
+    numpy array as its buffer, no copy) before the next is made. Besides the table itself,
+    the working memory is one or two columns and their temporaries, not every decoded
+    column next to every canonical one.
 
     ``owned``: the caller gives ``records`` away (:func:`build_fit`): each decoded column
     is taken out of the dict and, where the canonical column is a function of it alone,

@@ -31,9 +31,10 @@ Conventions (identical for both decoders):
   frame per activity, so a file costs one frame construction, not two.
   A decoder may hand over a column other than ``timestamp`` as a
   :class:`DeferredColumn` (the fast one does: the field still in the file's
-  bytes, converted when the builder takes it), so that nine float64 columns,
-  2.6 times the file, are never all held at once; :func:`column_array`
-  gives either kind as its float64 array.
+  bytes, converted when the builder takes it), so that the decoded float64
+  columns (nine for a typical run, 2.6 times the file) are not all held
+  next to the canonical ones; :func:`column_array` gives either kind as its
+  float64 array.
   ``records`` is the same data as a polars frame (Int64 for the integer
   columns, Float64 otherwise, nulls for invalid values), for tests and
   debugging.

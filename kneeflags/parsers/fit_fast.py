@@ -445,9 +445,10 @@ class _FieldColumn(DeferredColumn):
     """A record column still in the file's bytes: one field of the record messages (a view of
     ``_rows``), or a bit-field component of one, scaled when the builder takes it.
 
-    Converting every column up front held nine float64 columns, 2.6 times the file, with the
-    file itself: the builder now converts one column at a time, hands it to polars and drops
-    it. :meth:`materialize` does what the decoder did (the same operations, the same values).
+    Converting every column up front held all the decoded float64 columns (2.6 times the
+    file for a typical run) with the file itself and then with the canonical columns: the
+    builder now converts each when it makes the canonical column from it.
+    :meth:`materialize` does what the decoder did (the same operations, the same values).
     """
 
     __slots__ = ("bt", "mask", "offset", "raw", "scale", "shift")
