@@ -211,6 +211,10 @@ def _parse_definition(buf: bytes, pos: int, end: int, header: int) -> tuple[_Def
 _RUN_JUMP = 16
 """After this many identical headers in a row, the rest of the run is found with numpy."""
 
+_FLUSH_SINGLES = 1024
+"""Message offsets found one by one are moved from Python lists to numpy in chunks of this
+many (checked when the header byte changes)."""
+
 
 def _walk(buf: bytes, u8: np.ndarray, start: int, end: int) -> _Walk:
     """Find every message boundary between ``start`` and ``end`` (one FIT part's data).
@@ -231,6 +235,7 @@ def _walk(buf: bytes, u8: np.ndarray, start: int, end: int) -> _Walk:
     last_h = -1
     rep = 0
     in_runs = 0  # messages kept in ``pieces`` (the run skips), for the cap
+    flushed = 0  # single messages moved to ``pieces`` since the last run (see below)
     reason: str | None = None
     while pos < end:
         h = buf[pos]
@@ -244,13 +249,14 @@ def _walk(buf: bytes, u8: np.ndarray, start: int, end: int) -> _Walk:
                 if rep == _RUN_JUMP:
                     m = _run_count(u8, pos, size, end, h)
                     in_runs += m
-                    if in_runs + len(starts) > MAX_FIT_MESSAGES:
+                    if in_runs + flushed + len(starts) > MAX_FIT_MESSAGES:
                         raise FitTooLarge
                     if m:
                         pieces.append(np.asarray(starts, dtype=np.int64))
                         piece_defs.append(np.asarray(start_defs, dtype=np.int64))
                         starts.clear()
                         start_defs.clear()
+                        flushed = 0  # as before the singles were flushed: not counted on
                         pieces.append(np.arange(pos, pos + m * size, size, dtype=np.int64))
                         piece_defs.append(np.full(m, def_by_header[h], dtype=np.int64))
                         pos += m * size
@@ -260,8 +266,16 @@ def _walk(buf: bytes, u8: np.ndarray, start: int, end: int) -> _Walk:
                 rep = 0
                 # checked on a change of header only: cheap, and a file over the cap
                 # changes header at least every _RUN_JUMP messages (else it is a run)
-                if len(starts) + in_runs > MAX_FIT_MESSAGES:
+                if len(starts) + flushed + in_runs > MAX_FIT_MESSAGES:
                     raise FitTooLarge
+                if len(starts) >= _FLUSH_SINGLES:
+                    # A Python int and its list slot are ~40 bytes a message, more than a
+                    # real file's message (20-30 bytes): held in numpy past this many.
+                    flushed += len(starts)
+                    pieces.append(np.asarray(starts, dtype=np.int64))
+                    piece_defs.append(np.asarray(start_defs, dtype=np.int64))
+                    starts.clear()
+                    start_defs.clear()
             continue
         if h & 0x80 or not h & 0x40:
             lt = (h >> 5) & 3 if h & 0x80 else h & 0x0F
@@ -299,17 +313,28 @@ def _walk(buf: bytes, u8: np.ndarray, start: int, end: int) -> _Walk:
     return _Walk(defs=defs, starts=arr, def_of=def_of, comp=comp, stop_pos=pos, stop_reason=reason)
 
 
-def _rows(u8: np.ndarray, buf: bytes, d: _Def, offs: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """One structured array over the data messages of ``d`` starting at ``offs``.
+def _rows(
+    u8: np.ndarray, buf: bytes, d: _Def, offs: np.ndarray, dtype: np.dtype
+) -> tuple[np.ndarray | dict[str, np.ndarray], bool]:
+    """The fields of ``dtype`` over the data messages of ``d`` starting at ``offs``, by name,
+    and whether they are views of the file's bytes.
 
-    ``dtype`` describes a whole message (header byte included). One run of adjacent messages is
-    read in place; scattered messages are first gathered with a single index array.
+    ``dtype`` describes a whole message (header byte included). One run of adjacent messages
+    is read in place (a structured array). Of scattered messages, each field is gathered on
+    its own into a compact array, its bytes in each message taken as one row of a sliding
+    window over the file: an index array of every byte of the messages, as before, was
+    eight times their size, most of the memory of reading a real device's file (whose
+    records are interleaved with other messages), and the fields not read are not copied.
     """
     n = offs.size
     if n == 1 or int(offs[-1] - offs[0]) == (n - 1) * d.size:
-        return np.frombuffer(buf, dtype=dtype, count=n, offset=int(offs[0]))
-    gathered = u8[offs[:, None] + np.arange(d.size)]
-    return np.frombuffer(gathered, dtype=dtype, count=n)
+        return np.frombuffer(buf, dtype=dtype, count=n, offset=int(offs[0])), True
+    fields: dict[str, np.ndarray] = {}
+    for name in dtype.names or ():
+        fmt, off = dtype.fields[name][:2]  # type: ignore[index]
+        window = np.lib.stride_tricks.sliding_window_view(u8, fmt.itemsize)
+        fields[name] = window[offs + off].view(fmt.base).reshape((n, *fmt.shape))
+    return fields, False
 
 
 def _struct_dtype(d: _Def, indices: Iterable[int]) -> np.dtype:
@@ -365,7 +390,7 @@ def _resolve_compressed(
         bt = prof.base_type(bnum)
         if size != bt.size or bt.name in ("string", "byte") or bt.size == 8 or bt.dtype[0] == "f":
             raise FastPathUnsupported(f"timestamp field of size {size} ({bt.name})")
-        vals = _rows(u8, buf, d, offs, _struct_dtype(d, [ti]))[f"f{ti}"]
+        vals = _rows(u8, buf, d, offs, _struct_dtype(d, [ti]))[0][f"f{ti}"]
         ok = _valid_mask(vals, bt)
         abs_offs.append(offs[ok])
         abs_vals.append(vals[ok].astype(np.int64))
@@ -451,7 +476,7 @@ class _FieldColumn(DeferredColumn):
     :meth:`materialize` does what the decoder did (the same operations, the same values).
     """
 
-    __slots__ = ("bt", "mask", "offset", "raw", "scale", "shift")
+    __slots__ = ("borrowed", "bt", "mask", "offset", "raw", "scale", "shift")
 
     def __init__(
         self,
@@ -461,9 +486,13 @@ class _FieldColumn(DeferredColumn):
         offset: float | None,
         shift: int | None = None,
         mask: int = 0,
+        *,
+        borrowed: bool = False,
     ) -> None:
         self.raw, self.bt, self.scale, self.offset = raw, bt, scale, offset
         self.shift, self.mask = shift, mask
+        self.borrowed = borrowed
+        """Whether ``raw`` is a view of the file's bytes (else a compact copy of its own)."""
 
     def __len__(self) -> int:
         return len(self.raw)
@@ -478,7 +507,9 @@ class _FieldColumn(DeferredColumn):
         return _FieldColumn(self.raw[mask], self.bt, self.scale, self.offset, self.shift, self.mask)
 
     def detach(self) -> None:
-        self.raw = self.raw.copy()  # the field alone, compact: not the messages' other bytes
+        if self.borrowed:
+            self.raw = self.raw.copy()  # the field alone, compact: not the messages' other bytes
+            self.borrowed = False
 
     def materialize(self) -> np.ndarray:
         valid = _valid_mask(self.raw, self.bt)
@@ -566,7 +597,7 @@ def _decode_records(
             offs = walk.offsets(di, comp_flag)
             if not offs.size:
                 continue
-            rows = _rows(u8, buf, d, offs, dtype)
+            rows, borrowed = _rows(u8, buf, d, offs, dtype)
             cols: dict[str, np.ndarray | DeferredColumn] = {}
             for name, (i, comp) in plan.items():
                 num = d.fields[i][0]
@@ -585,13 +616,15 @@ def _decode_records(
                 raw = rows[f"f{i}"]
                 if comp is None:
                     spec = _RECORD.fields[num]
-                    col = _FieldColumn(raw, bt, spec.scale, spec.offset)
+                    col = _FieldColumn(raw, bt, spec.scale, spec.offset, borrowed=borrowed)
                 else:
                     if comp.accumulate:
                         raise FastPathUnsupported(f"accumulated component {name}")
                     shift = None if bt.dtype.startswith("f") else comp.bit_offset
                     bitmask = (1 << comp.bits) - 1
-                    col = _FieldColumn(raw, bt, comp.scale, comp.offset, shift, bitmask)
+                    col = _FieldColumn(
+                        raw, bt, comp.scale, comp.offset, shift, bitmask, borrowed=borrowed
+                    )
                 # deferred (see _FieldColumn), but for the timestamp, which the builder needs
                 # whole at once
                 cols[name] = col.materialize() if name == "timestamp" else col
@@ -607,7 +640,9 @@ def _decode_records(
     return _assemble(groups)
 
 
-def _csd_raw(d: _Def, i: int, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _csd_raw(
+    d: _Def, i: int, rows: np.ndarray | dict[str, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
     """compressed_speed_distance as a 24-bit little-endian number, and its validity."""
     _num, size, bnum = d.fields[i]
     if prof.base_type(bnum).name != "byte" or size != 3:
