@@ -22,8 +22,8 @@ import polars as pl
 import pytest
 
 from kneeflags.model import Activity, SourceRef
+from kneeflags.parsers import fit_fast, parse_source
 from kneeflags.parsers import fit_profile as prof
-from kneeflags.parsers import parse_source
 from kneeflags.parsers.fit_build import build_fit
 from kneeflags.parsers.fit_decoded import DeferredColumn, FitDecoded, column_array
 from kneeflags.parsers.fit_fast import decode_fit_fast
@@ -187,6 +187,24 @@ def test_detached_columns_let_the_bytes_go(case: str) -> None:
             assert np.array_equal(
                 column_array(v), column_array(ref.record_columns[k]), equal_nan=True
             ), k
+
+
+@pytest.mark.parametrize("case", ["several layouts", "records not contiguous"])
+def test_small_steps_read_the_same_columns(case: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The walk's offsets moved to numpy every few messages and the merge's row index
+    written a few rows at a time give what one step gives."""
+    data = CASES[case]()
+    expected = decode_fit_fast(data)
+    monkeypatch.setattr(fit_fast, "_FLUSH_SINGLES", 3)
+    monkeypatch.setattr(fit_fast, "_CHUNK_ROWS", 7)
+    got = decode_fit_fast(data)
+    for part, ref in zip(got, expected, strict=True):
+        assert part.record_columns.keys() == ref.record_columns.keys()
+        for k, v in part.record_columns.items():
+            assert np.array_equal(
+                column_array(v), column_array(ref.record_columns[k]), equal_nan=True
+            ), k
+    _assert_same(_activities(got), _activities(expected))
 
 
 @pytest.mark.corpus

@@ -122,6 +122,12 @@ class _Walk:
     stop_reason: str | None
     """None if the walk reached the end; else "truncated" or a one-line problem."""
 
+    def release(self) -> None:
+        """Drop the per-message arrays (17 bytes a message) once the messages are read:
+        only where the walk stopped is used after that."""
+        self.starts = self.def_of = np.zeros(0, dtype=np.int64)
+        self.comp = np.zeros(0, dtype=bool)
+
     def offsets(self, di: int, comp: bool | None = None) -> np.ndarray:
         """Start offsets of the data messages of definition ``di`` (optionally by header kind)."""
         sel = self.def_of == di
@@ -633,6 +639,7 @@ def _decode_records(
                     raise FastPathUnsupported("compressed header on a record with a timestamp")
                 cols["timestamp"] = _lookup_ts(resolved, offs).astype(np.float64)
             groups.append((offs, cols))
+    walk.release()  # every message is read: the columns are merged without the walk's arrays
     if not groups:
         return {}
     if acc_jobs:
@@ -690,6 +697,10 @@ def _accumulate(
         start += j_offs.size
 
 
+_CHUNK_ROWS = 1 << 16
+"""Rows per step where a row index is written out (a bound on the step's own memory)."""
+
+
 def _assemble(
     groups: list[tuple[np.ndarray, dict[str, np.ndarray | DeferredColumn]]],
 ) -> dict[str, np.ndarray | DeferredColumn]:
@@ -706,7 +717,9 @@ def _assemble(
     else:
         order = np.argsort(np.concatenate([o for o, _c in groups]), kind="stable")
         inverse = np.empty_like(order)
-        inverse[order] = np.arange(order.size)
+        for first in range(0, order.size, _CHUNK_ROWS):  # no arange of every row at once
+            rows = order[first : first + _CHUNK_ROWS]
+            inverse[rows] = np.arange(first, first + rows.size)
         del order
         data = {n: _MergedColumn([(c.get(n), o.size) for o, c in groups], inverse) for n in names}
         if "timestamp" in data:
