@@ -52,7 +52,14 @@ from kneeflags.parsers.common import (
     elapsed_into,
     finish_samples,
 )
-from kneeflags.parsers.fit_decoded import FIT_EPOCH_UNIX, FIT_MIN_ABSOLUTE, FitDecoded, Message
+from kneeflags.parsers.fit_decoded import (
+    FIT_EPOCH_UNIX,
+    FIT_MIN_ABSOLUTE,
+    DeferredColumn,
+    FitDecoded,
+    Message,
+    column_rows,
+)
 from kneeflags.timezones import offset_from_local_timestamp, resolve_offset
 
 SEMICIRCLE_TO_DEG = 180.0 / 2**31
@@ -268,7 +275,11 @@ def _is_absolute(raw: object) -> bool:
 
 
 def _samples_frame(
-    records: dict[str, np.ndarray], on_foot: bool, start_us: int, *, owned: bool = False
+    records: dict[str, np.ndarray | DeferredColumn],
+    on_foot: bool,
+    start_us: int,
+    *,
+    owned: bool = False,
 ) -> pl.DataFrame:
     """Raw record columns -> canonical columns (units converted, enhanced preferred).
 
@@ -276,74 +287,123 @@ def _samples_frame(
     activity on the cold path, where a polars expression graph costs more to set up than
     the arithmetic.
 
+    One column at a time: a deferred decoded column
+    (:class:`~kneeflags.parsers.fit_decoded.DeferredColumn`) is converted only when its
+    canonical column is made, and each canonical column goes to polars (which keeps the
+    numpy array as its buffer, no copy) before the next is made. Besides the table itself,
+    the working memory is one or two columns and their temporaries, not every decoded
+    column next to every canonical one.
+
     ``owned``: the caller gives ``records`` away (:func:`build_fit`): each decoded column
     is taken out of the dict and, where the canonical column is a function of it alone,
     converted in place (the same IEEE operations, so the same values) instead of copied.
-    The decoded columns and the canonical ones then share their memory rather than both
-    being held, a third of the peak memory of reading a FIT file.
+    A deferred column's array is always new, so always converted in place.
 
     ``elapsed_s`` is filled here from ``start_us`` (:func:`elapsed_from_start`, the values
     of :func:`finish_samples`' expression): one polars query less per activity.
     """
     n = len(records["timestamp"])
-    missing = np.full(n, np.nan)
     take = records.pop if owned else records.get
 
-    def c(name: str) -> np.ndarray:
+    def c(name: str) -> tuple[np.ndarray | None, bool]:
+        """The decoded column (None when absent) and whether it may be changed in place."""
         value = take(name, None)
-        return missing if value is None else value
+        if value is None:
+            return None, False
+        if isinstance(value, DeferredColumn):
+            return value.materialize(), True
+        return value, owned
 
-    def mine(values: np.ndarray) -> bool:
-        return owned and values is not missing
+    def series(name: str, values: np.ndarray | None) -> pl.Series:
+        if values is None:
+            values = np.full(n, np.nan)
+        return pl.Series(name, values, dtype=pl.Float64, nan_to_null=True)
 
-    def first_valid(preferred: np.ndarray, other: np.ndarray) -> np.ndarray:
-        if mine(preferred):
-            gaps = np.isnan(preferred)
-            if gaps.any():
-                preferred[gaps] = other[gaps]
+    def first_valid(preferred_name: str, other_name: str) -> np.ndarray | None:
+        """The preferred column, its gaps filled row by row from the other one."""
+        preferred, mine = c(preferred_name)
+        if preferred is None:
+            return c(other_name)[0]
+        gaps = np.isnan(preferred)
+        if not gaps.any():
+            take(other_name, None)  # given away all the same
             return preferred
-        return np.where(np.isnan(preferred), other, preferred)
+        other = c(other_name)[0]
+        if other is None:
+            return preferred  # its gaps stay NaN
+        if mine:
+            preferred[gaps] = other[gaps]
+            return preferred
+        return np.where(gaps, other, preferred)
 
-    def scaled(values: np.ndarray, factor: float) -> np.ndarray:
-        if mine(values):
+    def scaled(name: str, factor: float) -> np.ndarray | None:
+        values, mine = c(name)
+        if values is None:
+            return None
+        if mine:
             values *= factor
             return values
         return values * factor
 
-    cadence, fractional = c("cadence"), c("fractional_cadence")
-    if mine(cadence):
-        cadence += np.nan_to_num(fractional, nan=0.0)
-        if on_foot:
-            cadence *= 2.0
-    else:
-        cadence = cadence + np.nan_to_num(fractional, nan=0.0)
-        if on_foot:
-            cadence = cadence * 2.0
-    fit_stamps: np.ndarray = take("timestamp")  # type: ignore[assignment]
+    # Made in the order that holds the least at once (the frame's order is fixed below): the
+    # timestamps (elapsed_s is written over the decoded column, through a temporary copy
+    # numpy makes) and cadence (two columns) while the frame is small, heart rate (a one-byte
+    # field: the smallest raw column held while its column is made) last.
+    made: dict[str, pl.Series] = {}
+    fit_stamps, mine = c("timestamp")
+    assert fit_stamps is not None  # always there (see fit_decoded)
     stamps = fit_stamps.astype(np.int64)
     stamps += FIT_EPOCH_UNIX
     stamps *= 1_000_000
-    if owned and fit_stamps.dtype == np.float64 and fit_stamps.flags.c_contiguous:
+    if mine and fit_stamps.dtype == np.float64 and fit_stamps.flags.c_contiguous:
         elapsed = elapsed_into(stamps, start_us, fit_stamps)  # the decoded column's memory
     else:
         elapsed = elapsed_from_start(stamps, start_us)
     del fit_stamps
-    columns = {
-        "distance_m": c("distance"),
-        "altitude_m": first_valid(c("enhanced_altitude"), c("altitude")),
-        "speed_mps": first_valid(c("enhanced_speed"), c("speed")),
-        "cadence_spm": cadence,
-        "heart_rate": c("heart_rate"),
-        "lat": scaled(c("position_lat"), SEMICIRCLE_TO_DEG),
-        "lon": scaled(c("position_long"), SEMICIRCLE_TO_DEG),
-    }
-    return pl.DataFrame(
-        [
-            pl.Series("timestamp", stamps, dtype=pl.Int64).cast(SAMPLE_SCHEMA["timestamp"]),
-            pl.Series("elapsed_s", elapsed, dtype=pl.Float64),
-            *(pl.Series(k, v, dtype=pl.Float64, nan_to_null=True) for k, v in columns.items()),
-        ]
+    made["timestamp"] = pl.Series("timestamp", stamps, dtype=pl.Int64).cast(
+        SAMPLE_SCHEMA["timestamp"]
     )
+    made["elapsed_s"] = pl.Series("elapsed_s", elapsed, dtype=pl.Float64)
+    cadence, mine = c("cadence")
+    fractional, fractional_mine = c("fractional_cadence")
+    if cadence is not None:
+        if fractional is None:
+            whole = 0.0  # what nan_to_num gives for a column of NaN
+        else:
+            whole = np.nan_to_num(fractional, nan=0.0, copy=not fractional_mine)
+        del fractional
+        if mine:
+            cadence += whole
+            if on_foot:
+                cadence *= 2.0
+        else:
+            cadence = cadence + whole
+            if on_foot:
+                cadence = cadence * 2.0
+        del whole
+    made["cadence_spm"] = series("cadence_spm", cadence)
+    del cadence
+    made["altitude_m"] = series("altitude_m", first_valid("enhanced_altitude", "altitude"))
+    made["speed_mps"] = series("speed_mps", first_valid("enhanced_speed", "speed"))
+    made["lat"] = series("lat", scaled("position_lat", SEMICIRCLE_TO_DEG))
+    made["lon"] = series("lon", scaled("position_long", SEMICIRCLE_TO_DEG))
+    made["distance_m"] = series("distance_m", c("distance")[0])
+    made["heart_rate"] = series("heart_rate", c("heart_rate")[0])
+    return pl.DataFrame([made[name] for name in _SAMPLE_ORDER])
+
+
+_SAMPLE_ORDER = (
+    "timestamp",
+    "elapsed_s",
+    "distance_m",
+    "altitude_m",
+    "speed_mps",
+    "cadence_spm",
+    "heart_rate",
+    "lat",
+    "lon",
+)
+"""The columns of :func:`_samples_frame`'s frame, in order."""
 
 
 def _file_offset(decoded: FitDecoded) -> int | None:
@@ -402,7 +462,8 @@ def build_fit(
                 absolute = ts >= FIT_MIN_ABSOLUTE  # NaN (no timestamp) is not absolute either
             if not absolute.all():  # rare: filter only then
                 n_relative = int((~absolute & ~np.isnan(ts)).sum())
-                records = {k: v[absolute] for k, v in records.items()}
+                records = {k: column_rows(v, absolute) for k, v in records.items()}
+            del ts, absolute
         else:
             records = {}
         n_records = len(records["timestamp"]) if records else 0
@@ -460,7 +521,7 @@ def build_fit(
                 rec = records
             else:
                 mine = session_of == i
-                rec = {k: v[mine] for k, v in records.items()}
+                rec = {k: column_rows(v, mine) for k, v in records.items()}
             rec_n = len(rec["timestamp"]) if rec else 0
             start_raw = sess.get("start_time")
             if _is_absolute(start_raw):

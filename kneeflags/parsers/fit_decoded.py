@@ -29,6 +29,12 @@ Conventions (identical for both decoders):
   ``fractional_cadence`` (rpm), ``heart_rate`` (bpm). Arrays, not a frame:
   the builder works on them with numpy and builds the one canonical sample
   frame per activity, so a file costs one frame construction, not two.
+  A decoder may hand over a column other than ``timestamp`` as a
+  :class:`DeferredColumn` (the fast one does: the field still in the file's
+  bytes, converted when the builder takes it), so that the decoded float64
+  columns (nine for a typical run, 2.6 times the file) are not all held
+  next to the canonical ones; :func:`column_array` gives either kind as its
+  float64 array.
   ``records`` is the same data as a polars frame (Int64 for the integer
   columns, Float64 otherwise, nulls for invalid values), for tests and
   debugging.
@@ -92,6 +98,41 @@ RECORD_COLUMNS: tuple[str, ...] = RECORD_INT_COLUMNS + RECORD_FLOAT_COLUMNS
 """The ``records`` columns both decoders may produce, in frame order (see above)."""
 
 
+class DeferredColumn:
+    """A record column not converted yet: :meth:`materialize` makes its float64 array (NaN =
+    invalid), the values the decoder would have stored, when it is needed."""
+
+    __slots__ = ()
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+    def materialize(self) -> np.ndarray:
+        """The column as a new float64 array (the caller's to change in place)."""
+        raise NotImplementedError
+
+    def select(self, mask: np.ndarray) -> np.ndarray | DeferredColumn:
+        """The rows where ``mask`` is true (deferred still, or converted)."""
+        raise NotImplementedError
+
+    def detach(self) -> None:
+        """Hold copies of the values still read from the file's bytes, so that the bytes
+        may be freed (a copy of the raw field, not of the converted column)."""
+        raise NotImplementedError
+
+
+def column_array(column: np.ndarray | DeferredColumn) -> np.ndarray:
+    """A record column's float64 array (a deferred column's is a new array)."""
+    return column.materialize() if isinstance(column, DeferredColumn) else column
+
+
+def column_rows(
+    column: np.ndarray | DeferredColumn, mask: np.ndarray
+) -> np.ndarray | DeferredColumn:
+    """The rows of a record column where ``mask`` is true (a deferred one stays deferred)."""
+    return column.select(mask) if isinstance(column, DeferredColumn) else column[mask]
+
+
 @record
 class FitDecoded:
     """Raw content of one FIT file (or one part of a chained file)."""
@@ -104,7 +145,7 @@ class FitDecoded:
     events: list[Message] = field(default_factory=list)
     sports: list[Message] = field(default_factory=list)
     """``sport`` messages (#12); optional, used only when a file has no session (truncated)."""
-    record_columns: dict[str, np.ndarray] = field(default_factory=dict)
+    record_columns: dict[str, np.ndarray | DeferredColumn] = field(default_factory=dict)
     """Record messages column by column (see the module docstring)."""
     decoder: str = ""
     partial: bool = False
@@ -113,19 +154,26 @@ class FitDecoded:
     """One-line description of what went wrong (truncation, CRC mismatch), if anything."""
     crc_ok: bool | None = None
 
+    def detach_records(self) -> None:
+        """Let the record columns no longer read the file's bytes (:meth:`DeferredColumn.detach`),
+        so that the bytes may be freed before the columns are converted."""
+        for column in self.record_columns.values():
+            if isinstance(column, DeferredColumn):
+                column.detach()
+
     @property
     def records(self) -> pl.DataFrame:
         """``record_columns`` as a frame (see the module docstring)."""
         return records_frame(self.record_columns)
 
 
-def records_frame(columns: Mapping[str, np.ndarray]) -> pl.DataFrame:
+def records_frame(columns: Mapping[str, np.ndarray | DeferredColumn]) -> pl.DataFrame:
     """Record columns (float64, NaN = invalid) as a frame in :data:`RECORD_COLUMNS` order."""
     series = []
     for name in RECORD_COLUMNS:
         if name not in columns:
             continue
-        s = pl.Series(name, columns[name], dtype=pl.Float64, nan_to_null=True)
+        s = pl.Series(name, column_array(columns[name]), dtype=pl.Float64, nan_to_null=True)
         series.append(s.cast(pl.Int64) if name in RECORD_INT_COLUMNS else s)
     return pl.DataFrame(series)
 

@@ -44,10 +44,12 @@ from kneeflags.parsers.fit_crc import crc_bytewise, fit_crc
 from kneeflags.parsers.fit_decoded import (
     MAX_FIT_MESSAGES,
     RECORD_COLUMNS,
+    DeferredColumn,
     FitDecoded,
     FitTooLarge,
     Message,
     NotFitError,
+    column_array,
 )
 from kneeflags.records import record
 
@@ -119,6 +121,12 @@ class _Walk:
     """Where decoding stopped (== end of data when complete)."""
     stop_reason: str | None
     """None if the walk reached the end; else "truncated" or a one-line problem."""
+
+    def release(self) -> None:
+        """Drop the per-message arrays (17 bytes a message) once the messages are read:
+        only where the walk stopped is used after that."""
+        self.starts = self.def_of = np.zeros(0, dtype=np.int64)
+        self.comp = np.zeros(0, dtype=bool)
 
     def offsets(self, di: int, comp: bool | None = None) -> np.ndarray:
         """Start offsets of the data messages of definition ``di`` (optionally by header kind)."""
@@ -209,6 +217,10 @@ def _parse_definition(buf: bytes, pos: int, end: int, header: int) -> tuple[_Def
 _RUN_JUMP = 16
 """After this many identical headers in a row, the rest of the run is found with numpy."""
 
+_FLUSH_SINGLES = 1024
+"""Message offsets found one by one are moved from Python lists to numpy in chunks of this
+many (checked when the header byte changes)."""
+
 
 def _walk(buf: bytes, u8: np.ndarray, start: int, end: int) -> _Walk:
     """Find every message boundary between ``start`` and ``end`` (one FIT part's data).
@@ -229,6 +241,7 @@ def _walk(buf: bytes, u8: np.ndarray, start: int, end: int) -> _Walk:
     last_h = -1
     rep = 0
     in_runs = 0  # messages kept in ``pieces`` (the run skips), for the cap
+    flushed = 0  # single messages moved to ``pieces`` since the last run (see below)
     reason: str | None = None
     while pos < end:
         h = buf[pos]
@@ -242,13 +255,14 @@ def _walk(buf: bytes, u8: np.ndarray, start: int, end: int) -> _Walk:
                 if rep == _RUN_JUMP:
                     m = _run_count(u8, pos, size, end, h)
                     in_runs += m
-                    if in_runs + len(starts) > MAX_FIT_MESSAGES:
+                    if in_runs + flushed + len(starts) > MAX_FIT_MESSAGES:
                         raise FitTooLarge
                     if m:
                         pieces.append(np.asarray(starts, dtype=np.int64))
                         piece_defs.append(np.asarray(start_defs, dtype=np.int64))
                         starts.clear()
                         start_defs.clear()
+                        flushed = 0  # as before the singles were flushed: not counted on
                         pieces.append(np.arange(pos, pos + m * size, size, dtype=np.int64))
                         piece_defs.append(np.full(m, def_by_header[h], dtype=np.int64))
                         pos += m * size
@@ -258,8 +272,16 @@ def _walk(buf: bytes, u8: np.ndarray, start: int, end: int) -> _Walk:
                 rep = 0
                 # checked on a change of header only: cheap, and a file over the cap
                 # changes header at least every _RUN_JUMP messages (else it is a run)
-                if len(starts) + in_runs > MAX_FIT_MESSAGES:
+                if len(starts) + flushed + in_runs > MAX_FIT_MESSAGES:
                     raise FitTooLarge
+                if len(starts) >= _FLUSH_SINGLES:
+                    # A Python int and its list slot are ~40 bytes a message, more than a
+                    # real file's message (20-30 bytes): held in numpy past this many.
+                    flushed += len(starts)
+                    pieces.append(np.asarray(starts, dtype=np.int64))
+                    piece_defs.append(np.asarray(start_defs, dtype=np.int64))
+                    starts.clear()
+                    start_defs.clear()
             continue
         if h & 0x80 or not h & 0x40:
             lt = (h >> 5) & 3 if h & 0x80 else h & 0x0F
@@ -297,17 +319,28 @@ def _walk(buf: bytes, u8: np.ndarray, start: int, end: int) -> _Walk:
     return _Walk(defs=defs, starts=arr, def_of=def_of, comp=comp, stop_pos=pos, stop_reason=reason)
 
 
-def _rows(u8: np.ndarray, buf: bytes, d: _Def, offs: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """One structured array over the data messages of ``d`` starting at ``offs``.
+def _rows(
+    u8: np.ndarray, buf: bytes, d: _Def, offs: np.ndarray, dtype: np.dtype
+) -> tuple[np.ndarray | dict[str, np.ndarray], bool]:
+    """The fields of ``dtype`` over the data messages of ``d`` starting at ``offs``, by name,
+    and whether they are views of the file's bytes.
 
-    ``dtype`` describes a whole message (header byte included). One run of adjacent messages is
-    read in place; scattered messages are first gathered with a single index array.
+    ``dtype`` describes a whole message (header byte included). One run of adjacent messages
+    is read in place (a structured array). Of scattered messages, each field is gathered on
+    its own into a compact array, its bytes in each message taken as one row of a sliding
+    window over the file: an index array of every byte of the messages, as before, was
+    eight times their size, most of the memory of reading a real device's file (whose
+    records are interleaved with other messages), and the fields not read are not copied.
     """
     n = offs.size
     if n == 1 or int(offs[-1] - offs[0]) == (n - 1) * d.size:
-        return np.frombuffer(buf, dtype=dtype, count=n, offset=int(offs[0]))
-    gathered = u8[offs[:, None] + np.arange(d.size)]
-    return np.frombuffer(gathered, dtype=dtype, count=n)
+        return np.frombuffer(buf, dtype=dtype, count=n, offset=int(offs[0])), True
+    fields: dict[str, np.ndarray] = {}
+    for name in dtype.names or ():
+        fmt, off = dtype.fields[name][:2]  # type: ignore[index]
+        window = np.lib.stride_tricks.sliding_window_view(u8, fmt.itemsize)
+        fields[name] = window[offs + off].view(fmt.base).reshape((n, *fmt.shape))
+    return fields, False
 
 
 def _struct_dtype(d: _Def, indices: Iterable[int]) -> np.dtype:
@@ -363,7 +396,7 @@ def _resolve_compressed(
         bt = prof.base_type(bnum)
         if size != bt.size or bt.name in ("string", "byte") or bt.size == 8 or bt.dtype[0] == "f":
             raise FastPathUnsupported(f"timestamp field of size {size} ({bt.name})")
-        vals = _rows(u8, buf, d, offs, _struct_dtype(d, [ti]))[f"f{ti}"]
+        vals = _rows(u8, buf, d, offs, _struct_dtype(d, [ti]))[0][f"f{ti}"]
         ok = _valid_mask(vals, bt)
         abs_offs.append(offs[ok])
         abs_vals.append(vals[ok].astype(np.int64))
@@ -433,9 +466,111 @@ def _scaled(values: np.ndarray, scale: float | None, offset: float | None) -> np
 
 
 def _invalid_to_nan(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """``np.where(valid, values, nan)`` in place (``values`` is a fresh array of ours)."""
-    values[~valid] = np.nan
+    """``np.where(valid, values, nan)`` in place (``values`` and ``valid`` are fresh arrays of
+    ours: ``valid`` is inverted in place)."""
+    values[np.logical_not(valid, out=valid)] = np.nan
     return values
+
+
+class _FieldColumn(DeferredColumn):
+    """A record column still in the file's bytes: one field of the record messages (a view of
+    ``_rows``), or a bit-field component of one, scaled when the builder takes it.
+
+    Converting every column up front held all the decoded float64 columns (2.6 times the
+    file for a typical run) with the file itself and then with the canonical columns: the
+    builder now converts each when it makes the canonical column from it.
+    :meth:`materialize` does what the decoder did (the same operations, the same values).
+    """
+
+    __slots__ = ("borrowed", "bt", "mask", "offset", "raw", "scale", "shift")
+
+    def __init__(
+        self,
+        raw: np.ndarray,
+        bt: prof.BaseType,
+        scale: float | None,
+        offset: float | None,
+        shift: int | None = None,
+        mask: int = 0,
+        *,
+        borrowed: bool = False,
+    ) -> None:
+        self.raw, self.bt, self.scale, self.offset = raw, bt, scale, offset
+        self.shift, self.mask = shift, mask
+        self.borrowed = borrowed
+        """Whether ``raw`` is a view of the file's bytes (else a compact copy of its own)."""
+
+    def __len__(self) -> int:
+        return len(self.raw)
+
+    def any_valid(self) -> bool:
+        """Whether any value is valid (else the column is all NaN: absent)."""
+        if self.bt.dtype.startswith("f"):
+            return not np.isnan(self.raw).all()
+        return bool((self.raw != self.bt.invalid).any())
+
+    def select(self, mask: np.ndarray) -> DeferredColumn:
+        return _FieldColumn(self.raw[mask], self.bt, self.scale, self.offset, self.shift, self.mask)
+
+    def detach(self) -> None:
+        if self.borrowed:
+            self.raw = self.raw.copy()  # the field alone, compact: not the messages' other bytes
+            self.borrowed = False
+
+    def materialize(self) -> np.ndarray:
+        valid = _valid_mask(self.raw, self.bt)
+        if self.shift is None:
+            vals = _scaled(self.raw, self.scale, self.offset)
+        else:
+            bits = self.raw.astype(np.int64)  # ((raw >> shift) & mask), in place
+            bits >>= self.shift
+            bits &= self.mask
+            vals = _scaled(bits, self.scale, self.offset)
+            del bits
+        return _invalid_to_nan(vals, valid)
+
+
+class _MergedColumn(DeferredColumn):
+    """A record column of several record definitions, merged into file order when taken:
+    ``parts`` (a column or None for all-invalid, and its length) in group order, ``inverse``
+    the row of the merged column each element of the parts' concatenation goes to."""
+
+    __slots__ = ("inverse", "parts")
+
+    def __init__(
+        self, parts: list[tuple[np.ndarray | DeferredColumn | None, int]], inverse: np.ndarray
+    ) -> None:
+        self.parts, self.inverse = parts, inverse
+
+    def __len__(self) -> int:
+        return self.inverse.size
+
+    def any_valid(self) -> bool:
+        for part, _n in self.parts:
+            if isinstance(part, _FieldColumn):
+                if part.any_valid():
+                    return True
+            elif part is not None and not np.isnan(part).all():
+                return True
+        return False
+
+    def select(self, mask: np.ndarray) -> np.ndarray:
+        return self.materialize()[mask]  # rare (relative stamps, several sessions): eager
+
+    def detach(self) -> None:
+        for part, _n in self.parts:
+            if isinstance(part, DeferredColumn):
+                part.detach()
+
+    def materialize(self) -> np.ndarray:
+        """``np.concatenate(parts)[order]``, each part written straight to its rows."""
+        out = np.empty(self.inverse.size)
+        start = 0
+        for part, n in self.parts:
+            rows = self.inverse[start : start + n]
+            out[rows] = np.nan if part is None else column_array(part)
+            start += n
+        return out
 
 
 def _numeric(d: _Def, i: int, what: str) -> prof.BaseType:
@@ -450,8 +585,8 @@ def _numeric(d: _Def, i: int, what: str) -> prof.BaseType:
 
 def _decode_records(
     walk: _Walk, u8: np.ndarray, buf: bytes, resolved: tuple[np.ndarray, np.ndarray] | None
-) -> dict[str, np.ndarray]:
-    groups: list[tuple[np.ndarray, dict[str, np.ndarray]]] = []
+) -> dict[str, np.ndarray | DeferredColumn]:
+    groups: list[tuple[np.ndarray, dict[str, np.ndarray | DeferredColumn]]] = []
     acc_jobs: list[tuple[int, str, np.ndarray, np.ndarray, np.ndarray]] = []
     resets: list[int] = []
     for di, d in enumerate(walk.defs):
@@ -468,8 +603,8 @@ def _decode_records(
             offs = walk.offsets(di, comp_flag)
             if not offs.size:
                 continue
-            rows = _rows(u8, buf, d, offs, dtype)
-            cols: dict[str, np.ndarray] = {}
+            rows, borrowed = _rows(u8, buf, d, offs, dtype)
+            cols: dict[str, np.ndarray | DeferredColumn] = {}
             for name, (i, comp) in plan.items():
                 num = d.fields[i][0]
                 if num == _CSD and comp is not None:
@@ -485,23 +620,26 @@ def _decode_records(
                 if name in INT_COLUMNS and bt.dtype.startswith("f"):
                     raise FastPathUnsupported(f"record field {name} has base type {bt.name}")
                 raw = rows[f"f{i}"]
-                valid = _valid_mask(raw, bt)
                 if comp is None:
                     spec = _RECORD.fields[num]
-                    vals = _scaled(raw, spec.scale, spec.offset)
+                    col = _FieldColumn(raw, bt, spec.scale, spec.offset, borrowed=borrowed)
                 else:
                     if comp.accumulate:
                         raise FastPathUnsupported(f"accumulated component {name}")
-                    bits = raw
-                    if not bt.dtype.startswith("f"):
-                        bits = (raw.astype(np.int64) >> comp.bit_offset) & ((1 << comp.bits) - 1)
-                    vals = _scaled(bits, comp.scale, comp.offset)
-                cols[name] = _invalid_to_nan(vals, valid)
+                    shift = None if bt.dtype.startswith("f") else comp.bit_offset
+                    bitmask = (1 << comp.bits) - 1
+                    col = _FieldColumn(
+                        raw, bt, comp.scale, comp.offset, shift, bitmask, borrowed=borrowed
+                    )
+                # deferred (see _FieldColumn), but for the timestamp, which the builder needs
+                # whole at once
+                cols[name] = col.materialize() if name == "timestamp" else col
             if comp_flag:
                 if "timestamp" in cols or resolved is None:
                     raise FastPathUnsupported("compressed header on a record with a timestamp")
                 cols["timestamp"] = _lookup_ts(resolved, offs).astype(np.float64)
             groups.append((offs, cols))
+    walk.release()  # every message is read: the columns are merged without the walk's arrays
     if not groups:
         return {}
     if acc_jobs:
@@ -509,7 +647,9 @@ def _decode_records(
     return _assemble(groups)
 
 
-def _csd_raw(d: _Def, i: int, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _csd_raw(
+    d: _Def, i: int, rows: np.ndarray | dict[str, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
     """compressed_speed_distance as a 24-bit little-endian number, and its validity."""
     _num, size, bnum = d.fields[i]
     if prof.base_type(bnum).name != "byte" or size != 3:
@@ -519,7 +659,7 @@ def _csd_raw(d: _Def, i: int, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]
 
 
 def _accumulate(
-    groups: list[tuple[np.ndarray, dict[str, np.ndarray]]],
+    groups: list[tuple[np.ndarray, dict[str, np.ndarray | DeferredColumn]]],
     jobs: list[tuple[int, str, np.ndarray, np.ndarray, np.ndarray]],
     resets: np.ndarray,
 ) -> None:
@@ -557,24 +697,46 @@ def _accumulate(
         start += j_offs.size
 
 
-def _assemble(groups: list[tuple[np.ndarray, dict[str, np.ndarray]]]) -> dict[str, np.ndarray]:
-    """The groups' columns merged into file order (see ``FitDecoded.record_columns``)."""
+_CHUNK_ROWS = 1 << 16
+"""Rows per step where a row index is written out (a bound on the step's own memory)."""
+
+
+def _assemble(
+    groups: list[tuple[np.ndarray, dict[str, np.ndarray | DeferredColumn]]],
+) -> dict[str, np.ndarray | DeferredColumn]:
+    """The groups' columns merged into file order (see ``FitDecoded.record_columns``).
+
+    The columns of several groups stay deferred (:class:`_MergedColumn`), but for the
+    timestamp; a column that is invalid throughout is left out.
+    """
     names = [c for c in RECORD_COLUMNS if any(c in cols for _o, cols in groups)]
+    data: dict[str, np.ndarray | DeferredColumn]
     if len(groups) == 1:
         _offs, cols = groups[0]
         data = {n: cols[n] for n in names}
     else:
-        allo = np.concatenate([o for o, _c in groups])
-        order = np.argsort(allo, kind="stable")
-        data = {}
-        for n in names:
-            parts = [c[n] if n in c else np.full(o.size, np.nan) for o, c in groups]
-            data[n] = np.concatenate(parts)[order]
+        order = np.argsort(np.concatenate([o for o, _c in groups]), kind="stable")
+        inverse = np.empty_like(order)
+        for first in range(0, order.size, _CHUNK_ROWS):  # no arange of every row at once
+            rows = order[first : first + _CHUNK_ROWS]
+            inverse[rows] = np.arange(first, first + rows.size)
+        del order
+        data = {n: _MergedColumn([(c.get(n), o.size) for o, c in groups], inverse) for n in names}
+        if "timestamp" in data:
+            data["timestamp"] = column_array(data["timestamp"])
     rows = len(next(iter(data.values())))
-    out = {"timestamp": data.get("timestamp", np.full(rows, np.nan))}
+    out: dict[str, np.ndarray | DeferredColumn] = {
+        "timestamp": data.get("timestamp", np.full(rows, np.nan))
+    }
     for n in names:
-        if n != "timestamp" and not np.isnan(data[n]).all():  # all invalid: absent
-            out[n] = np.asarray(data[n], dtype=np.float64)
+        if n == "timestamp":
+            continue
+        v = data[n]
+        if isinstance(v, _FieldColumn | _MergedColumn):
+            if v.any_valid():
+                out[n] = v
+        elif not np.isnan(v).all():  # all invalid: absent
+            out[n] = np.asarray(v, dtype=np.float64)
     return out
 
 
