@@ -245,3 +245,24 @@ def test_hashing_pass_is_time_capped_and_the_rest_is_parsed_uncached(
     warm = pipeline.run_pipeline([box.inputs], cache_dir=box.cache, workers=1, tz="UTC")
     assert 1 <= warm.cache_hits < 6, warm.cache_hits  # only the files hashed in time
     assert warm.analysis.activities.height == 6
+
+
+def test_message_cap_counts_every_message_between_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stretches of alternating messages, each ended by a run of one message: the singles
+    before a run used to drop out of the count when the run was found, so 2,500 messages
+    passed a cap of 1,000 (found by the memory review of issue 15)."""
+    import kneeflags.parsers.fit_fast as fit_fast
+    from kneeflags.parsers.fit_decoded import FitTooLarge
+
+    monkeypatch.setattr(fit_fast, "MAX_FIT_MESSAGES", 1_000)
+    # two local types of header-only (one-byte) data messages, of global messages 20 and 21
+    definitions = bytes([0x40, 0, 0, 20, 0, 0, 0x41, 0, 0, 21, 0, 0])
+    stretch = bytes([0x00, 0x01] * 200) + bytes([0x00] * 100)  # 400 singles, then a run
+    for copies, over in ((2, False), (5, True)):  # 1,000 messages pass, 2,500 do not
+        buf = definitions + stretch * copies
+        u8 = np.frombuffer(buf, dtype=np.uint8)
+        if over:
+            with pytest.raises(FitTooLarge):
+                fit_fast._walk(buf, u8, 0, len(buf))
+        else:
+            assert fit_fast._walk(buf, u8, 0, len(buf)).starts.size == 1_000

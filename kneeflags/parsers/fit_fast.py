@@ -240,8 +240,7 @@ def _walk(buf: bytes, u8: np.ndarray, start: int, end: int) -> _Walk:
     pos = start
     last_h = -1
     rep = 0
-    in_runs = 0  # messages kept in ``pieces`` (the run skips), for the cap
-    flushed = 0  # single messages moved to ``pieces`` since the last run (see below)
+    held = 0  # messages already moved to ``pieces`` (runs and flushed singles), for the cap
     reason: str | None = None
     while pos < end:
         h = buf[pos]
@@ -254,15 +253,14 @@ def _walk(buf: bytes, u8: np.ndarray, start: int, end: int) -> _Walk:
                 rep += 1
                 if rep == _RUN_JUMP:
                     m = _run_count(u8, pos, size, end, h)
-                    in_runs += m
-                    if in_runs + flushed + len(starts) > MAX_FIT_MESSAGES:
+                    if held + len(starts) + m > MAX_FIT_MESSAGES:
                         raise FitTooLarge
                     if m:
+                        held += len(starts) + m
                         pieces.append(np.asarray(starts, dtype=np.int64))
                         piece_defs.append(np.asarray(start_defs, dtype=np.int64))
                         starts.clear()
                         start_defs.clear()
-                        flushed = 0  # as before the singles were flushed: not counted on
                         pieces.append(np.arange(pos, pos + m * size, size, dtype=np.int64))
                         piece_defs.append(np.full(m, def_by_header[h], dtype=np.int64))
                         pos += m * size
@@ -272,12 +270,12 @@ def _walk(buf: bytes, u8: np.ndarray, start: int, end: int) -> _Walk:
                 rep = 0
                 # checked on a change of header only: cheap, and a file over the cap
                 # changes header at least every _RUN_JUMP messages (else it is a run)
-                if len(starts) + flushed + in_runs > MAX_FIT_MESSAGES:
+                if held + len(starts) > MAX_FIT_MESSAGES:
                     raise FitTooLarge
                 if len(starts) >= _FLUSH_SINGLES:
                     # A Python int and its list slot are ~40 bytes a message, more than a
                     # real file's message (20-30 bytes): held in numpy past this many.
-                    flushed += len(starts)
+                    held += len(starts)
                     pieces.append(np.asarray(starts, dtype=np.int64))
                     piece_defs.append(np.asarray(start_defs, dtype=np.int64))
                     starts.clear()
@@ -311,6 +309,8 @@ def _walk(buf: bytes, u8: np.ndarray, start: int, end: int) -> _Walk:
         pos = int(arr[-1])
         arr, def_of = arr[:-1], def_of[:-1]
         reason = "truncated"
+    if arr.size > MAX_FIT_MESSAGES:  # exact: the checks in the loop may run short by a run
+        raise FitTooLarge
     comp = u8[arr] >= 0x80
     used = np.bincount(def_of, minlength=len(defs)) if def_of.size else np.zeros(len(defs))
     for di in np.flatnonzero(used).tolist():
