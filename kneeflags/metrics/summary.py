@@ -206,7 +206,8 @@ def summarize(activity: Activity, config: Config | None = None) -> ActivitySumma
     speed = _column(samples, "speed_mps") if n else np.zeros(0)
     spm = _column(samples, "cadence_spm") if n else np.zeros(0)
 
-    if n > 1 and not np.isfinite(speed).any() and np.isfinite(dist).sum() > 1:
+    n_dist = int(np.count_nonzero(np.isfinite(dist)))  # positioned samples
+    if n > 1 and n_dist > 1 and not np.isfinite(speed).any():
         # Speed from distance over time when the file gave none (ingest usually does this).
         with np.errstate(invalid="ignore", divide="ignore"):
             dd = np.diff(dist)
@@ -220,7 +221,7 @@ def summarize(activity: Activity, config: Config | None = None) -> ActivitySumma
 
     if activity.distance_m is not None:
         distance_km = float(activity.distance_m) / 1000.0
-    elif np.isfinite(dist).any():
+    elif n_dist:
         distance_km = float(np.nanmax(dist) - np.nanmin(dist)) / 1000.0
     else:
         distance_km = 0.0
@@ -230,11 +231,12 @@ def summarize(activity: Activity, config: Config | None = None) -> ActivitySumma
 
     # --- elevation / downhill -------------------------------------------------------
     alt_ok = np.isfinite(alt)
-    positioned = max(int(np.isfinite(dist).sum()), 1)
-    has_elevation = bool(
-        alt_ok.sum() >= 2
-        and alt_ok.sum() >= cfg.min_altitude_coverage * positioned
-        and np.any(alt[alt_ok] != 0.0)  # all-zero altitude is a placeholder, not sea level
+    n_alt = int(np.count_nonzero(alt_ok))
+    has_elevation = (
+        n_alt >= 2
+        and n_alt >= cfg.min_altitude_coverage * max(n_dist, 1)
+        # all-zero altitude is a placeholder, not sea level
+        and bool(((alt if n_alt == n else alt[alt_ok]) != 0.0).any())
     )
     graded_km = downhill_km = steep_km = loss_m = None
     grade_pct: np.ndarray | None = None
@@ -256,7 +258,8 @@ def summarize(activity: Activity, config: Config | None = None) -> ActivitySumma
             loss_m = res.elevation_loss_m
 
     # --- cadence ---------------------------------------------------------------------
-    has_cadence = bool(np.isfinite(spm).any() and np.nanmax(spm) > 0) if n else False
+    # (nanmax(spm) > 0 once a value is finite: some value that is not NaN is above 0)
+    has_cadence = bool(np.isfinite(spm).any() and (spm > 0).any()) if n else False
     hist = (
         cadence_hist_arrays(ts, speed, spm, grade_pct, cfg, weights)
         if on_foot and has_cadence
