@@ -20,7 +20,9 @@ comparison of ``cadence-drop``) is computed from these rows, so the cache needs 
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections.abc import Sequence
+from itertools import accumulate
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -230,6 +232,28 @@ def weighted_median_np(values: np.ndarray, weights: np.ndarray) -> float | None:
     cum = np.cumsum(weights[order])
     pos = int(np.searchsorted(cum, cum[-1] / 2.0, side="left"))
     return float(values[order][min(pos, values.size - 1)])
+
+
+def hist_medians(hist: CadenceHist) -> tuple[float, float]:
+    """(median spm, median speed bin) of a non-empty histogram, time-weighted: exactly
+    ``weighted_median_np(hist.spm, hist.seconds)`` and ``weighted_median_np(hist.speed_bin,
+    hist.seconds)``, over plain lists.
+
+    Why: a run's histogram has some 50 cells, where numpy's calls cost more than the work
+    (12 µs for the two, 5 here). Same steps: a stable sort (the speed bins are in order
+    already, the histogram being sorted by bin), cumulative seconds added in that order
+    (``np.cumsum`` adds one after another too), and the same bisection as
+    ``np.searchsorted(..., side="left")`` (seconds are positive: no NaN to order).
+    """
+    secs = hist.seconds.tolist()
+    last = len(secs) - 1
+    cum = list(accumulate(secs))
+    speed_bin = float(hist.speed_bin[min(bisect_left(cum, cum[-1] / 2.0), last)])
+    spm = hist.spm.tolist()
+    order = sorted(range(len(spm)), key=spm.__getitem__)
+    cum = list(accumulate([secs[i] for i in order]))
+    cadence = float(spm[order[min(bisect_left(cum, cum[-1] / 2.0), last)]])
+    return cadence, speed_bin
 
 
 NUMPY_PAIRWISE_BLOCK = 128

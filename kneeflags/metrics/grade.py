@@ -256,10 +256,11 @@ def _on_grid_points(
     guess = np.subtract(d, grid[0])
     guess /= step
     at = guess.astype(np.intp)  # truncation: only a guess
-    np.clip(at, 0, m - 1, out=at)
+    np.maximum(at, 0, out=at)  # (np.clip on integers costs several times these two)
+    np.minimum(at, m - 1, out=at)
     below = ext[at]
     ok = below <= d
-    ok &= ext[at + 1] > d
+    ok &= ext[1:][at] > d  # the next grid point (inf after the last)
     if not ok.all():
         bad = (~ok).nonzero()[0]
         found = np.searchsorted(grid, d[bad], side="right") - 1

@@ -80,8 +80,8 @@ from kneeflags.metrics.cadence import (
     CadenceHist,
     cadence_hist_arrays,
     hist_frame,
+    hist_medians,
     sample_weights,
-    weighted_median_np,
 )
 from kneeflags.model import Activity, Sport, epoch_seconds, safe_text
 from kneeflags.records import record
@@ -268,9 +268,8 @@ def summarize(activity: Activity, config: Config | None = None) -> ActivitySumma
     cad_seconds = float(hist.seconds.sum()) if hist.size else 0.0
     cad_median = spd_median = None
     if hist.size:
-        cad_median = weighted_median_np(hist.spm, hist.seconds)
-        speed_bin = weighted_median_np(hist.speed_bin, hist.seconds)
-        spd_median = None if speed_bin is None else speed_bin + cfg.speed_bin_mps / 2.0
+        cad_median, speed_bin = hist_medians(hist)
+        spd_median = speed_bin + cfg.speed_bin_mps / 2.0
 
     # --- speed work (rtr-speed-work) ---------------------------------------------------
     speed_work: bool | None = None
