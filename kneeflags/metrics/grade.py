@@ -180,14 +180,15 @@ def descent_with_hysteresis(h: np.ndarray, threshold_m: float) -> float:
     if h.size < 2:
         return 0.0
     d = h[1:] - h[:-1]
-    if np.count_nonzero(d) == d.size:  # no flat step (the usual case): no gather needed
-        sign = np.sign(d)
+    sign = np.sign(d)
+    moving = d != 0  # (a NaN moves, as for nonzero())
+    if moving.all():  # no flat step: no gather needed
         turns = (sign[1:] != sign[:-1]).nonzero()[0] + 1  # index in h where direction changes
     else:
-        nz = d.nonzero()[0]
+        nz = moving.nonzero()[0]
         if nz.size == 0:
             return 0.0
-        sign = np.sign(d[nz])
+        sign = sign[nz]
         turns = nz[(sign[1:] != sign[:-1]).nonzero()[0]] + 1
     pts = h[np.concatenate(([0], turns, [h.size - 1]))].tolist()
     total = 0.0
@@ -285,13 +286,15 @@ def compute_grade(
     barometric: bool,
     cfg: MetricsConfig,
     per_sample: bool = True,
+    finite: bool = False,
 ) -> GradeResult:
     """Downhill metrics for one run from aligned sample arrays.
 
     ``ts_s`` seconds (any origin), ``dist_m`` cumulative metres, ``alt_m`` metres; NaN
     marks a missing value. Samples lacking distance or altitude are dropped before the
     profile is built. ``per_sample=False`` skips mapping the grade back onto the samples
-    (only the cadence grade filter needs it).
+    (only the cadence grade filter needs it). ``finite=True`` says the caller knows every
+    value of the three arrays is finite (it is not checked again).
     """
     n_all = ts_s.size
 
@@ -299,7 +302,7 @@ def compute_grade(
         return GradeResult(0.0, 0.0, 0.0, 0.0, np.full(n_all, np.nan) if per_sample else None)
 
     idx_ok: np.ndarray | None = None  # None: every sample is usable (no copies needed)
-    if n_all and all_finite(ts_s, dist_m, alt_m):
+    if n_all and (finite or all_finite(ts_s, dist_m, alt_m)):
         t, d, h = ts_s, dist_m, alt_m
     else:
         ok = np.isfinite(ts_s) & np.isfinite(dist_m) & np.isfinite(alt_m)

@@ -184,9 +184,13 @@ def _from_marked_laps(
 
 
 def _from_pace(
-    t: np.ndarray, dist: np.ndarray, grade_pct: np.ndarray | None, cfg: MetricsConfig
+    t: np.ndarray,
+    dist: np.ndarray,
+    grade_pct: np.ndarray | None,
+    cfg: MetricsConfig,
+    finite: bool = False,
 ) -> tuple[bool | None, str | None]:
-    if t.size and all_finite(t, dist):
+    if t.size and (finite or all_finite(t, dist)):
         ok = None
     else:
         ok = (np.isfinite(t) & np.isfinite(dist)).nonzero()[0]
@@ -289,11 +293,14 @@ def detect_speed_work(
     grade_pct: np.ndarray | None,
     laps: Sequence[Lap],
     cfg: MetricsConfig,
+    *,
+    finite: bool = False,
 ) -> tuple[bool | None, str | None]:
     """(speed work?, why) for one run; see the module docstring.
 
     ``t`` seconds from the activity start, ``dist`` cumulative metres, ``grade_pct`` the
     per-sample grade (NaN unknown) or ``None`` when the run has no elevation profile.
+    ``finite=True`` says the caller knows every value of ``t`` and ``dist`` is finite.
     """
     reason = _from_intensity(laps, cfg)
     if reason:
@@ -304,7 +311,7 @@ def detect_speed_work(
         reason = _from_marked_laps(marked, t, effort, cfg)
         if reason:
             return True, reason
-    found, reason = _from_pace(t, dist, grade_pct, cfg)
+    found, reason = _from_pace(t, dist, grade_pct, cfg, finite)
     if found is None and laps:
         return False, None
     return found, reason

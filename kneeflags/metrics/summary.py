@@ -200,7 +200,11 @@ def summarize(activity: Activity, config: Config | None = None) -> ActivitySumma
     sport = activity.sport
     n = samples.height
 
-    ts = epoch_seconds(samples.get_column("timestamp")) if n else np.zeros(0)
+    ts, ts_finite = np.zeros(0), True
+    if n:
+        timestamps = samples.get_column("timestamp")
+        ts = epoch_seconds(timestamps)
+        ts_finite = not timestamps.null_count()  # every time: a (finite) number of seconds
     dist = _column(samples, "distance_m") if n else np.zeros(0)
     alt = _column(samples, "altitude_m") if n else np.zeros(0)
     speed = _column(samples, "speed_mps") if n else np.zeros(0)
@@ -251,6 +255,7 @@ def summarize(activity: Activity, config: Config | None = None) -> ActivitySumma
             cfg=cfg,
             # per-sample grade: the cadence filter (when on) and speed work (runs)
             per_sample=cfg.cadence_max_abs_grade_pct is not None or sport.is_running,
+            finite=ts_finite and n_dist == n and n_alt == n,
         )
         grade_pct = res.sample_grade_pct
         if res.graded_km > 0:
@@ -281,6 +286,7 @@ def summarize(activity: Activity, config: Config | None = None) -> ActivitySumma
             grade_pct if sport.has_terrain else None,
             activity.laps,
             cfg,
+            finite=ts_finite and n_dist == n,
         )
 
     offset_s, offset_src = _resolve_offset(activity, config)
