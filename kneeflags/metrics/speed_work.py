@@ -220,7 +220,9 @@ def _from_pace(
         np.less_equal(t[1:] - t[:-1], cfg.segment_gap_s, out=known[:-1])
         known[-1] = known[-2]
     else:
-        idx = np.clip(np.searchsorted(t, grid, side="right"), 1, t.size - 1)
+        idx = np.searchsorted(t, grid, side="right")
+        np.maximum(idx, 1, out=idx)  # np.clip(idx, 1, n - 1): its wrapper costs more on ints
+        np.minimum(idx, t.size - 1, out=idx)
         known = (t[idx] - t[idx - 1]) <= cfg.segment_gap_s
     half = max(1, round(cfg.speed_smooth_s / 2.0))
     speed = _window_speed(d, half)
