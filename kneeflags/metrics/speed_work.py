@@ -41,6 +41,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from kneeflags.config import MetricsConfig
+from kneeflags.metrics.grade import all_finite, running_max
 from kneeflags.model import Lap
 
 REST_INTENSITIES = frozenset({"rest", "recovery"})
@@ -65,8 +66,60 @@ MAX_PLAUSIBLE_MPS = 7.5
 def grade_effort(grade_pct: np.ndarray) -> np.ndarray:
     """Relative effort of running at ``grade_pct`` (flat = 1; NaN grade counts as flat)."""
     # NaN is flat; an infinity lands on the clip's bounds as through np.nan_to_num (slower)
-    g = np.clip(np.where(np.isnan(grade_pct), 0.0, grade_pct), EASIEST_GRADE_PCT, MAX_GRADE_PCT)
-    return 1.0 + 0.0294 * g + 0.0018 * g * g
+    return _effort(np.where(np.isnan(grade_pct), 0.0, grade_pct))
+
+
+def _effort(grade_pct: np.ndarray) -> np.ndarray:
+    """:func:`grade_effort` of grades without NaN: ``1 + 0.0294·g + 0.0018·g²``, evaluated
+    in that order, in place in two buffers (the same roundings as the expression)."""
+    g = np.clip(grade_pct, EASIEST_GRADE_PCT, MAX_GRADE_PCT)
+    out = np.multiply(g, 0.0294)
+    out += 1.0
+    sq = np.multiply(g, 0.0018)
+    sq *= g
+    out += sq
+    return out
+
+
+def _median(values: np.ndarray) -> float:
+    """``float(np.median(values))`` of a 1-D float64 array, to the bit, in a few calls.
+
+    The same partition (the middle index or two, and the last one to see a NaN) and the
+    same mean of the middle pair (their sum, halved), without ``np.median``'s generic
+    machinery, which costs more than the partition on a run's few thousand seconds.
+    """
+    n = values.size
+    if n == 0:
+        return float(np.median(values))
+    mid = n // 2
+    lo = mid if n % 2 else mid - 1
+    part = np.partition(values, (lo, mid, -1) if lo < mid else (mid, -1))
+    res = part[lo : mid + 1].sum() / (mid + 1 - lo)  # np.mean's sum (-0.0 + 0.0 is 0.0)
+    if np.isnan(part[-1]):
+        return float(part[-1])
+    return float(res)
+
+
+def _window_speed(d: np.ndarray, half: int) -> np.ndarray:
+    """Speed over ``±half`` seconds of a 1 s distance grid, the window cut at the ends:
+    ``(d[min(i + half, n - 1)] - d[max(i - half, 0)]) / max(width, 1)``.
+
+    The interior divides by the whole width (one slice); the ``2·half`` end points take
+    their own widths. Same operands, same divisors as building the shifted and padded
+    arrays and a width per point (which the short-run fallback still does).
+    """
+    n = d.size
+    if n <= 2 * half:
+        ahead = np.concatenate((d[half:], np.full(half, d[-1])))
+        behind = np.concatenate((np.full(half, d[0]), d[:-half]))
+        width = np.minimum(np.arange(n) + half, n - 1) - np.maximum(np.arange(n) - half, 0)
+        return (ahead - behind) / np.maximum(width, 1)
+    speed = np.empty(n, dtype=np.float64)
+    np.divide(d[2 * half :] - d[: n - 2 * half], 2 * half, out=speed[half : n - half])
+    ends = np.arange(half, 2 * half)  # widths of the first points; the last mirror them
+    np.divide(d[half : 2 * half] - d[0], ends, out=speed[:half])
+    np.divide(d[-1] - d[n - 2 * half : n - half], ends[::-1], out=speed[n - half :])
+    return speed
 
 
 def _from_intensity(laps: Sequence[Lap], cfg: MetricsConfig) -> str | None:
@@ -131,12 +184,24 @@ def _from_marked_laps(
 
 
 def _from_pace(
-    t: np.ndarray, dist: np.ndarray, grade_pct: np.ndarray | None, cfg: MetricsConfig
+    t: np.ndarray,
+    dist: np.ndarray,
+    grade_pct: np.ndarray | None,
+    cfg: MetricsConfig,
+    finite: bool = False,
 ) -> tuple[bool | None, str | None]:
-    ok = np.isfinite(t) & np.isfinite(dist)
-    if ok.sum() < 2:
+    if t.size and (finite or all_finite(t, dist)):
+        ok = None
+    else:
+        ok = (np.isfinite(t) & np.isfinite(dist)).nonzero()[0]
+        if ok.size < 2:
+            return None, None
+        t, dist = t[ok], dist[ok]
+        if grade_pct is not None:
+            grade_pct = grade_pct[ok]
+    if t.size < 2:
         return None, None
-    t, dist = t[ok], np.maximum.accumulate(dist[ok])
+    dist = running_max(dist)
     span = float(t[-1] - t[0])
     if span < cfg.speed_segment_min_s * cfg.speed_min_repeats:
         return False, None
@@ -147,50 +212,65 @@ def _from_pace(
     # A run recorded every second without a pause is its own grid: np.interp returns a
     # sample's value at its own time exactly, so the interpolations and the search below
     # would give the samples back (0.15 ms of a one-hour run's 0.5 ms here).
-    on_grid = grid.size == t.size and bool(np.array_equal(grid, t))
+    on_grid = grid.size == t.size and bool((grid == t).all())
     d = dist if on_grid else np.interp(grid, t, dist)
     # seconds bridging a recording gap (auto-pause, lost signal) are interpolated: unknown
     if on_grid:  # grid[i] is t[i]: the search below finds interval min(i, n - 2)
-        dt = np.diff(t)
-        known = np.concatenate((dt, dt[-1:])) <= cfg.segment_gap_s
+        known = np.empty(t.size, dtype=bool)
+        np.less_equal(t[1:] - t[:-1], cfg.segment_gap_s, out=known[:-1])
+        known[-1] = known[-2]
     else:
-        idx = np.clip(np.searchsorted(t, grid, side="right"), 1, t.size - 1)
+        idx = np.searchsorted(t, grid, side="right")
+        np.maximum(idx, 1, out=idx)  # np.clip(idx, 1, n - 1): its wrapper costs more on ints
+        np.minimum(idx, t.size - 1, out=idx)
         known = (t[idx] - t[idx - 1]) <= cfg.segment_gap_s
     half = max(1, round(cfg.speed_smooth_s / 2.0))
-    ahead = np.concatenate((d[half:], np.full(half, d[-1])))
-    behind = np.concatenate((np.full(half, d[0]), d[:-half]))
-    width = np.minimum(np.arange(grid.size) + half, grid.size - 1) - np.maximum(
-        np.arange(grid.size) - half, 0
-    )
-    speed = (ahead - behind) / np.maximum(width, 1)
-    adjusted = grade_pct is not None and bool(np.isfinite(grade_pct[ok]).any())
+    speed = _window_speed(d, half)
+    adjusted = False
+    if grade_pct is not None:
+        finite = np.isfinite(grade_pct)
+        n_finite = int(np.count_nonzero(finite))
+        adjusted = n_finite > 0
     if adjusted:
-        g = np.nan_to_num(grade_pct[ok], nan=0.0)  # type: ignore[index]
+        clean = True  # no NaN in g: the effort needs no NaN-as-flat pass
+        if n_finite == finite.size:
+            g = grade_pct
+        elif n_finite + int(np.count_nonzero(np.isnan(grade_pct))) == finite.size:
+            g = np.where(finite, grade_pct, 0.0)  # np.nan_to_num's NaN -> 0, no infinity
+        else:
+            g = np.nan_to_num(grade_pct, nan=0.0)  # type: ignore[arg-type]
+            clean = False
         if not on_grid:
             g = np.interp(grid, t, g)
-        gap = speed * grade_effort(g)
+            clean = False  # interpolating huge grades could overflow into a NaN
+        gap = speed * (_effort(g) if clean else grade_effort(g))
         # a fast stretch downhill is the hill, not an interval
-        not_downhill = g > DESCENT_GRADE_PCT
+        not_downhill: np.ndarray | None = g > DESCENT_GRADE_PCT
     else:
         gap = speed
-        not_downhill = np.ones(grid.size, dtype=bool)
+        not_downhill = None
     plausible = known & (speed <= MAX_PLAUSIBLE_MPS)
     running = plausible & (speed >= cfg.run_min_speed_mps)
-    if running.sum() < cfg.speed_segment_min_s:
+    if np.count_nonzero(running) < cfg.speed_segment_min_s:
         return False, None
-    median = float(np.median(gap[running]))
-    fast = plausible & not_downhill & (gap >= median * (1.0 + cfg.speed_fast_pct / 100.0))
-    # maximal stretches of fast seconds
-    edges = np.diff(np.concatenate(([0], fast.astype(np.int8), [0])))
-    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    median = _median(gap[running])
+    fast = plausible & (gap >= median * (1.0 + cfg.speed_fast_pct / 100.0))
+    if not_downhill is not None:
+        fast &= not_downhill
+    # maximal stretches of fast seconds: where the padded run changes, rises and falls
+    # alternate (it starts and ends at "not fast")
+    padded = np.zeros(fast.size + 2, dtype=bool)
+    padded[1:-1] = fast
+    change = (padded[1:] != padded[:-1]).nonzero()[0]
+    starts, ends = change[0::2], change[1::2]
     long_enough = (ends - starts) >= cfg.speed_segment_min_s
-    starts, ends = starts[long_enough], ends[long_enough]
+    starts_l, ends_l = starts[long_enough].tolist(), ends[long_enough].tolist()
     # Repeats come in a block: each within a recovery's length of the previous one. Surges
     # scattered over hours (a trail run's flat stretches between climbs) are not a session.
     best: tuple[int, int] = (0, 0)
     first = 0
-    for k in range(1, starts.size + 1):
-        if k == starts.size or starts[k] - ends[k - 1] > cfg.speed_recovery_max_s:
+    for k in range(1, len(starts_l) + 1):
+        if k == len(starts_l) or starts_l[k] - ends_l[k - 1] > cfg.speed_recovery_max_s:
             if k - first > best[1] - best[0]:
                 best = (first, k)
             first = k
@@ -198,10 +278,10 @@ def _from_pace(
     if n < cfg.speed_min_repeats:
         return False, None
     seg_ok = [
-        float(np.median(gap[a:b]))
-        for a, b in zip(starts[best[0] : best[1]], ends[best[0] : best[1]], strict=True)
+        _median(gap[a:b])
+        for a, b in zip(starts_l[best[0] : best[1]], ends_l[best[0] : best[1]], strict=True)
     ]
-    over = (float(np.median(seg_ok)) / median - 1.0) * 100.0
+    over = (_median(np.asarray(seg_ok, dtype=np.float64)) / median - 1.0) * 100.0
     how = "grade-adjusted pace" if adjusted else "pace (no elevation: not grade-adjusted)"
     return True, (
         f"{n} fast segments of {cfg.speed_segment_min_s:g} s or more, {over:.0f} % over the "
@@ -215,11 +295,14 @@ def detect_speed_work(
     grade_pct: np.ndarray | None,
     laps: Sequence[Lap],
     cfg: MetricsConfig,
+    *,
+    finite: bool = False,
 ) -> tuple[bool | None, str | None]:
     """(speed work?, why) for one run; see the module docstring.
 
     ``t`` seconds from the activity start, ``dist`` cumulative metres, ``grade_pct`` the
     per-sample grade (NaN unknown) or ``None`` when the run has no elevation profile.
+    ``finite=True`` says the caller knows every value of ``t`` and ``dist`` is finite.
     """
     reason = _from_intensity(laps, cfg)
     if reason:
@@ -230,7 +313,7 @@ def detect_speed_work(
         reason = _from_marked_laps(marked, t, effort, cfg)
         if reason:
             return True, reason
-    found, reason = _from_pace(t, dist, grade_pct, cfg)
+    found, reason = _from_pace(t, dist, grade_pct, cfg, finite)
     if found is None and laps:
         return False, None
     return found, reason

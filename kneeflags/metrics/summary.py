@@ -80,8 +80,8 @@ from kneeflags.metrics.cadence import (
     CadenceHist,
     cadence_hist_arrays,
     hist_frame,
+    hist_medians,
     sample_weights,
-    weighted_median_np,
 )
 from kneeflags.model import Activity, Sport, epoch_seconds, safe_text
 from kneeflags.records import record
@@ -200,13 +200,18 @@ def summarize(activity: Activity, config: Config | None = None) -> ActivitySumma
     sport = activity.sport
     n = samples.height
 
-    ts = epoch_seconds(samples.get_column("timestamp")) if n else np.zeros(0)
+    ts, ts_finite = np.zeros(0), True
+    if n:
+        timestamps = samples.get_column("timestamp")
+        ts = epoch_seconds(timestamps)
+        ts_finite = not timestamps.null_count()  # every time: a (finite) number of seconds
     dist = _column(samples, "distance_m") if n else np.zeros(0)
     alt = _column(samples, "altitude_m") if n else np.zeros(0)
     speed = _column(samples, "speed_mps") if n else np.zeros(0)
     spm = _column(samples, "cadence_spm") if n else np.zeros(0)
 
-    if n > 1 and not np.isfinite(speed).any() and np.isfinite(dist).sum() > 1:
+    n_dist = int(np.count_nonzero(np.isfinite(dist)))  # positioned samples
+    if n > 1 and n_dist > 1 and not np.isfinite(speed).any():
         # Speed from distance over time when the file gave none (ingest usually does this).
         with np.errstate(invalid="ignore", divide="ignore"):
             dd = np.diff(dist)
@@ -220,7 +225,7 @@ def summarize(activity: Activity, config: Config | None = None) -> ActivitySumma
 
     if activity.distance_m is not None:
         distance_km = float(activity.distance_m) / 1000.0
-    elif np.isfinite(dist).any():
+    elif n_dist:
         distance_km = float(np.nanmax(dist) - np.nanmin(dist)) / 1000.0
     else:
         distance_km = 0.0
@@ -230,11 +235,12 @@ def summarize(activity: Activity, config: Config | None = None) -> ActivitySumma
 
     # --- elevation / downhill -------------------------------------------------------
     alt_ok = np.isfinite(alt)
-    positioned = max(int(np.isfinite(dist).sum()), 1)
-    has_elevation = bool(
-        alt_ok.sum() >= 2
-        and alt_ok.sum() >= cfg.min_altitude_coverage * positioned
-        and np.any(alt[alt_ok] != 0.0)  # all-zero altitude is a placeholder, not sea level
+    n_alt = int(np.count_nonzero(alt_ok))
+    has_elevation = (
+        n_alt >= 2
+        and n_alt >= cfg.min_altitude_coverage * max(n_dist, 1)
+        # all-zero altitude is a placeholder, not sea level
+        and bool(((alt if n_alt == n else alt[alt_ok]) != 0.0).any())
     )
     graded_km = downhill_km = steep_km = loss_m = None
     grade_pct: np.ndarray | None = None
@@ -249,6 +255,7 @@ def summarize(activity: Activity, config: Config | None = None) -> ActivitySumma
             cfg=cfg,
             # per-sample grade: the cadence filter (when on) and speed work (runs)
             per_sample=cfg.cadence_max_abs_grade_pct is not None or sport.is_running,
+            finite=ts_finite and n_dist == n and n_alt == n,
         )
         grade_pct = res.sample_grade_pct
         if res.graded_km > 0:
@@ -256,7 +263,8 @@ def summarize(activity: Activity, config: Config | None = None) -> ActivitySumma
             loss_m = res.elevation_loss_m
 
     # --- cadence ---------------------------------------------------------------------
-    has_cadence = bool(np.isfinite(spm).any() and np.nanmax(spm) > 0) if n else False
+    # (nanmax(spm) > 0 once a value is finite: some value that is not NaN is above 0)
+    has_cadence = bool(np.isfinite(spm).any() and (spm > 0).any()) if n else False
     hist = (
         cadence_hist_arrays(ts, speed, spm, grade_pct, cfg, weights)
         if on_foot and has_cadence
@@ -265,9 +273,8 @@ def summarize(activity: Activity, config: Config | None = None) -> ActivitySumma
     cad_seconds = float(hist.seconds.sum()) if hist.size else 0.0
     cad_median = spd_median = None
     if hist.size:
-        cad_median = weighted_median_np(hist.spm, hist.seconds)
-        speed_bin = weighted_median_np(hist.speed_bin, hist.seconds)
-        spd_median = None if speed_bin is None else speed_bin + cfg.speed_bin_mps / 2.0
+        cad_median, speed_bin = hist_medians(hist)
+        spd_median = speed_bin + cfg.speed_bin_mps / 2.0
 
     # --- speed work (rtr-speed-work) ---------------------------------------------------
     speed_work: bool | None = None
@@ -279,6 +286,7 @@ def summarize(activity: Activity, config: Config | None = None) -> ActivitySumma
             grade_pct if sport.has_terrain else None,
             activity.laps,
             cfg,
+            finite=ts_finite and n_dist == n,
         )
 
     offset_s, offset_src = _resolve_offset(activity, config)
