@@ -609,6 +609,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{a:.1f} / {b:.2f} / {c:.2f}" for a, b, c in zip(base_t, cold_t, warm_t, strict=True)
     )
     cold_each = ", ".join(f"{a / b:.0f}×" for a, b in zip(base_t, cold_t, strict=True))
+    warm_each = ", ".join(f"{a / c:.0f}×" for a, c in zip(base_t, warm_t, strict=True))
     lines = [
         "# kneeflags benchmark results",
         "",
@@ -621,7 +622,8 @@ def main(argv: list[str] | None = None) -> int:
         *[f"| {name} | {seconds:.2f} | {ratio:.1f}× |" for name, seconds, ratio in rows],
         "",
         f"Per repetition, seconds (a / b / c): {per_rep}. Cold speed-up per repetition: "
-        f"{cold_each}; the spread is the machine's noise (a shared VM's speed drifts).",
+        f"{cold_each}; warm: {warm_each}; the spread is the machine's noise (a shared VM's "
+        "speed drifts).",
         "",
         memory_line,
         "",
