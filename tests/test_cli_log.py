@@ -100,7 +100,7 @@ def test_pain_entry_links_to_the_runs_of_its_local_date(tmp_path: Path) -> None:
     code, out, err = run(*args, "-f", "json", env=env)
     assert code in (0, 3), err
     doc = json.loads(out)
-    assert doc["schema_version"] == "1.5"
+    assert doc["schema_version"] == "1.6"
     athlete = doc["athletes"][0]
     ids = {a["local_start"][11:16]: a["id"] for a in athlete["activities"]}
     linked = {(e["kind"], e["date"]): e["runs"] for e in athlete["journal"]}

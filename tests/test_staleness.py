@@ -177,3 +177,37 @@ def test_batch_json_and_text_carry_rank_status_and_last_run(coach: Path, tmp_pat
     gus = next(line for line in text.splitlines() if "gus" in line)
     assert "stale" in gus and "2017" in gus
     assert " 0.0 " not in gus  # the week after the data stopped is unknown, not 0 km
+
+
+def test_a_week_after_the_data_has_unknown_km_in_json_csv_and_tables(
+    coach: Path, stopped: Path, tmp_path: Path
+) -> None:
+    """The summary's week km is null (JSON), an empty cell (CSV) and null (the batch's
+    Parquet table) when the reported week lies after the athlete's data or nothing could
+    be read: unknown, never a calm 0 km (it was 0.0 in all three before schema 1.6)."""
+    import csv
+    import io
+
+    import polars as pl
+
+    base = ["batch", str(coach), "--until", "2026-11-29", "--cache-dir", str(tmp_path / "c")]
+    doc = json.loads(runner.invoke(app, [*base, "-f", "json"]).stdout)
+    jsonschema.validate(doc, load_schema(), cls=jsonschema.Draft202012Validator)
+    km = {a["athlete"]: a["summary"]["run_km"] for a in doc["athletes"]}
+    assert km["dora"] > 0 and km["eve"] > 0
+    assert km["fay"] is None and km["gus"] is None and km["hal"] is None
+    rows = csv.DictReader(io.StringIO(runner.invoke(app, [*base, "-f", "csv"]).stdout))
+    cells = {r["athlete"]: r["run_km"] for r in rows}
+    assert cells["fay"] == cells["gus"] == cells["hal"] == "" and float(cells["eve"]) > 0
+    out = tmp_path / "out"
+    runner.invoke(app, [*base, "--out-dir", str(out)])
+    (table,) = out.glob("**/athletes*.parquet")
+    by_name = dict(pl.read_parquet(table).select("athlete", "run_km_this_week").iter_rows())
+    assert by_name["gus"] is None and by_name["eve"] > 0
+    # one week after the last run: not stale yet, but that week is unknown too; the last
+    # week with runs keeps its number
+    for week, expected_none in (("2017-W16", True), ("2017-W15", False)):
+        args = ["report", str(stopped), "--out-dir", str(tmp_path / week), "--week", week]
+        runner.invoke(app, [*args, "--cache-dir", str(tmp_path / "c2")])
+        (athlete,) = json.loads((tmp_path / week / "ann" / f"{week}.json").read_text())["athletes"]
+        assert (athlete["summary"]["run_km"] is None) is expected_none, week

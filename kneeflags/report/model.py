@@ -34,7 +34,7 @@ from kneeflags.model import Problem
 from kneeflags.plan.model import Plan
 from kneeflags.records import record
 
-SCHEMA_VERSION = "1.5"
+SCHEMA_VERSION = "1.6"
 """Version of the JSON document (``schema.json``): bump the major on breaking changes."""
 
 GENERATOR = "kneeflags"
@@ -219,7 +219,10 @@ class Summary:
     flags_this_week: int
     flags_in_window: int
     window_severity: str | None
-    run_km: float
+    run_km: float | None
+    """Running km of the reported week; ``None`` when that week lies after the athlete's
+    last activity (``--until`` past the data) or nothing could be read: unknown, never a
+    calm 0 km."""
     change_pct: float | None
     cadence_spm_median: float | None
     downhill_share: float | None
@@ -940,7 +943,7 @@ def _summary(
         flags_this_week=len(current),
         flags_in_window=len(flags),
         window_severity=highest(f.severity for f in flags),
-        run_km=last.run_km if last else 0.0,
+        run_km=last.run_km if last is not None and last.has_data else None,
         change_pct=last.change_pct if last else None,
         cadence_spm_median=last.cadence_spm_median if last else None,
         downhill_share=last.downhill_share if last else None,

@@ -196,8 +196,9 @@ def week_flag_cell(w: WeekRow) -> str:
 
 
 def week_km_cell(a: AthleteReport) -> str:
-    """The batch's "week km" column: a dash for a stale athlete, whose reported week lies
-    after the data stopped (unknown, never a calm ``0.0``)."""
+    """The batch's "week km" column: a dash when the reported week lies after the data
+    stopped (a stale athlete, or one whose last weeks are empty): unknown, never a calm
+    ``0.0``."""
     return fmt.DASH if a.stale else fmt.km(a.summary.run_km)
 
 
