@@ -29,6 +29,15 @@ world record averages 27 km/h, the marathon one 21 km/h. Set well above them bec
 exports hold runs a little faster than possible (a GPS jump, a stretch on a bus: the NRC
 corpus counts a 22 km run in 48 min, 28 km/h), which the runner's own app counted too."""
 
+RECORD_RUN_SPEED_KMH = 24.0
+"""Average speed over :data:`MIN_KM_FOR_RECORD` or more that beats the 5 km world record
+(12:35, 23.8 km/h; the 10 km one averages 22.9 km/h). Below :data:`MAX_RUN_SPEED_KMH` such
+a run is kept, as the runner's own app counted it, but never silently: a warning names the
+file and says how to leave it out (``kneeflags correct ID --exclude``)."""
+
+MIN_KM_FOR_RECORD = 3.0
+"""Shorter runs are not compared with the world records (a GPS-shortened track segment)."""
+
 MIN_KM_FOR_SPEED = 1.0
 """Shorter runs are not judged on their speed (a 100 m sprint averages 36 km/h)."""
 
@@ -118,6 +127,26 @@ def check_summaries(acts: pl.DataFrame, hist: pl.DataFrame) -> Checked:
     ]
     kept = kept.filter(~pl.col("_repeat"))
 
+    # Faster than any runner, yet not impossible for a recording: kept, and said.
+    hurried = kept.filter(
+        pl.col("is_running").fill_null(False)
+        & (km >= MIN_KM_FOR_RECORD)
+        & (secs > 0.0)
+        & (km / hours > RECORD_RUN_SPEED_KMH)
+    )
+    out.warnings += [
+        Problem(
+            src,
+            f"{dist:.1f} km in {mins:.0f} min ({dist / mins * 60.0:.0f} km/h) is faster than "
+            "the 5 km world record: a GPS jump or a stretch in a vehicle? Counted as "
+            f"recorded ('kneeflags correct {aid} --exclude' leaves it out)",
+            "warning",
+        )
+        for src, aid, dist, mins in hurried.select(
+            "source", "activity_id", "distance_km", (pl.col("duration_s") / 60.0)
+        ).iter_rows()
+    ]
+
     # Cadence: a median no runner reaches means the unit or the byte is wrong.
     wild = kept.filter(pl.col("cadence_spm_median") > MAX_SPM)
     out.warnings += [
@@ -144,4 +173,11 @@ def check_summaries(acts: pl.DataFrame, hist: pl.DataFrame) -> Checked:
     return out
 
 
-__all__ = ["MAX_DURATION_H", "MAX_RUN_SPEED_KMH", "MAX_SPM", "Checked", "check_summaries"]
+__all__ = [
+    "MAX_DURATION_H",
+    "MAX_RUN_SPEED_KMH",
+    "MAX_SPM",
+    "RECORD_RUN_SPEED_KMH",
+    "Checked",
+    "check_summaries",
+]

@@ -158,3 +158,23 @@ def test_the_library_path_applies_the_same_sanity_stage(tmp_path: Path) -> None:
     analysis = kneeflags.analyze(kneeflags.load([tmp_path], tz="UTC").activities)
     assert analysis.weekly["run_km"].sum() < 10
     assert any("fast.fit: implausible for a run" in n for n in analysis.notes)
+
+
+@pytest.mark.parametrize(("speed", "warned"), [(7.78, True), (6.11, False)])
+def test_a_run_faster_than_the_world_record_is_counted_and_said(
+    tmp_path: Path, speed: float, warned: bool
+) -> None:
+    """28 km/h for an hour (the NRC corpus GPX with GPS jumps: 22 km in 48 min) is no run
+    anyone ran, yet under the 36 km/h cap that leaves a file out: it is counted as the
+    runner's app counted it, with a warning naming the file and the way to exclude it;
+    22 km/h (under the 10 km world record's pace) passes without a word."""
+    run = _run_box(tmp_path, "quick.fit", write_fit(DAY2, n=0, sessions=[{"n": 3601}], speed=speed))
+    run.check(good=["in/good.fit", "in/quick.fit"], codes={EXIT_OK})
+    said = [p["message"] for p in run.problems("warnings") if p["path"].endswith("quick.fit")]
+    if warned:
+        (msg,) = said
+        assert msg.startswith("28.0 km in 60 min (28 km/h) is faster than the 5 km world record")
+        assert "--exclude" in msg and "Counted as recorded" in msg
+        assert _week(run)["run_km"] > 28
+    else:
+        assert not said
