@@ -166,10 +166,61 @@ def _frozen_setstate(self: Any, state: list[Any]) -> None:
         _set(self, name, value)
 
 
+class _InitSignature:
+    """``inspect.signature`` of a record: the generated ``__init__``'s (a default factory
+    shown as ``<factory>``, as dataclasses shows it), built on first use (``help()``, IDEs,
+    hypothesis' ``builds``) instead of at class creation."""
+
+    def __get__(self, obj: object, cls: type) -> Any:
+        import inspect
+
+        factory = getattr(dataclasses, "_HAS_DEFAULT_FACTORY", "<factory>")
+        params = []
+        for f in dataclasses.fields(cls):
+            if not f.init:
+                continue
+            if f.default is not _MISSING:
+                default = f.default
+            elif f.default_factory is not _MISSING:
+                default = factory
+            else:
+                default = inspect.Parameter.empty
+            kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+            params.append(inspect.Parameter(f.name, kind, default=default, annotation=f.type))
+        return inspect.Signature(params, return_annotation=None)
+
+
+_SIGNATURE = _InitSignature()
+
+
+def _refuse_what_records_do_not_implement(cls: type, frozen: bool) -> None:
+    """A ``TypeError`` at class creation for the dataclass features the shared methods do
+    not implement, rather than a record that silently behaves otherwise: per-field
+    ``compare``/``repr``/``hash``/``kw_only``, ``InitVar`` and ``kw_only`` pseudo-fields,
+    inheriting from another record, and a frozen record with its own ``__eq__`` (a
+    dataclass would still generate its ``__hash__``)."""
+    where = f"record {cls.__qualname__}"
+    if any(hasattr(base, "__record_fields__") for base in cls.__mro__[1:]):
+        raise TypeError(f"{where}: a record cannot inherit from another record")
+    # (Python sets __hash__ = None in a class that defines __eq__ without one.)
+    if frozen and "__eq__" in cls.__dict__ and cls.__dict__.get("__hash__") is None:
+        raise TypeError(f"{where}: a frozen record defining __eq__ must define __hash__ too")
+    for name, f in cls.__dataclass_fields__.items():
+        if f._field_type is not dataclasses._FIELD:  # type: ignore[attr-defined]
+            if f._field_type is dataclasses._FIELD_CLASSVAR:  # type: ignore[attr-defined]
+                continue
+            raise TypeError(f"{where}: field {name!r} is an InitVar (not supported)")
+        if not f.compare or not f.repr or f.hash is not None or f.kw_only is True:
+            raise TypeError(
+                f"{where}: field {name!r} sets compare/repr/hash/kw_only (not supported)"
+            )
+
+
 def _make_record(cls: T, frozen: bool) -> T:
     own = set(cls.__dict__)
     # Nothing generated: no init, repr or eq, and not frozen (the guard is added below).
     made = dataclasses.dataclass(cls, init=False, repr=False, eq=False, frozen=False, slots=True)
+    _refuse_what_records_do_not_implement(made, frozen)
     fields = dataclasses.fields(made)
     names = tuple(f.name for f in fields)
     made.__record_fields__ = names
@@ -205,6 +256,7 @@ def _make_record(cls: T, frozen: bool) -> T:
     made.__record_post_init__ = hasattr(made, "__post_init__")
     if "__init__" not in own:
         made.__init__ = _record_init
+        made.__signature__ = _SIGNATURE
     if "__repr__" not in own:
         made.__repr__ = _record_repr
     if "__eq__" not in own:

@@ -244,3 +244,38 @@ def test_argument_errors_read_as_the_dataclass_ones() -> None:
     for rec, dc, args in [(Empty, EmptyDC, (1,)), (Empty, EmptyDC, (1, 2)), (One, OneDC, (1, 2))]:
         assert _outcome(rec, args, {}) == _outcome(dc, args, {})
     assert _outcome(One, (), {}) == _outcome(OneDC, (), {})
+
+
+def test_what_records_do_not_implement_is_refused_when_the_class_is_made() -> None:
+    """A record that would silently differ from the dataclass it stands for is a
+    TypeError at once (found in review): per-field compare/repr/hash/kw_only, InitVar,
+    inheriting from a record, a frozen record with its own __eq__ and no __hash__."""
+    from dataclasses import KW_ONLY, InitVar
+    from typing import ClassVar
+
+    def make(body: dict, bases: tuple = (), frozen: bool = True) -> type:
+        cls = type("Made", bases, {"__annotations__": body.pop("__annotations__", {}), **body})
+        return record(frozen=frozen)(cls)
+
+    with pytest.raises(TypeError, match="compare/repr/hash/kw_only"):
+        make({"__annotations__": {"a": int}, "a": field(compare=False)})
+    with pytest.raises(TypeError, match="compare/repr/hash/kw_only"):
+        make({"__annotations__": {"a": int}, "a": field(repr=False)})
+    with pytest.raises(TypeError, match="compare/repr/hash/kw_only"):
+        make({"__annotations__": {"a": int, "_": KW_ONLY, "b": int}})
+    with pytest.raises(TypeError, match="InitVar"):
+        make({"__annotations__": {"a": int, "b": InitVar[int]}})
+    with pytest.raises(TypeError, match="inherit"):
+        make({"__annotations__": {"b": int}}, bases=(FrozenRec,))
+    with pytest.raises(TypeError, match="__hash__"):
+        make({"__annotations__": {"a": int}, "__eq__": lambda self, other: True})
+    # a ClassVar is no field, and is fine
+    ok = make({"__annotations__": {"a": int, "LIMIT": ClassVar[int]}, "LIMIT": 3})
+    assert ok(1).a == 1 and ok.LIMIT == 3
+
+
+def test_the_signature_is_the_dataclass_one() -> None:
+    import inspect
+
+    assert str(inspect.signature(DefaultsRec)) == str(inspect.signature(DefaultsDC))
+    assert str(inspect.signature(Empty)) == "() -> None"

@@ -256,7 +256,8 @@ def _on_grid_points(
     ext[m] = np.inf
     guess = np.subtract(d, grid[0])
     guess /= step
-    at = guess.astype(np.intp)  # truncation: only a guess
+    with np.errstate(invalid="ignore"):  # a corrupt 1e20 m overflows: clamped below
+        at = guess.astype(np.intp)  # truncation: only a guess
     np.maximum(at, 0, out=at)  # (np.clip on integers costs several times these two)
     np.minimum(at, m - 1, out=at)
     below = ext[at]
