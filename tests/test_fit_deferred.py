@@ -191,11 +191,9 @@ def test_detached_columns_let_the_bytes_go(case: str) -> None:
 
 @pytest.mark.parametrize("case", ["several layouts", "records not contiguous"])
 def test_small_steps_read_the_same_columns(case: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The walk's offsets moved to numpy every few messages and the merge's row index
-    written a few rows at a time give what one step gives."""
+    """The merge's row index written a few rows at a time gives what one step gives."""
     data = CASES[case]()
     expected = decode_fit_fast(data)
-    monkeypatch.setattr(fit_fast, "_FLUSH_SINGLES", 3)
     monkeypatch.setattr(fit_fast, "_CHUNK_ROWS", 7)
     got = decode_fit_fast(data)
     for part, ref in zip(got, expected, strict=True):
@@ -205,6 +203,49 @@ def test_small_steps_read_the_same_columns(case: str, monkeypatch: pytest.Monkey
                 column_array(v), column_array(ref.record_columns[k]), equal_nan=True
             ), k
     _assert_same(_activities(got), _activities(expected))
+
+
+@pytest.mark.corpus
+def test_corpus_messages_the_walk_leaves_out_change_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The walk lists only the messages read afterwards (``_kept``): listing every message,
+    as it did, decodes every corpus file (and every case here) to the same parts."""
+    if not CORPUS.is_dir():
+        pytest.skip(f"corpus folder {CORPUS} is absent (shared test data not checked out)")
+    from test_fit_fast import corpus_fit_files
+
+    def decoded(data: bytes) -> list[FitDecoded] | str:
+        try:
+            return decode_fit_fast(data)
+        except Exception as exc:  # declined (or refused) the same way, or not
+            return f"{type(exc).__name__}: {exc}"
+
+    files = [data for _name, data in corpus_fit_files()] + [make() for make in CASES.values()]
+    listed = [decoded(data) for data in files]
+    monkeypatch.setattr(fit_fast, "_kept", lambda d: True)
+    compared = 0
+    for data, got in zip(files, listed, strict=True):
+        every = decoded(data)
+        if isinstance(got, str) or isinstance(every, str):
+            assert got == every
+            continue
+        for part, ref in zip(got, every, strict=True):
+            assert part.record_columns.keys() == ref.record_columns.keys()
+            for k, v in part.record_columns.items():
+                assert np.array_equal(
+                    column_array(v), column_array(ref.record_columns[k]), equal_nan=True
+                ), k
+            for attr in ("file_ids", "device_infos", "sessions", "laps", "activities"):
+                assert getattr(part, attr) == getattr(ref, attr), attr
+            assert (part.events, part.sports) == (ref.events, ref.sports)
+            assert (part.partial, part.problem, part.crc_ok) == (
+                ref.partial,
+                ref.problem,
+                ref.crc_ok,
+            )
+        compared += 1
+    assert compared >= 200, compared
 
 
 @pytest.mark.corpus

@@ -34,6 +34,7 @@ CRC is reported in ``crc_ok`` and ``problem`` but the data is still used.
 from __future__ import annotations
 
 import struct
+from array import array
 from collections.abc import Iterable
 from typing import Any
 
@@ -108,13 +109,15 @@ class _Def:
 
 @record
 class _Walk:
-    """Message boundaries of one FIT part: where each data message starts and its definition."""
+    """Message boundaries of one FIT part: where each data message read afterwards starts,
+    and its definition (a message nothing reads is counted, not listed: see :func:`_kept`)."""
 
     defs: list[_Def]
     starts: np.ndarray
-    """Byte offset of every data message (header byte), in file order."""
+    """Byte offset of every listed data message (header byte), in file order (int32, or
+    int64 for data past 2 GiB)."""
     def_of: np.ndarray
-    """Index into ``defs`` of each data message."""
+    """Index into ``defs`` of each listed data message (int32)."""
     comp: np.ndarray
     """True where the message has a compressed-timestamp header."""
     stop_pos: int
@@ -123,7 +126,7 @@ class _Walk:
     """None if the walk reached the end; else "truncated" or a one-line problem."""
 
     def release(self) -> None:
-        """Drop the per-message arrays (17 bytes a message) once the messages are read:
+        """Drop the per-message arrays (9 bytes a message) once the messages are read:
         only where the walk stopped is used after that."""
         self.starts = self.def_of = np.zeros(0, dtype=np.int64)
         self.comp = np.zeros(0, dtype=bool)
@@ -217,9 +220,19 @@ def _parse_definition(buf: bytes, pos: int, end: int, header: int) -> tuple[_Def
 _RUN_JUMP = 16
 """After this many identical headers in a row, the rest of the run is found with numpy."""
 
-_FLUSH_SINGLES = 1024
-"""Message offsets found one by one are moved from Python lists to numpy in chunks of this
-many (checked when the header byte changes)."""
+
+def _kept(d: _Def) -> bool:
+    """Whether the data messages of ``d`` are listed by the walk: the messages decoded
+    (records and :data:`_WANTED`), those that may set the compressed-timestamp accumulator
+    (a timestamp field, or a developer field numbered 253, which :func:`_resolve_compressed`
+    refuses) and those of a definition the fast path cannot read (refused if used)."""
+    return (
+        d.mesg_num == prof.MESG_RECORD
+        or d.mesg_num in _WANTED
+        or d.bad is not None
+        or d.field_index(_TS) is not None
+        or 253 in d.dev_nums
+    )
 
 
 def _walk(buf: bytes, u8: np.ndarray, start: int, end: int) -> _Walk:
@@ -227,42 +240,55 @@ def _walk(buf: bytes, u8: np.ndarray, start: int, end: int) -> _Walk:
 
     The loop does the least possible per data message (two table lookups, by header byte, of
     its size and definition, and two appends); long runs of one message type are skipped
-    with :func:`_run_count` and kept as (start, count, step) ranges, expanded by numpy.
+    with :func:`_run_count` and written out by numpy.
+
+    Only the messages read afterwards are listed (see :func:`_kept`, and every message with a
+    compressed-timestamp header): a device's file is up to half per-beat and GPS metadata
+    messages of 5 to 9 bytes, which nothing reads. They are listed in two ``array.array``
+    of 4-byte integers (8-byte past 2 GiB) that numpy then reads in place: the Python lists
+    and int64 pieces joined at the end, as before, held 33 bytes for every message of the
+    file at the walk's peak, twice the file for such a device.
     """
+    code = "i" if end < 2**31 else "q"
+    idtype = np.int32 if code == "i" else np.int64
     defs: list[_Def] = []
     sizes = [0] * 256  # data-message size by header byte under the current definitions
     def_by_header = [0] * 256  # index into defs, by header byte
-    pieces: list[np.ndarray] = []  # message offsets, in file order
-    piece_defs: list[np.ndarray] = []
-    starts: list[int] = []  # single messages since the last run
-    start_defs: list[int] = []
+    keep = [True] * 256  # whether the message is listed, by header byte
+    starts = array(code)  # offsets of the listed messages, in file order
+    start_defs = array("i")  # their definitions
     append, append_def = starts.append, start_defs.append
     pos = start
     last_h = -1
     rep = 0
-    held = 0  # messages already moved to ``pieces`` (runs and flushed singles), for the cap
+    size = 0
+    skipped = 0  # messages not listed (counted for the cap)
     reason: str | None = None
     while pos < end:
         h = buf[pos]
         size = sizes[h]
         if size:
-            append(pos)
-            append_def(def_by_header[h])
+            if keep[h]:
+                append(pos)
+                append_def(def_by_header[h])
+            else:
+                skipped += 1
             pos += size
             if h == last_h:
                 rep += 1
                 if rep == _RUN_JUMP:
                     m = _run_count(u8, pos, size, end, h)
-                    if held + len(starts) + m > MAX_FIT_MESSAGES:
+                    if skipped + len(starts) + m > MAX_FIT_MESSAGES:
                         raise FitTooLarge
                     if m:
-                        held += len(starts) + m
-                        pieces.append(np.asarray(starts, dtype=np.int64))
-                        piece_defs.append(np.asarray(start_defs, dtype=np.int64))
-                        starts.clear()
-                        start_defs.clear()
-                        pieces.append(np.arange(pos, pos + m * size, size, dtype=np.int64))
-                        piece_defs.append(np.full(m, def_by_header[h], dtype=np.int64))
+                        if keep[h]:
+                            run = np.arange(pos, pos + m * size, size, dtype=idtype)
+                            starts.frombytes(run.tobytes())
+                            run = np.full(m, def_by_header[h], dtype=np.int32)
+                            start_defs.frombytes(run.tobytes())
+                            del run
+                        else:
+                            skipped += m
                         pos += m * size
                     rep = 0
             else:
@@ -270,16 +296,8 @@ def _walk(buf: bytes, u8: np.ndarray, start: int, end: int) -> _Walk:
                 rep = 0
                 # checked on a change of header only: cheap, and a file over the cap
                 # changes header at least every _RUN_JUMP messages (else it is a run)
-                if held + len(starts) > MAX_FIT_MESSAGES:
+                if skipped + len(starts) > MAX_FIT_MESSAGES:
                     raise FitTooLarge
-                if len(starts) >= _FLUSH_SINGLES:
-                    # A Python int and its list slot are ~40 bytes a message, more than a
-                    # real file's message (20-30 bytes): held in numpy past this many.
-                    held += len(starts)
-                    pieces.append(np.asarray(starts, dtype=np.int64))
-                    piece_defs.append(np.asarray(start_defs, dtype=np.int64))
-                    starts.clear()
-                    start_defs.clear()
             continue
         if h & 0x80 or not h & 0x40:
             lt = (h >> 5) & 3 if h & 0x80 else h & 0x0F
@@ -293,23 +311,26 @@ def _walk(buf: bytes, u8: np.ndarray, start: int, end: int) -> _Walk:
         lt = h & 0x0F
         di = len(defs)
         defs.append(d)
+        kept = _kept(d)
         for hb in (lt, lt | 0x10, lt | 0x20, lt | 0x30):
             sizes[hb] = d.size
             def_by_header[hb] = di
-        if lt < 4:
+            keep[hb] = kept
+        if lt < 4:  # compressed-timestamp headers: always listed (keep stays True)
             base = 0x80 | (lt << 5)
             sizes[base : base + 32] = [d.size] * 32
             def_by_header[base : base + 32] = [di] * 32
         last_h = -1
-    pieces.append(np.asarray(starts, dtype=np.int64))
-    piece_defs.append(np.asarray(start_defs, dtype=np.int64))
-    arr = np.concatenate(pieces)
-    def_of = np.concatenate(piece_defs)
-    if pos > end:  # the last message runs past the end of the data
-        pos = int(arr[-1])
-        arr, def_of = arr[:-1], def_of[:-1]
+    arr = np.frombuffer(starts, dtype=idtype)  # no copy: the arrays are not grown again
+    def_of = np.frombuffer(start_defs, dtype=np.int32)
+    total = skipped + arr.size
+    if pos > end:  # the last message (found alone, not in a run) runs past the end of the data
+        pos -= size
+        total -= 1
+        if keep[buf[pos]]:
+            arr, def_of = arr[:-1], def_of[:-1]
         reason = "truncated"
-    if arr.size > MAX_FIT_MESSAGES:  # exact: the checks in the loop may run short by a run
+    if total > MAX_FIT_MESSAGES:  # exact: the checks in the loop may run short by a run
         raise FitTooLarge
     comp = u8[arr] >= 0x80
     used = np.bincount(def_of, minlength=len(defs)) if def_of.size else np.zeros(len(defs))
