@@ -533,6 +533,10 @@ class _FieldColumn(DeferredColumn):
     def select(self, mask: np.ndarray) -> DeferredColumn:
         return _FieldColumn(self.raw[mask], self.bt, self.scale, self.offset, self.shift, self.mask)
 
+    def rows(self, a: int, b: int) -> _FieldColumn:
+        """Rows ``a:b`` (a view of the raw values: their conversion is the same)."""
+        return _FieldColumn(self.raw[a:b], self.bt, self.scale, self.offset, self.shift, self.mask)
+
     def detach(self) -> None:
         if self.borrowed:
             self.raw = self.raw.copy()  # the field alone, compact: not the messages' other bytes
@@ -575,8 +579,8 @@ class _MergedColumn(DeferredColumn):
                 return True
         return False
 
-    def select(self, mask: np.ndarray) -> np.ndarray:
-        return self.materialize()[mask]  # rare (relative stamps, several sessions): eager
+    def select(self, mask: np.ndarray) -> DeferredColumn:
+        return _SelectedColumn(self, mask)
 
     def detach(self) -> None:
         for part, _n in self.parts:
@@ -584,14 +588,52 @@ class _MergedColumn(DeferredColumn):
                 part.detach()
 
     def materialize(self) -> np.ndarray:
-        """``np.concatenate(parts)[order]``, each part written straight to its rows."""
+        """``np.concatenate(parts)[order]``, each part written straight to its rows, a step
+        of :data:`_CHUNK_ROWS` rows at a time: a part converted whole (float64, next to the
+        merged column and the row index numpy widens to int64 to scatter it) was a third of
+        a real device's file (records of two or three definitions interleaved) at the peak,
+        which is the last sample column's. An eighth of the rows a step (at least
+        :data:`_MERGE_STEP_MIN`): a few steps a column, and a step's arrays are a byte a
+        row."""
         out = np.empty(self.inverse.size)
+        step = min(_CHUNK_ROWS, max(_MERGE_STEP_MIN, self.inverse.size // _MERGE_STEPS))
         start = 0
         for part, n in self.parts:
-            rows = self.inverse[start : start + n]
-            out[rows] = np.nan if part is None else column_array(part)
+            for a in range(0, n, step):
+                b = min(n, a + step)
+                rows = self.inverse[start + a : start + b]
+                if part is None:
+                    out[rows] = np.nan
+                elif isinstance(part, _FieldColumn):
+                    out[rows] = part.rows(a, b).materialize()
+                else:
+                    out[rows] = column_array(part)[a:b]
             start += n
         return out
+
+
+class _SelectedColumn(DeferredColumn):
+    """Rows of a merged column (a session's, of a file with several), selected when taken:
+    selected at once, as before, every column of the session was converted whole and held
+    next to the session's sample columns (a third more than the table at the peak)."""
+
+    __slots__ = ("column", "mask", "size")
+
+    def __init__(self, column: _MergedColumn, mask: np.ndarray) -> None:
+        self.column, self.mask = column, mask
+        self.size = int(np.count_nonzero(mask))
+
+    def __len__(self) -> int:
+        return self.size
+
+    def select(self, mask: np.ndarray) -> np.ndarray:
+        return self.materialize()[mask]  # rare (relative stamps and several sessions): eager
+
+    def detach(self) -> None:
+        self.column.detach()
+
+    def materialize(self) -> np.ndarray:
+        return self.column.materialize()[self.mask]
 
 
 def _numeric(d: _Def, i: int, what: str) -> prof.BaseType:
@@ -619,7 +661,15 @@ def _decode_records(
         if not (walk.def_of == di).any():
             continue
         plan = _record_plan(d)
-        dtype = _struct_dtype(d, sorted({i for i, _c in plan.values()}))
+        # Only the fields of the columns made are read (gathered, when the records are
+        # scattered): a device's records carry more (power, temperature, developer fields...)
+        dtype = _struct_dtype(
+            d,
+            sorted(
+                {i for name, (i, _c) in plan.items() if name in RECORD_COLUMNS}
+                | {i for i, _c in plan.values() if d.fields[i][0] == _CSD}
+            ),
+        )
         for comp_flag in (False, True):
             offs = walk.offsets(di, comp_flag)
             if not offs.size:
@@ -638,6 +688,10 @@ def _decode_records(
                         cols[name] = _invalid_to_nan(_scaled(bits, comp.scale, comp.offset), valid)
                     continue
                 bt = _numeric(d, i, name)
+                if name not in RECORD_COLUMNS:  # not read; checked all the same
+                    if comp is not None and comp.accumulate:
+                        raise FastPathUnsupported(f"accumulated component {name}")
+                    continue
                 if name in INT_COLUMNS and bt.dtype.startswith("f"):
                     raise FastPathUnsupported(f"record field {name} has base type {bt.name}")
                 raw = rows[f"f{i}"]
@@ -721,6 +775,11 @@ def _accumulate(
 _CHUNK_ROWS = 1 << 16
 """Rows per step where a row index is written out (a bound on the step's own memory)."""
 
+_MERGE_STEPS = 8
+_MERGE_STEP_MIN = 256
+"""A merged column is written in about :data:`_MERGE_STEPS` steps of at least this many rows
+(and at most :data:`_CHUNK_ROWS`): see :meth:`_MergedColumn.materialize`."""
+
 
 def _assemble(
     groups: list[tuple[np.ndarray, dict[str, np.ndarray | DeferredColumn]]],
@@ -737,7 +796,7 @@ def _assemble(
         data = {n: cols[n] for n in names}
     else:
         order = np.argsort(np.concatenate([o for o, _c in groups]), kind="stable")
-        inverse = np.empty_like(order)
+        inverse = np.empty(order.size, dtype=np.int32)  # rows: at most MAX_FIT_MESSAGES
         for first in range(0, order.size, _CHUNK_ROWS):  # no arange of every row at once
             rows = order[first : first + _CHUNK_ROWS]
             inverse[rows] = np.arange(first, first + rows.size)
