@@ -56,8 +56,9 @@ def test_real_device_files_peak_near_their_sample_table(corpus_dir: Path) -> Non
     and GPS metadata messages are up to half a device's file) and of two or three record
     definitions. Over the corpus FIT files of more than 20,000 bytes, read by the fast
     decoder, the median peak was 3.39 times the file (p90 4.37): the walk listed every
-    message (33 bytes each at its peak), merged columns were converted whole. It is now
-    3.01 (p90 3.75); the sample table alone is 2.20 (p90 2.68)."""
+    message (33 bytes each at its peak), merged columns were converted whole with an int64
+    row index, and every message (a lap is a kilobyte of Python objects) was held to the
+    end. It is now 2.74 (p90 3.31); the sample table alone is 2.20 (p90 2.68)."""
     from test_fit_fast import corpus_fit_files
 
     ratios = []
@@ -78,8 +79,8 @@ def test_real_device_files_peak_near_their_sample_table(corpus_dir: Path) -> Non
     assert len(ratios) >= 100, len(ratios)
     ratios.sort()
     median, p90 = ratios[len(ratios) // 2], ratios[int(len(ratios) * 0.9)]
-    assert median < 3.15, f"median peak {median:.2f}x the file (p90 {p90:.2f}x)"
-    assert p90 < 3.95, f"p90 peak {p90:.2f}x the file (median {median:.2f}x)"
+    assert median < 2.9, f"median peak {median:.2f}x the file (p90 {p90:.2f}x)"
+    assert p90 < 3.5, f"p90 peak {p90:.2f}x the file (median {median:.2f}x)"
 
 
 def _bytewise(data: bytes) -> int:

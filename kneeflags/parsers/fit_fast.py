@@ -162,6 +162,22 @@ def _run_count(u8: np.ndarray, pos: int, size: int, end: int, header: int) -> in
     return most
 
 
+_TRIPLES: dict[bytes, tuple[int, int, int]] = {}
+_TRIPLES_MAX = 2048
+"""A definition's fields are (number, size, base type) triples: one tuple each (72 bytes)
+made anew for every definition of every file was a third of a small file's decoding
+memory (a device writes the same few hundred again and again). Up to this many are shared."""
+
+
+def _field_triple(raw: bytes) -> tuple[int, int, int]:
+    triple = _TRIPLES.get(raw)
+    if triple is None:
+        triple = (raw[0], raw[1], raw[2])
+        if len(_TRIPLES) < _TRIPLES_MAX:
+            _TRIPLES[raw] = triple
+    return triple
+
+
 def _parse_definition(buf: bytes, pos: int, end: int, header: int) -> tuple[_Def, int] | None:
     """Parse the definition message at ``pos``: (definition, next position), or None if it
     does not fit before ``end``."""
@@ -174,7 +190,7 @@ def _parse_definition(buf: bytes, pos: int, end: int, header: int) -> tuple[_Def
     if p > end:
         return None
     raw = buf[pos + 6 : p]
-    fields = tuple((raw[i], raw[i + 1], raw[i + 2]) for i in range(0, 3 * nf, 3))
+    fields = tuple(_field_triple(raw[i : i + 3]) for i in range(0, 3 * nf, 3))
     dev_nums: tuple[int, ...] = ()
     dev_size = 0
     bad = None
@@ -557,18 +573,20 @@ class _FieldColumn(DeferredColumn):
 
 class _MergedColumn(DeferredColumn):
     """A record column of several record definitions, merged into file order when taken:
-    ``parts`` (a column or None for all-invalid, and its length) in group order, ``inverse``
-    the row of the merged column each element of the parts' concatenation goes to."""
+    ``parts`` (a column or None for all-invalid, and its length) in group order, ``which``
+    the part each row of the merged column comes from. A part's messages are in file order,
+    so its values fill the rows labelled with it in order: one byte a row (the int64 row
+    index of every element, as before, was a third of a device's file)."""
 
-    __slots__ = ("inverse", "parts")
+    __slots__ = ("parts", "which")
 
     def __init__(
-        self, parts: list[tuple[np.ndarray | DeferredColumn | None, int]], inverse: np.ndarray
+        self, parts: list[tuple[np.ndarray | DeferredColumn | None, int]], which: np.ndarray
     ) -> None:
-        self.parts, self.inverse = parts, inverse
+        self.parts, self.which = parts, which
 
     def __len__(self) -> int:
-        return self.inverse.size
+        return self.which.size
 
     def any_valid(self) -> bool:
         for part, _n in self.parts:
@@ -588,27 +606,43 @@ class _MergedColumn(DeferredColumn):
                 part.detach()
 
     def materialize(self) -> np.ndarray:
-        """``np.concatenate(parts)[order]``, each part written straight to its rows, a step
-        of :data:`_CHUNK_ROWS` rows at a time: a part converted whole (float64, next to the
-        merged column and the row index numpy widens to int64 to scatter it) was a third of
-        a real device's file (records of two or three definitions interleaved) at the peak,
-        which is the last sample column's. An eighth of the rows a step (at least
+        """``np.concatenate(parts)[order]``, written a block of rows at a time: a part
+        converted whole (float64, next to the merged column) was a third of a real
+        device's file (records of two or three definitions interleaved) at the peak, which
+        is the last sample column's. Blocks of an eighth of the rows (at least
         :data:`_MERGE_STEP_MIN`): a few steps a column, and a step's arrays are a byte a
         row."""
-        out = np.empty(self.inverse.size)
-        step = min(_CHUNK_ROWS, max(_MERGE_STEP_MIN, self.inverse.size // _MERGE_STEPS))
-        start = 0
-        for part, n in self.parts:
-            for a in range(0, n, step):
-                b = min(n, a + step)
-                rows = self.inverse[start + a : start + b]
-                if part is None:
-                    out[rows] = np.nan
-                elif isinstance(part, _FieldColumn):
-                    out[rows] = part.rows(a, b).materialize()
-                else:
-                    out[rows] = column_array(part)[a:b]
-            start += n
+        which = self.which
+        out = np.empty(which.size)
+        parts = self.parts
+        step = min(_CHUNK_ROWS, max(_MERGE_STEP_MIN, which.size // _MERGE_STEPS))
+        if len(parts) > _MERGE_STEP_PARTS:  # (hostile) every part is read once, in one block
+            step = max(1, which.size)
+        taken = [0] * len(parts)  # values of each part written so far
+
+        def values(k: int, count: int) -> np.ndarray:
+            part = parts[k][0]
+            a, b = taken[k], taken[k] + count
+            taken[k] = b
+            if part is None:
+                return np.full(count, np.nan)
+            if isinstance(part, _FieldColumn):
+                return part.rows(a, b).materialize()
+            return column_array(part)[a:b]
+
+        for r0 in range(0, which.size, step):
+            block = which[r0 : r0 + step]
+            dest = out[r0 : r0 + step]
+            present = np.flatnonzero(np.bincount(block, minlength=len(parts))).tolist()
+            if len(present) <= _MERGE_STEP_PARTS:  # a mask a part: a byte a row
+                for k in present:
+                    mine = block == k
+                    dest[mine] = values(k, int(np.count_nonzero(mine)))
+            else:  # the rows grouped by part (in order within a part), then scattered
+                counts = np.bincount(block, minlength=len(parts))
+                dest[np.argsort(block, kind="stable")] = np.concatenate(
+                    [values(k, int(counts[k])) for k in present]
+                )
         return out
 
 
@@ -773,12 +807,14 @@ def _accumulate(
 
 
 _CHUNK_ROWS = 1 << 16
-"""Rows per step where a row index is written out (a bound on the step's own memory)."""
+"""Most rows of a merged column written in one step (a bound on the step's own memory)."""
 
 _MERGE_STEPS = 8
+_MERGE_STEP_PARTS = 32
 _MERGE_STEP_MIN = 256
 """A merged column is written in about :data:`_MERGE_STEPS` steps of at least this many rows
-(and at most :data:`_CHUNK_ROWS`): see :meth:`_MergedColumn.materialize`."""
+(and at most :data:`_CHUNK_ROWS`), in one when it has more than :data:`_MERGE_STEP_PARTS`
+parts (each part is then converted once): see :meth:`_MergedColumn.materialize`."""
 
 
 def _assemble(
@@ -796,12 +832,13 @@ def _assemble(
         data = {n: cols[n] for n in names}
     else:
         order = np.argsort(np.concatenate([o for o, _c in groups]), kind="stable")
-        inverse = np.empty(order.size, dtype=np.int32)  # rows: at most MAX_FIT_MESSAGES
-        for first in range(0, order.size, _CHUNK_ROWS):  # no arange of every row at once
-            rows = order[first : first + _CHUNK_ROWS]
-            inverse[rows] = np.arange(first, first + rows.size)
-        del order
-        data = {n: _MergedColumn([(c.get(n), o.size) for o, c in groups], inverse) for n in names}
+        label = np.repeat(
+            np.arange(len(groups), dtype=np.min_scalar_type(len(groups))),
+            [o.size for o, _c in groups],
+        )
+        which = label[order]  # the group of each row of the merged columns
+        del order, label
+        data = {n: _MergedColumn([(c.get(n), o.size) for o, c in groups], which) for n in names}
         if "timestamp" in data:
             data["timestamp"] = column_array(data["timestamp"])
     rows = len(next(iter(data.values())))
