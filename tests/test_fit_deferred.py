@@ -24,7 +24,7 @@ import pytest
 from kneeflags.model import Activity, SourceRef
 from kneeflags.parsers import fit_fast, parse_source
 from kneeflags.parsers import fit_profile as prof
-from kneeflags.parsers.fit_build import build_fit
+from kneeflags.parsers.fit_build import build_fit, keep_read_fields
 from kneeflags.parsers.fit_decoded import DeferredColumn, FitDecoded, column_array
 from kneeflags.parsers.fit_fast import decode_fit_fast
 from kneeflags.testing.fitwriter import (
@@ -193,17 +193,65 @@ def _assert_same_columns(parts: list[FitDecoded], expected: list[FitDecoded]) ->
             ), k
 
 
+@pytest.mark.parametrize("steps", ["7 rows", "parts sorted"])
 @pytest.mark.parametrize("case", ["several layouts", "records not contiguous"])
-def test_small_steps_read_the_same_columns(case: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The walk's offsets moved to numpy every few messages and the merge's row index
-    written a few rows at a time give what one step gives."""
+def test_small_steps_read_the_same_columns(
+    case: str, steps: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A merged column written a few rows at a time (a mask a part), or with its rows
+    grouped by part (as for many parts), is what one step gives."""
     data = CASES[case]()
     expected = decode_fit_fast(data)
-    monkeypatch.setattr(fit_fast, "_FLUSH_SINGLES", 3)
-    monkeypatch.setattr(fit_fast, "_CHUNK_ROWS", 7)
+    if steps == "7 rows":
+        monkeypatch.setattr(fit_fast, "_CHUNK_ROWS", 7)
+    else:
+        monkeypatch.setattr(fit_fast, "_MERGE_STEP_PARTS", 1)
     got = decode_fit_fast(data)
     _assert_same_columns(got, expected)
     _assert_same(_activities(got), _activities(expected))
+
+
+@pytest.mark.corpus
+def test_corpus_messages_the_walk_leaves_out_change_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The walk lists only the messages read afterwards (``_kept``): listing every message,
+    as it did, decodes every corpus file (and every case here) to the same parts."""
+    if not CORPUS.is_dir():
+        pytest.skip(f"corpus folder {CORPUS} is absent (shared test data not checked out)")
+    from test_fit_fast import corpus_fit_files
+
+    def decoded(data: bytes) -> list[FitDecoded] | str:
+        try:
+            return decode_fit_fast(data)
+        except Exception as exc:  # declined (or refused) the same way, or not
+            return f"{type(exc).__name__}: {exc}"
+
+    files = [data for _name, data in corpus_fit_files()] + [make() for make in CASES.values()]
+    listed = [decoded(data) for data in files]
+    monkeypatch.setattr(fit_fast, "_kept", lambda d: True)
+    compared = 0
+    for data, got in zip(files, listed, strict=True):
+        every = decoded(data)
+        if isinstance(got, str) or isinstance(every, str):
+            assert got == every
+            continue
+        for part, ref in zip(got, every, strict=True):
+            assert part.record_columns.keys() == ref.record_columns.keys()
+            for k, v in part.record_columns.items():
+                assert np.array_equal(
+                    column_array(v), column_array(ref.record_columns[k]), equal_nan=True
+                ), k
+            for attr in ("file_ids", "device_infos", "sessions", "laps", "activities"):
+                assert getattr(part, attr) == getattr(ref, attr), attr
+            assert (part.events, part.sports) == (ref.events, ref.sports)
+            assert (part.partial, part.problem, part.crc_ok) == (
+                ref.partial,
+                ref.problem,
+                ref.crc_ok,
+            )
+        compared += 1
+    assert compared >= 200, compared
 
 
 @pytest.mark.corpus
@@ -220,5 +268,43 @@ def test_corpus_deferred_columns_build_the_table_converted_ones_built() -> None:
             continue
         if deferred:
             _assert_same(deferred, _activities(_converted(decode_fit_fast(data))))
+            compared += 1
+    assert compared >= 200, compared
+
+
+@pytest.mark.corpus
+def test_corpus_messages_kept_to_their_read_fields_build_the_same() -> None:
+    """``keep_read_fields`` (what ``parse_source`` does before building) drops only what
+    the builder never reads: every corpus file builds the same result with it as without."""
+    if not CORPUS.is_dir():
+        pytest.skip(f"corpus folder {CORPUS} is absent (shared test data not checked out)")
+    from test_fit_fast import corpus_fit_files
+
+    compared = 0
+    for _name, data in corpus_fit_files():
+        try:
+            full, slim = decode_fit_fast(data), decode_fit_fast(data)
+        except Exception:  # declined by the fast decoder: not compared
+            continue
+        for part in slim:
+            keep_read_fields(part)
+        ref = SourceRef("run.fit")
+        got = build_fit(slim, ref, "0" * 64, "UTC")
+        expected = build_fit(full, ref, "0" * 64, "UTC")
+        assert (got.errors, got.warnings, got.skipped) == (
+            expected.errors,
+            expected.warnings,
+            expected.skipped,
+        )
+        if expected.activities:
+            _assert_same(got.activities, expected.activities)
+            for a, b in zip(got.activities, expected.activities, strict=True):
+                assert (a.sport, a.sport_detail, a.device, a.laps, a.utc_offset_s) == (
+                    b.sport,
+                    b.sport_detail,
+                    b.device,
+                    b.laps,
+                    b.utc_offset_s,
+                )
             compared += 1
     assert compared >= 200, compared

@@ -207,10 +207,12 @@ def decode_fit(data: bytes, decoder: str = "auto") -> tuple[list[FitDecoded], st
 def _parse_fit(
     source: bytes | _Owned, ref: SourceRef, sha: str, decoder: str, tz: str | None
 ) -> LoadResult:
-    from kneeflags.parsers.fit_build import build_fit
+    from kneeflags.parsers.fit_build import build_fit, keep_read_fields
 
     owned = isinstance(source, _Owned)
     decoded, note = decode_fit(source.take() if isinstance(source, _Owned) else source, decoder)
+    for part in decoded:
+        keep_read_fields(part)  # the messages' other fields go before the samples are built
     if owned:
         # The deferred record columns are the bytes' last readers: with their fields
         # copied out (about the file's size, and each copy goes as its column is built),

@@ -426,6 +426,49 @@ def _fallback_session(decoded: FitDecoded) -> tuple[Message, str]:
     return {}, "no session message and no sport message: sport unknown"
 
 
+_READ_KEYS: dict[str, tuple[str, ...]] = {
+    "file_ids": ("type", "manufacturer", "garmin_product", "product"),
+    "device_infos": ("device_index", "manufacturer", "garmin_product", "product"),
+    "sessions": (
+        "start_time",
+        "sport",
+        "sub_sport",
+        "total_distance",
+        "total_timer_time",
+        "total_elapsed_time",
+    ),
+    "laps": (
+        "start_time",
+        "total_timer_time",
+        "total_elapsed_time",
+        "total_distance",
+        "intensity",
+        "lap_trigger",
+        "sport",
+        "sub_sport",
+    ),
+    "activities": ("local_timestamp", "timestamp"),
+    "sports": ("sport", "sub_sport"),
+    "events": (),
+}
+"""The message fields :func:`build_fit` reads, by :class:`FitDecoded` list."""
+
+
+def keep_read_fields(decoded: FitDecoded) -> None:
+    """Let go of the message fields :func:`build_fit` does not read (:data:`_READ_KEYS`),
+    and of the messages it never looks at (events, device infos of other devices): a lap
+    is some fifty fields, a kilobyte of Python objects, and a small file's messages were
+    half its reading memory besides the sample table. Only for a caller that builds the
+    activities and nothing else (:func:`kneeflags.parsers.parse_source`)."""
+    for attr, keys in _READ_KEYS.items():
+        messages = getattr(decoded, attr)
+        if attr == "device_infos":
+            messages = [m for m in messages if m.get("device_index") in ("creator", 0)]
+        if attr == "events":
+            messages = []
+        setattr(decoded, attr, [{k: m[k] for k in keys if k in m} for m in messages])
+
+
 def build_fit(
     decoded: list[FitDecoded],
     ref: SourceRef,
@@ -508,7 +551,7 @@ def build_fit(
                 - 1,
                 0,
                 None,
-            )
+            ).astype(np.min_scalar_type(len(sessions)))  # held to the last session: a byte a row
 
         placed_laps = _placed_laps(dec.laps)
         for i, sess in enumerate(sessions):

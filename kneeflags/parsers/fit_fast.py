@@ -34,6 +34,7 @@ CRC is reported in ``crc_ok`` and ``problem`` but the data is still used.
 from __future__ import annotations
 
 import struct
+from array import array
 from collections.abc import Iterable
 from typing import Any
 
@@ -108,13 +109,15 @@ class _Def:
 
 @record
 class _Walk:
-    """Message boundaries of one FIT part: where each data message starts and its definition."""
+    """Message boundaries of one FIT part: where each data message read afterwards starts,
+    and its definition (a message nothing reads is counted, not listed: see :func:`_kept`)."""
 
     defs: list[_Def]
     starts: np.ndarray
-    """Byte offset of every data message (header byte), in file order."""
+    """Byte offset of every listed data message (header byte), in file order (int32, or
+    int64 for data past 2 GiB)."""
     def_of: np.ndarray
-    """Index into ``defs`` of each data message."""
+    """Index into ``defs`` of each listed data message (int32)."""
     comp: np.ndarray
     """True where the message has a compressed-timestamp header."""
     stop_pos: int
@@ -123,7 +126,7 @@ class _Walk:
     """None if the walk reached the end; else "truncated" or a one-line problem."""
 
     def release(self) -> None:
-        """Drop the per-message arrays (17 bytes a message) once the messages are read:
+        """Drop the per-message arrays (9 bytes a message) once the messages are read:
         only where the walk stopped is used after that."""
         self.starts = self.def_of = np.zeros(0, dtype=np.int64)
         self.comp = np.zeros(0, dtype=bool)
@@ -159,6 +162,22 @@ def _run_count(u8: np.ndarray, pos: int, size: int, end: int, header: int) -> in
     return most
 
 
+_TRIPLES: dict[bytes, tuple[int, int, int]] = {}
+_TRIPLES_MAX = 2048
+"""A definition's fields are (number, size, base type) triples: one tuple each (72 bytes)
+made anew for every definition of every file was a third of a small file's decoding
+memory (a device writes the same few hundred again and again). Up to this many are shared."""
+
+
+def _field_triple(raw: bytes) -> tuple[int, int, int]:
+    triple = _TRIPLES.get(raw)
+    if triple is None:
+        triple = (raw[0], raw[1], raw[2])
+        if len(_TRIPLES) < _TRIPLES_MAX:
+            _TRIPLES[raw] = triple
+    return triple
+
+
 def _parse_definition(buf: bytes, pos: int, end: int, header: int) -> tuple[_Def, int] | None:
     """Parse the definition message at ``pos``: (definition, next position), or None if it
     does not fit before ``end``."""
@@ -171,7 +190,7 @@ def _parse_definition(buf: bytes, pos: int, end: int, header: int) -> tuple[_Def
     if p > end:
         return None
     raw = buf[pos + 6 : p]
-    fields = tuple((raw[i], raw[i + 1], raw[i + 2]) for i in range(0, 3 * nf, 3))
+    fields = tuple(_field_triple(raw[i : i + 3]) for i in range(0, 3 * nf, 3))
     dev_nums: tuple[int, ...] = ()
     dev_size = 0
     bad = None
@@ -217,9 +236,19 @@ def _parse_definition(buf: bytes, pos: int, end: int, header: int) -> tuple[_Def
 _RUN_JUMP = 16
 """After this many identical headers in a row, the rest of the run is found with numpy."""
 
-_FLUSH_SINGLES = 1024
-"""Message offsets found one by one are moved from Python lists to numpy in chunks of this
-many (checked when the header byte changes)."""
+
+def _kept(d: _Def) -> bool:
+    """Whether the data messages of ``d`` are listed by the walk: the messages decoded
+    (records and :data:`_WANTED`), those that may set the compressed-timestamp accumulator
+    (a timestamp field, or a developer field numbered 253, which :func:`_resolve_compressed`
+    refuses) and those of a definition the fast path cannot read (refused if used)."""
+    return (
+        d.mesg_num == prof.MESG_RECORD
+        or d.mesg_num in _WANTED
+        or d.bad is not None
+        or d.field_index(_TS) is not None
+        or 253 in d.dev_nums
+    )
 
 
 def _walk(buf: bytes, u8: np.ndarray, start: int, end: int) -> _Walk:
@@ -227,42 +256,55 @@ def _walk(buf: bytes, u8: np.ndarray, start: int, end: int) -> _Walk:
 
     The loop does the least possible per data message (two table lookups, by header byte, of
     its size and definition, and two appends); long runs of one message type are skipped
-    with :func:`_run_count` and kept as (start, count, step) ranges, expanded by numpy.
+    with :func:`_run_count` and written out by numpy.
+
+    Only the messages read afterwards are listed (see :func:`_kept`, and every message with a
+    compressed-timestamp header): a device's file is up to half per-beat and GPS metadata
+    messages of 5 to 9 bytes, which nothing reads. They are listed in two ``array.array``
+    of 4-byte integers (8-byte past 2 GiB) that numpy then reads in place: the Python lists
+    and int64 pieces joined at the end, as before, held 33 bytes for every message of the
+    file at the walk's peak, twice the file for such a device.
     """
+    code = "i" if end < 2**31 else "q"
+    idtype = np.int32 if code == "i" else np.int64
     defs: list[_Def] = []
     sizes = [0] * 256  # data-message size by header byte under the current definitions
     def_by_header = [0] * 256  # index into defs, by header byte
-    pieces: list[np.ndarray] = []  # message offsets, in file order
-    piece_defs: list[np.ndarray] = []
-    starts: list[int] = []  # single messages since the last run
-    start_defs: list[int] = []
+    keep = [True] * 256  # whether the message is listed, by header byte
+    starts = array(code)  # offsets of the listed messages, in file order
+    start_defs = array("i")  # their definitions
     append, append_def = starts.append, start_defs.append
     pos = start
     last_h = -1
     rep = 0
-    held = 0  # messages already moved to ``pieces`` (runs and flushed singles), for the cap
+    size = 0
+    skipped = 0  # messages not listed (counted for the cap)
     reason: str | None = None
     while pos < end:
         h = buf[pos]
         size = sizes[h]
         if size:
-            append(pos)
-            append_def(def_by_header[h])
+            if keep[h]:
+                append(pos)
+                append_def(def_by_header[h])
+            else:
+                skipped += 1
             pos += size
             if h == last_h:
                 rep += 1
                 if rep == _RUN_JUMP:
                     m = _run_count(u8, pos, size, end, h)
-                    if held + len(starts) + m > MAX_FIT_MESSAGES:
+                    if skipped + len(starts) + m > MAX_FIT_MESSAGES:
                         raise FitTooLarge
                     if m:
-                        held += len(starts) + m
-                        pieces.append(np.asarray(starts, dtype=np.int64))
-                        piece_defs.append(np.asarray(start_defs, dtype=np.int64))
-                        starts.clear()
-                        start_defs.clear()
-                        pieces.append(np.arange(pos, pos + m * size, size, dtype=np.int64))
-                        piece_defs.append(np.full(m, def_by_header[h], dtype=np.int64))
+                        if keep[h]:
+                            run = np.arange(pos, pos + m * size, size, dtype=idtype)
+                            starts.frombytes(run.tobytes())
+                            run = np.full(m, def_by_header[h], dtype=np.int32)
+                            start_defs.frombytes(run.tobytes())
+                            del run
+                        else:
+                            skipped += m
                         pos += m * size
                     rep = 0
             else:
@@ -270,16 +312,8 @@ def _walk(buf: bytes, u8: np.ndarray, start: int, end: int) -> _Walk:
                 rep = 0
                 # checked on a change of header only: cheap, and a file over the cap
                 # changes header at least every _RUN_JUMP messages (else it is a run)
-                if held + len(starts) > MAX_FIT_MESSAGES:
+                if skipped + len(starts) > MAX_FIT_MESSAGES:
                     raise FitTooLarge
-                if len(starts) >= _FLUSH_SINGLES:
-                    # A Python int and its list slot are ~40 bytes a message, more than a
-                    # real file's message (20-30 bytes): held in numpy past this many.
-                    held += len(starts)
-                    pieces.append(np.asarray(starts, dtype=np.int64))
-                    piece_defs.append(np.asarray(start_defs, dtype=np.int64))
-                    starts.clear()
-                    start_defs.clear()
             continue
         if h & 0x80 or not h & 0x40:
             lt = (h >> 5) & 3 if h & 0x80 else h & 0x0F
@@ -293,23 +327,26 @@ def _walk(buf: bytes, u8: np.ndarray, start: int, end: int) -> _Walk:
         lt = h & 0x0F
         di = len(defs)
         defs.append(d)
+        kept = _kept(d)
         for hb in (lt, lt | 0x10, lt | 0x20, lt | 0x30):
             sizes[hb] = d.size
             def_by_header[hb] = di
-        if lt < 4:
+            keep[hb] = kept
+        if lt < 4:  # compressed-timestamp headers: always listed (keep stays True)
             base = 0x80 | (lt << 5)
             sizes[base : base + 32] = [d.size] * 32
             def_by_header[base : base + 32] = [di] * 32
         last_h = -1
-    pieces.append(np.asarray(starts, dtype=np.int64))
-    piece_defs.append(np.asarray(start_defs, dtype=np.int64))
-    arr = np.concatenate(pieces)
-    def_of = np.concatenate(piece_defs)
-    if pos > end:  # the last message runs past the end of the data
-        pos = int(arr[-1])
-        arr, def_of = arr[:-1], def_of[:-1]
+    arr = np.frombuffer(starts, dtype=idtype)  # no copy: the arrays are not grown again
+    def_of = np.frombuffer(start_defs, dtype=np.int32)
+    total = skipped + arr.size
+    if pos > end:  # the last message (found alone, not in a run) runs past the end of the data
+        pos -= size
+        total -= 1
+        if keep[buf[pos]]:
+            arr, def_of = arr[:-1], def_of[:-1]
         reason = "truncated"
-    if arr.size > MAX_FIT_MESSAGES:  # exact: the checks in the loop may run short by a run
+    if total > MAX_FIT_MESSAGES:  # exact: the checks in the loop may run short by a run
         raise FitTooLarge
     comp = u8[arr] >= 0x80
     used = np.bincount(def_of, minlength=len(defs)) if def_of.size else np.zeros(len(defs))
@@ -512,6 +549,10 @@ class _FieldColumn(DeferredColumn):
     def select(self, mask: np.ndarray) -> DeferredColumn:
         return _FieldColumn(self.raw[mask], self.bt, self.scale, self.offset, self.shift, self.mask)
 
+    def rows(self, a: int, b: int) -> _FieldColumn:
+        """Rows ``a:b`` (a view of the raw values: their conversion is the same)."""
+        return _FieldColumn(self.raw[a:b], self.bt, self.scale, self.offset, self.shift, self.mask)
+
     def detach(self) -> None:
         if self.borrowed:
             self.raw = self.raw.copy()  # the field alone, compact: not the messages' other bytes
@@ -530,21 +571,29 @@ class _FieldColumn(DeferredColumn):
         return _invalid_to_nan(vals, valid)
 
 
+_MERGED_REBUILDS = 4
+"""Sessions' takes of a merged record column that rebuild it (see
+:meth:`_MergedColumn.rows_of`); more sessions than this keep it built."""
+
+
 class _MergedColumn(DeferredColumn):
     """A record column of several record definitions, merged into file order when taken:
-    ``parts`` (a column or None for all-invalid, and its length) in group order, ``inverse``
-    the row of the merged column each element of the parts' concatenation goes to."""
+    ``parts`` (a column or None for all-invalid, and its length) in group order, ``which``
+    the part each row of the merged column comes from. A part's messages are in file order,
+    so its values fill the rows labelled with it in order: one byte a row (the int64 row
+    index of every element, as before, was a third of a device's file)."""
 
-    __slots__ = ("_whole", "inverse", "parts")
+    __slots__ = ("_selections", "_whole", "parts", "which")
 
     def __init__(
-        self, parts: list[tuple[np.ndarray | DeferredColumn | None, int]], inverse: np.ndarray
+        self, parts: list[tuple[np.ndarray | DeferredColumn | None, int]], which: np.ndarray
     ) -> None:
-        self.parts, self.inverse = parts, inverse
+        self.parts, self.which = parts, which
+        self._selections = 0  # sessions' rows taken so far (see rows_of)
         self._whole: np.ndarray | None = None
 
     def __len__(self) -> int:
-        return self.inverse.size
+        return self.which.size
 
     def any_valid(self) -> bool:
         for part, _n in self.parts:
@@ -555,13 +604,21 @@ class _MergedColumn(DeferredColumn):
                 return True
         return False
 
-    def select(self, mask: np.ndarray) -> np.ndarray:
-        """Rows of the merged column (rare: relative stamps, several sessions). Built once
-        and kept for the next select: every session takes its rows, and rebuilding the
-        column each time made a file of 1,000 sessions take 24 s instead of 2 s."""
-        if self._whole is None:
-            self._whole = self.materialize()
-        return self._whole[mask]
+    def select(self, mask: np.ndarray) -> DeferredColumn:
+        return _SelectedColumn(self, mask)
+
+    def rows_of(self, mask: np.ndarray) -> np.ndarray:
+        """The merged column's rows where ``mask`` is true. The first
+        :data:`_MERGED_REBUILDS` takes build the column and let it go (a multisport file's
+        few sessions: memory as for one); from then on it is built once and kept, since
+        rebuilding it for each of a file's 1,000 sessions took 24 s instead of 2 s."""
+        if self._whole is not None:
+            return self._whole[mask]
+        self._selections += 1
+        whole = self.materialize()
+        if self._selections > _MERGED_REBUILDS:
+            self._whole = whole
+        return whole[mask]
 
     def detach(self) -> None:
         for part, _n in self.parts:
@@ -569,14 +626,68 @@ class _MergedColumn(DeferredColumn):
                 part.detach()
 
     def materialize(self) -> np.ndarray:
-        """``np.concatenate(parts)[order]``, each part written straight to its rows."""
-        out = np.empty(self.inverse.size)
-        start = 0
-        for part, n in self.parts:
-            rows = self.inverse[start : start + n]
-            out[rows] = np.nan if part is None else column_array(part)
-            start += n
+        """``np.concatenate(parts)[order]``, written a block of rows at a time: a part
+        converted whole (float64, next to the merged column) was a third of a real
+        device's file (records of two or three definitions interleaved) at the peak, which
+        is the last sample column's. Blocks of an eighth of the rows (at least
+        :data:`_MERGE_STEP_MIN`): a few steps a column, and a step's arrays are a byte a
+        row."""
+        which = self.which
+        out = np.empty(which.size)
+        parts = self.parts
+        step = min(_CHUNK_ROWS, max(_MERGE_STEP_MIN, which.size // _MERGE_STEPS))
+        if len(parts) > _MERGE_STEP_PARTS:  # (hostile) every part is read once, in one block
+            step = max(1, which.size)
+        taken = [0] * len(parts)  # values of each part written so far
+
+        def values(k: int, count: int) -> np.ndarray:
+            part = parts[k][0]
+            a, b = taken[k], taken[k] + count
+            taken[k] = b
+            if part is None:
+                return np.full(count, np.nan)
+            if isinstance(part, _FieldColumn):
+                return part.rows(a, b).materialize()
+            return column_array(part)[a:b]
+
+        for r0 in range(0, which.size, step):
+            block = which[r0 : r0 + step]
+            dest = out[r0 : r0 + step]
+            present = np.flatnonzero(np.bincount(block, minlength=len(parts))).tolist()
+            if len(present) <= _MERGE_STEP_PARTS:  # a mask a part: a byte a row
+                for k in present:
+                    mine = block == k
+                    dest[mine] = values(k, int(np.count_nonzero(mine)))
+            else:  # the rows grouped by part (in order within a part), then scattered
+                counts = np.bincount(block, minlength=len(parts))
+                dest[np.argsort(block, kind="stable")] = np.concatenate(
+                    [values(k, int(counts[k])) for k in present]
+                )
         return out
+
+
+class _SelectedColumn(DeferredColumn):
+    """Rows of a merged column (a session's, of a file with several), selected when taken:
+    selected at once, as before, every column of the session was converted whole and held
+    next to the session's sample columns (a third more than the table at the peak)."""
+
+    __slots__ = ("column", "mask", "size")
+
+    def __init__(self, column: _MergedColumn, mask: np.ndarray) -> None:
+        self.column, self.mask = column, mask
+        self.size = int(np.count_nonzero(mask))
+
+    def __len__(self) -> int:
+        return self.size
+
+    def select(self, mask: np.ndarray) -> np.ndarray:
+        return self.materialize()[mask]  # rare (relative stamps and several sessions): eager
+
+    def detach(self) -> None:
+        self.column.detach()
+
+    def materialize(self) -> np.ndarray:
+        return self.column.rows_of(self.mask)
 
 
 def _numeric(d: _Def, i: int, what: str) -> prof.BaseType:
@@ -604,7 +715,15 @@ def _decode_records(
         if not (walk.def_of == di).any():
             continue
         plan = _record_plan(d)
-        dtype = _struct_dtype(d, sorted({i for i, _c in plan.values()}))
+        # Only the fields of the columns made are read (gathered, when the records are
+        # scattered): a device's records carry more (power, temperature, developer fields...)
+        dtype = _struct_dtype(
+            d,
+            sorted(
+                {i for name, (i, _c) in plan.items() if name in RECORD_COLUMNS}
+                | {i for i, _c in plan.values() if d.fields[i][0] == _CSD}
+            ),
+        )
         for comp_flag in (False, True):
             offs = walk.offsets(di, comp_flag)
             if not offs.size:
@@ -623,6 +742,10 @@ def _decode_records(
                         cols[name] = _invalid_to_nan(_scaled(bits, comp.scale, comp.offset), valid)
                     continue
                 bt = _numeric(d, i, name)
+                if name not in RECORD_COLUMNS:  # not read; checked all the same
+                    if comp is not None and comp.accumulate:
+                        raise FastPathUnsupported(f"accumulated component {name}")
+                    continue
                 if name in INT_COLUMNS and bt.dtype.startswith("f"):
                     raise FastPathUnsupported(f"record field {name} has base type {bt.name}")
                 raw = rows[f"f{i}"]
@@ -704,7 +827,14 @@ def _accumulate(
 
 
 _CHUNK_ROWS = 1 << 16
-"""Rows per step where a row index is written out (a bound on the step's own memory)."""
+"""Most rows of a merged column written in one step (a bound on the step's own memory)."""
+
+_MERGE_STEPS = 8
+_MERGE_STEP_PARTS = 32
+_MERGE_STEP_MIN = 256
+"""A merged column is written in about :data:`_MERGE_STEPS` steps of at least this many rows
+(and at most :data:`_CHUNK_ROWS`), in one when it has more than :data:`_MERGE_STEP_PARTS`
+parts (each part is then converted once): see :meth:`_MergedColumn.materialize`."""
 
 
 def _assemble(
@@ -722,12 +852,13 @@ def _assemble(
         data = {n: cols[n] for n in names}
     else:
         order = np.argsort(np.concatenate([o for o, _c in groups]), kind="stable")
-        inverse = np.empty_like(order)
-        for first in range(0, order.size, _CHUNK_ROWS):  # no arange of every row at once
-            rows = order[first : first + _CHUNK_ROWS]
-            inverse[rows] = np.arange(first, first + rows.size)
-        del order
-        data = {n: _MergedColumn([(c.get(n), o.size) for o, c in groups], inverse) for n in names}
+        label = np.repeat(
+            np.arange(len(groups), dtype=np.min_scalar_type(len(groups))),
+            [o.size for o, _c in groups],
+        )
+        which = label[order]  # the group of each row of the merged columns
+        del order, label
+        data = {n: _MergedColumn([(c.get(n), o.size) for o, c in groups], which) for n in names}
         if "timestamp" in data:
             data["timestamp"] = column_array(data["timestamp"])
     rows = len(next(iter(data.values())))
