@@ -162,20 +162,21 @@ def _run_count(u8: np.ndarray, pos: int, size: int, end: int, header: int) -> in
     return most
 
 
-_TRIPLES: dict[bytes, tuple[int, int, int]] = {}
-_TRIPLES_MAX = 2048
-"""A definition's fields are (number, size, base type) triples: one tuple each (72 bytes)
-made anew for every definition of every file was a third of a small file's decoding
-memory (a device writes the same few hundred again and again). Up to this many are shared."""
+_FIELD_LISTS: dict[bytes, tuple[tuple[int, int, int], ...]] = {}
+_FIELD_LISTS_MAX = 2048
+"""A definition's fields are (number, size, base type) triples: tuples made anew for
+every definition of every file were a third of a small file's decoding memory (a device
+writes the same few hundred definitions again and again). Up to this many field lists,
+keyed by their bytes, are shared: one look-up a definition, not one a field."""
 
 
-def _field_triple(raw: bytes) -> tuple[int, int, int]:
-    triple = _TRIPLES.get(raw)
-    if triple is None:
-        triple = (raw[0], raw[1], raw[2])
-        if len(_TRIPLES) < _TRIPLES_MAX:
-            _TRIPLES[raw] = triple
-    return triple
+def _field_list(raw: bytes) -> tuple[tuple[int, int, int], ...]:
+    fields = _FIELD_LISTS.get(raw)
+    if fields is None:
+        fields = tuple((raw[i], raw[i + 1], raw[i + 2]) for i in range(0, len(raw), 3))
+        if len(_FIELD_LISTS) < _FIELD_LISTS_MAX:
+            _FIELD_LISTS[raw] = fields
+    return fields
 
 
 def _parse_definition(buf: bytes, pos: int, end: int, header: int) -> tuple[_Def, int] | None:
@@ -190,7 +191,7 @@ def _parse_definition(buf: bytes, pos: int, end: int, header: int) -> tuple[_Def
     if p > end:
         return None
     raw = buf[pos + 6 : p]
-    fields = tuple(_field_triple(raw[i : i + 3]) for i in range(0, 3 * nf, 3))
+    fields = _field_list(raw)
     dev_nums: tuple[int, ...] = ()
     dev_size = 0
     bad = None
