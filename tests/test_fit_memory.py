@@ -18,6 +18,7 @@ import tracemalloc
 import zlib
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,6 +26,18 @@ from kneeflags.model import SourceRef
 from kneeflags.parsers import fit_crc as crc
 from kneeflags.parsers import gunzip_capped, parse_source
 from kneeflags.testing.fitwriter import fit_time, synthetic_run, write_activity
+
+
+def _traced_parse(data: bytes, ref: SourceRef) -> tuple[Any, int]:
+    """``parse_source``'s result and its peak traced memory (a first call keeps one-time
+    tables, CRC levels and the profile, out of the measure)."""
+    parse_source(data, ref)
+    tracemalloc.start()
+    try:
+        res = parse_source(data, ref)
+        return res, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
 
 
 def _hour() -> bytes:
@@ -39,13 +52,7 @@ def test_a_one_hour_fit_peaks_under_3_2_times_its_size(compressed: bool) -> None
     plain = _hour()
     data = gzip.compress(plain, 6, mtime=0) if compressed else plain
     ref = SourceRef("run.fit.gz" if compressed else "run.fit")
-    parse_source(data, ref)  # one-time tables (CRC levels, profile) out of the measure
-    tracemalloc.start()
-    try:
-        res = parse_source(data, ref)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    res, peak = _traced_parse(data, ref)
     assert res.activities and res.activities[0].samples.height == 3600
     assert peak < 3.2 * len(plain), f"peak {peak:,} bytes = {peak / len(plain):.2f}x the file"
 
@@ -65,14 +72,7 @@ def test_real_device_files_peak_near_their_sample_table(corpus_dir: Path) -> Non
     for name, data in corpus_fit_files():
         if len(data) <= 20_000:
             continue
-        ref = SourceRef(name)
-        parse_source(data, ref)  # one-time tables out of the measure
-        tracemalloc.start()
-        try:
-            res = parse_source(data, ref)
-            peak = tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
+        res, peak = _traced_parse(data, SourceRef(name))
         if any(act.provenance.decoder != "fast" for act in res.activities):
             continue  # fitparse's memory is not this decoder's
         ratios.append(peak / len(data))
