@@ -38,6 +38,7 @@ from kneeflags.parsers.xml_scan import (
     _Shape,
     _Tag,
     _template,
+    tcx_field_slots,
 )
 
 try:
@@ -192,14 +193,7 @@ def _tcx_template(data: bytes, p: int, hi: int) -> _Template:
         raise AccelDeclined("a track that does not start with <Trackpoint>")
     tags, lt, gt = _point_tags(data, p, hi, b"Trackpoint")
     k = len(tags)
-    slots = {j for j in range(k - 1) if tags[j].kind == "start" and tags[j + 1].kind == "end"}
-    last: dict[str, int | None] = {}
-    for j, tag in enumerate(tags):
-        if tag.kind != "end":
-            field = TCX_FIELDS.get(tag.name.rsplit(b":", 1)[-1])
-            if field is not None:
-                last[field] = j if j in slots else None
-    wanted = {j: field for field, j in last.items() if j is not None}
+    slots, wanted = tcx_field_slots(tags)
     tpl = _Template()
     tpl.fields = dict.fromkeys(TCX_FIELDS.values())
     tpl.ops.append((_LIT, data[lt[0] : gt[0] + 1], 0))

@@ -661,6 +661,23 @@ TCX_FIELDS = {
 """Local names the TCX reader takes from any depth of a trackpoint (the last one wins)."""
 
 
+def tcx_field_slots(tags: list[_Tag]) -> tuple[set[int], dict[int, str]]:
+    """(the leaf elements of a TCX point's tags, the leaf read for each field) by the TCX
+    reader's rule: every element whose *local* name is a field, the last one of a name
+    winning; a field whose last element is not a leaf is null. Shared by this scan and the
+    C accelerator's template (:mod:`.scan_accel`), which must read the same values."""
+    slots = {
+        j for j in range(len(tags) - 1) if tags[j].kind == "start" and tags[j + 1].kind == "end"
+    }
+    last: dict[str, int | None] = {}
+    for j, tag in enumerate(tags):
+        if tag.kind != "end":
+            field = TCX_FIELDS.get(tag.name.rsplit(b":", 1)[-1])
+            if field is not None:
+                last[field] = j if j in slots else None
+    return slots, {j: field for field, j in last.items() if j is not None}
+
+
 def _read_tcx_shape(
     a: np.ndarray,
     tags: list[_Tag],
@@ -672,15 +689,7 @@ def _read_tcx_shape(
     """Values of TCX points of one shape, by the TCX reader's rule: every element of the
     point whose *local* name is a field, the last one of a name winning; an element that is
     not a leaf, or has no text, gives null (its text is whitespace or absent)."""
-    k = len(tags)
-    slots = {j for j in range(k - 1) if tags[j].kind == "start" and tags[j + 1].kind == "end"}
-    last: dict[str, int | None] = {}
-    for j, tag in enumerate(tags):
-        if tag.kind != "end":
-            field = TCX_FIELDS.get(tag.name.rsplit(b":", 1)[-1])
-            if field is not None:
-                last[field] = j if j in slots else None
-    wanted = {j: field for field, j in last.items() if j is not None}
+    slots, wanted = tcx_field_slots(tags)
     fields: dict[str, np.ndarray | None] = dict.fromkeys(TCX_FIELDS.values())
     slot_nonspace = 0
     for j in sorted(slots):
