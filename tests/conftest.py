@@ -278,3 +278,15 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.write_sep("-", "alarm load (share of running weeks flagged)")
         for line in ALARM_LOAD_LINES:
             terminalreporter.write_line(line)
+
+
+@pytest.fixture(params=["c", "numpy"])
+def both_scan_paths(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The test runs on both XML scan paths: the C accelerator and the numpy scan (modules
+    that want it for every test say ``pytestmark = pytest.mark.usefixtures(...)``)."""
+    from kneeflags.parsers import scan_accel
+
+    if request.param == "c" and not scan_accel.AVAILABLE:
+        pytest.skip("the C accelerator is not built (no compiler at install time)")
+    monkeypatch.setattr(scan_accel, "ENABLED", request.param == "c")
+    return str(request.param)

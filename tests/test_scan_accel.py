@@ -9,10 +9,12 @@ AddressSanitizer and UBSan.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import math
 import os
 import struct
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -73,6 +75,24 @@ _decimal_text = st.one_of(
     st.floats(allow_nan=False, allow_infinity=False).map(repr),
     st.text(alphabet="0123456789.+-e_ x", max_size=30),
 )
+
+
+@contextlib.contextmanager
+def _c_enabled() -> Iterator[None]:
+    """The C accelerator on for the block (whatever ``KNEEFLAGS_NO_C`` said), then as it was."""
+    saved = scan_accel.ENABLED
+    scan_accel.ENABLED = True
+    try:
+        yield
+    finally:
+        scan_accel.ENABLED = saved
+
+
+def _scan_gpx_with_c(data: bytes) -> tuple[object, list[str]]:
+    """``scan_gpx`` on the C path: the document and the notes it left."""
+    notes: list[str] = []
+    with _c_enabled():
+        return scan_gpx(data, notes), notes
 
 
 @needs_c
@@ -217,13 +237,7 @@ def test_random_tcx_documents_c_equals_numpy(data: bytes) -> None:
 @pytest.mark.parametrize("make", [garmin_gpx, strava_gpx])
 def test_generated_exports_take_the_c_path(make: object) -> None:
     data = make(3, START, 600)  # type: ignore[operator]
-    notes: list[str] = []
-    saved = scan_accel.ENABLED
-    scan_accel.ENABLED = True
-    try:
-        doc = scan_gpx(data, notes)
-    finally:
-        scan_accel.ENABLED = saved
+    doc, notes = _scan_gpx_with_c(data)
     assert notes == []
     assert_same_document(doc, parse_gpx(data))
 
@@ -332,13 +346,7 @@ def test_long_and_changing_indentation_is_read_by_c() -> None:
         for i in range(12)
     )
     data = gpx(f"<trk><trkseg>{points}\n</trkseg></trk>")
-    notes: list[str] = []
-    saved = scan_accel.ENABLED
-    scan_accel.ENABLED = True
-    try:
-        doc = scan_gpx(data, notes)
-    finally:
-        scan_accel.ENABLED = saved
+    doc, notes = _scan_gpx_with_c(data)
     assert notes == []
     assert_same_document(doc, parse_gpx(data))
 
@@ -353,12 +361,8 @@ def test_a_c_decline_falls_back_to_numpy_and_says_so() -> None:
 
     inner = '<ele>1.5</ele><extensions><t v="a\x7fb"/></extensions>'
     data = gpx(f"<trk><trkseg>{trkpt(inner=inner)}{trkpt(48, 9, inner)}</trkseg></trk>")
-    saved = scan_accel.ENABLED
-    scan_accel.ENABLED = True
-    try:
+    with _c_enabled():
         doc, note = parse_gpx_auto(data)
-    finally:
-        scan_accel.ENABLED = saved
     assert doc.decoder == "scan"
     assert note is not None and note.startswith("C scan not used (a tag the C scan does not")
     assert_same_document(doc, parse_gpx(data))

@@ -19,7 +19,7 @@ from polars.testing import assert_frame_equal
 
 import kneeflags.parsers.tcx as tcx_module
 from kneeflags.model import LoadResult, SourceRef
-from kneeflags.parsers import parse_source, scan_accel
+from kneeflags.parsers import parse_source
 from kneeflags.parsers.xml_scan import ScanDeclined, scan_tcx
 from kneeflags.testing.xmlwriter import garmin_tcx
 
@@ -29,13 +29,7 @@ TCD = "http://www.garmin.com/xmlschemas/TrainingCenterDatabase/v2"
 AX = "http://www.garmin.com/xmlschemas/ActivityExtension/v2"
 
 
-@pytest.fixture(params=["c", "numpy"], autouse=True)
-def scan_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Every test here runs on both scan paths: the C accelerator and the numpy scan."""
-    if request.param == "c" and not scan_accel.AVAILABLE:
-        pytest.skip("the C accelerator is not built (no compiler at install time)")
-    monkeypatch.setattr(scan_accel, "ENABLED", request.param == "c")
-    return str(request.param)
+pytestmark = pytest.mark.usefixtures("both_scan_paths")  # every test: C and numpy scan
 
 
 def both_ways(data: bytes) -> tuple[LoadResult, LoadResult]:

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from test_xml_fast import CORPUS, assert_same_document, corpus_gpx_files, gpx, trkpt
 
 from kneeflags.model import SourceRef
-from kneeflags.parsers import parse_source, scan_accel
+from kneeflags.parsers import parse_source
 from kneeflags.parsers.gpx import GpxDocument, GpxRefused, parse_gpx
 from kneeflags.parsers.xml_fast import parse_gpx_auto, parse_gpx_fast, time_us
 from kneeflags.parsers.xml_scan import (
@@ -37,13 +37,7 @@ TPX2 = "http://www.garmin.com/xmlschemas/TrackPointExtension/v2"
 START = dt.datetime(2025, 3, 1, 7, tzinfo=dt.UTC)
 
 
-@pytest.fixture(params=["c", "numpy"], autouse=True)
-def scan_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Every test here runs on both scan paths: the C accelerator and the numpy scan."""
-    if request.param == "c" and not scan_accel.AVAILABLE:
-        pytest.skip("the C accelerator is not built (no compiler at install time)")
-    monkeypatch.setattr(scan_accel, "ENABLED", request.param == "c")
-    return str(request.param)
+pytestmark = pytest.mark.usefixtures("both_scan_paths")  # every test: C and numpy scan
 
 
 def assert_scanned_like_gpxpy(data: bytes) -> GpxDocument:
