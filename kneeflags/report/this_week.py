@@ -197,9 +197,9 @@ def week_flag_cell(w: WeekRow) -> str:
 
 def week_km_cell(a: AthleteReport) -> str:
     """The batch's "week km" column: a dash when the reported week lies after the data
-    stopped (a stale athlete, or one whose last weeks are empty): unknown, never a calm
-    ``0.0``."""
-    return fmt.DASH if a.stale else fmt.km(a.summary.run_km)
+    stopped (the summary's km is ``None`` then, a stale athlete's included): unknown,
+    never a calm ``0.0``."""
+    return fmt.km(a.summary.run_km)
 
 
 def last_run_cell(a: AthleteReport) -> str:
