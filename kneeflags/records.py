@@ -77,7 +77,8 @@ def _bind(cls: type, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any]
     """The value of every field from the call's arguments, bound as a generated
     ``__init__`` binds them, or the ``TypeError`` it would raise, checked in its order
     (each keyword, then too many positional arguments, then what is missing)."""
-    names, defaults = cls.__record_params__, cls.__record_defaults__
+    names = cls.__record_params__
+    plain, factory_of = cls.__record_plain_defaults__, cls.__record_factory_of__
     where = f"{cls.__qualname__}.__init__()"
     index = cls.__record_index__
     for name in kwargs:
@@ -88,12 +89,12 @@ def _bind(cls: type, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any]
             raise TypeError(f"{where} got multiple values for argument '{name}'")
     if len(args) > len(names):
         most = len(names) + 1
-        least = most - len(defaults)
+        least = most - len(plain) - len(factory_of)
         takes = f"from {least} to {most}" if least < most else str(most)
         noun = "argument" if most == 1 else "arguments"
         raise TypeError(f"{where} takes {takes} positional {noun} but {len(args) + 1} were given")
     rest = names[len(args) :]
-    missing = [n for n in rest if n not in kwargs and n not in defaults]
+    missing = [n for n in rest if n not in kwargs and n not in plain and n not in factory_of]
     if missing:
         quoted = [f"'{n}'" for n in missing]
         listed = (
@@ -105,15 +106,14 @@ def _bind(cls: type, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any]
         raise TypeError(
             f"{where} missing {len(missing)} required positional argument{plural}: {listed}"
         )
-    factories = cls.__record_factories__
     values = list(args)
     for name in rest:
         if name in kwargs:
             values.append(kwargs[name])
-        elif name in factories:
-            values.append(defaults[name]())
+        elif name in factory_of:
+            values.append(factory_of[name]())
         else:
-            values.append(defaults[name])
+            values.append(plain[name])
     return values
 
 
@@ -132,7 +132,7 @@ def _record_init(self: Any, /, *args: Any, **kwargs: Any) -> None:
             _set(self, name, value)
     else:  # all by keyword, the usual call: defaults merged in C, then one pass
         merged = {**cls.__record_plain_defaults__, **kwargs}
-        for name, factory in cls.__record_factory_items__:
+        for name, factory in cls.__record_factory_of__.items():
             if name not in merged:
                 merged[name] = factory()
         if len(merged) != len(params):
@@ -227,14 +227,6 @@ def _make_record(cls: T, frozen: bool) -> T:
     made.__record_values__ = staticmethod(_field_tuple(names))
     made.__record_params__ = params = tuple(f.name for f in fields if f.init)
     made.__record_index__ = {name: i for i, name in enumerate(params)}
-    made.__record_defaults__ = {
-        f.name: (f.default_factory if f.default_factory is not _MISSING else f.default)
-        for f in fields
-        if f.init and (f.default is not _MISSING or f.default_factory is not _MISSING)
-    }
-    made.__record_factories__ = frozenset(
-        f.name for f in fields if f.init and f.default_factory is not _MISSING
-    )
     made.__record_plain_defaults__ = {
         f.name: f.default for f in fields if f.init and f.default is not _MISSING
     }
@@ -245,9 +237,9 @@ def _make_record(cls: T, frozen: bool) -> T:
         first -= 1
     made.__record_first_default__ = first
     made.__record_tail__ = tuple(made.__record_plain_defaults__[n] for n in params[first:])
-    made.__record_factory_items__ = tuple(
-        (f.name, f.default_factory) for f in fields if f.init and f.default_factory is not _MISSING
-    )
+    made.__record_factory_of__ = {
+        f.name: f.default_factory for f in fields if f.init and f.default_factory is not _MISSING
+    }
     made.__record_unset__ = tuple(
         (f.name, f.default, None if f.default_factory is _MISSING else f.default_factory)
         for f in fields
@@ -279,7 +271,7 @@ def record(*, frozen: bool = False) -> Callable[[T], T]: ...
 
 @dataclass_transform(frozen_default=False)
 def record(cls: T | None = None, /, *, frozen: bool = False) -> T | Callable[[T], T]:
-    """``@dataclass(slots=True, frozen=...)`` with the shared repr, ``==`` and hash."""
+    """``@dataclass(slots=True, frozen=...)`` with the shared methods (see the module)."""
     if cls is None:
         return lambda c: _make_record(c, frozen)
     return _make_record(cls, frozen)
